@@ -1,0 +1,17 @@
+"""normalize: raw.<channel> → requests.normalized | requests.invalid."""
+
+from __future__ import annotations
+
+from streams.app import app
+from streams.stages import NormalizeStage, Source
+from streams.topics import CHANNEL_BY_RAW_TOPIC, emitter, raw_topics
+
+stage = NormalizeStage(app.catalog)
+
+
+@app.agent(raw_topics)
+async def normalize(stream):  # noqa: ANN001 - faust stream
+    async for event in stream.events():
+        message = event.message
+        channel = CHANNEL_BY_RAW_TOPIC.get(message.topic, "unknown")
+        emitter.send(stage.process(event.value, channel, Source(message.topic, message.partition, message.offset)))

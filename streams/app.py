@@ -1,0 +1,65 @@
+"""The faust application: one factory, and the module-level app the agents attach to.
+
+Settings come from `TICKETFLOW_*` environment variables (streams/settings.py). Topics,
+tables, agents and timers live in their own modules and import `app` from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from streams.catalog import TopicCatalog
+from streams.settings import Settings
+from streams.transport.faust_kafka import Transport
+
+
+class TicketflowApp(faust.App):
+    """faust.App with Ticketflow's settings and the transport that honours `fetch_max_wait_ms`."""
+
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        self.ticketflow = settings
+        self.catalog = TopicCatalog(settings.topic_prefix)
+        self.fetch_max_wait_ms = settings.fetch_max_wait_ms
+        super().__init__(settings.app_id, **options)
+
+    def _new_transport(self) -> Transport:
+        return Transport(self.conf.broker_consumer, self)
+
+
+def create_app(settings: Settings) -> TicketflowApp:
+    servers = settings.broker_url or "127.0.0.1:9092"
+    session_timeout = settings.session_timeout
+    return TicketflowApp(
+        settings,
+        broker=[f"kafka://{server}" for server in servers.split(",")],
+        store="memory://",
+        autodiscover=False,
+        topic_partitions=settings.partitions,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=session_timeout,
+        broker_heartbeat_interval=max(0.5, session_timeout / 6),
+        broker_request_timeout=max(40.0, session_timeout * 2),
+        broker_rebalance_timeout=max(10.0, session_timeout * 2),
+        broker_commit_interval=settings.commit_interval,
+        producer_acks=-1,
+        producer_linger=settings.producer_linger_ms / 1000.0,
+        # One record per batch on the embedded broker keeps table recovery complete
+        # (see Settings.single_record_batches); normal batching on Apache Kafka.
+        producer_max_batch_size=1 if settings.uses_single_record_batches else 16384,
+        web_enabled=True,
+        web_bind=settings.worker_host,
+        web_host=settings.worker_host,
+        web_port=settings.worker_port,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_tables_enabled=False,
+        web_metrics_enabled=False,
+        logging_config=None,
+    )
+
+
+settings = Settings()
+app = create_app(settings)

@@ -1,0 +1,310 @@
+"""The `ticketflow` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from streams.domain.config_files import ConfigFileError, bundled_file
+from streams.settings import Settings, describe_settings_error
+
+_SETTINGS_FLAGS = {
+    "broker_port": "broker_port",
+    "gateway_port": "gateway_port",
+    "gateway_host": "gateway_host",
+    "worker_port": "worker_port",
+    "partitions": "partitions",
+    "policy_file": "policy_file",
+    "routing_file": "routing_file",
+}
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Settings from the environment, overridden by the flags given; exits with a clear message on error."""
+    overrides = {_SETTINGS_FLAGS[name]: value for name, value in flags.items() if value is not None}
+    try:
+        settings = Settings(**overrides)
+        settings.load_operator_files()
+    except ValidationError as exc:
+        raise click.ClickException(describe_settings_error(exc)) from None
+    except ConfigFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    return settings
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+broker_port_option = click.option("--broker-port", type=int, default=None, help="Embedded broker port (0 = free).")
+gateway_port_option = click.option("--gateway-port", type=int, default=None, help="Gateway HTTP port (default 8080).")
+worker_port_option = click.option("--worker-port", type=int, default=None, help="Worker web port (default 6066).")
+partitions_option = click.option("--partitions", type=int, default=None, help="Partitions per topic.")
+policy_option = click.option("--policy-file", type=click.Path(path_type=Path), default=None, help="SLA policy YAML.")
+routing_option = click.option("--routing-file", type=click.Path(path_type=Path), default=None, help="Routing YAML.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Ticketflow: customer requests from every channel → routed tickets with SLA clocks."""
+
+
+@main.command()
+@broker_port_option
+def broker(broker_port: int | None) -> None:
+    """Run the embedded development broker (Tansu) in the foreground."""
+    from streams.transport.broker import BrokerError, EmbeddedBroker
+
+    settings = load_settings(broker_port=broker_port)
+    port = settings.broker_port or 9092
+    try:
+        embedded = EmbeddedBroker(port=port).start()
+    except BrokerError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"embedded broker ready on {embedded.bootstrap} (memory only; Ctrl-C stops it)")
+    click.echo(f"  export TICKETFLOW_BROKER_URL={embedded.bootstrap} TICKETFLOW_BROKER_KIND=embedded")
+    _wait_for_signal(lambda: embedded.alive())
+    embedded.stop()
+
+
+@main.command()
+@partitions_option
+def topics(partitions: int | None) -> None:
+    """Create every topic of the pipeline on TICKETFLOW_BROKER_URL (idempotent)."""
+    settings = load_settings(partitions=partitions)
+    created = _ensure_topics(settings)
+    click.echo(f"{len(created)} topic(s) created" + (": " + ", ".join(created) if created else ""))
+
+
+def _ensure_topics(settings: Settings) -> list[str]:
+    from streams.catalog import pipeline_topic_specs
+    from streams.transport.admin import TopicSetupError, ensure_topics
+
+    if not settings.broker_url:
+        raise click.ClickException("TICKETFLOW_BROKER_URL is not set (or run `ticketflow up`, which starts a broker)")
+    try:
+        return asyncio.run(ensure_topics(settings.bootstrap_servers, pipeline_topic_specs(settings)))
+    except TopicSetupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@worker_port_option
+@partitions_option
+@policy_option
+@routing_option
+def worker(worker_port: int | None, partitions: int | None, policy_file: Path | None, routing_file: Path | None) -> None:
+    """Run the stream worker (all agents and the SLA timer) against TICKETFLOW_BROKER_URL."""
+    settings = load_settings(worker_port=worker_port, partitions=partitions, policy_file=policy_file,
+                             routing_file=routing_file)  # fmt: skip
+    _ensure_topics(settings)
+    from streams.supervisor import settings_environment
+
+    os.environ.update(settings_environment(settings))  # the app module reads its settings from here
+    import faust
+
+    from streams import web  # noqa: F401 - registers agents, timers and pages
+    from streams.app import app
+
+    @app.task
+    async def _quiet_faust_debug_logging() -> None:
+        # faust leaves the root logger verbose; per-event debug logging costs throughput.
+        logging.getLogger().setLevel(max(logging.WARNING, getattr(logging, settings.log_level.upper())))
+        logging.getLogger("streams").setLevel(getattr(logging, settings.log_level.upper()))
+
+    faust.Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+
+
+@main.command()
+@gateway_port_option
+def gateway(gateway_port: int | None) -> None:
+    """Run the HTTP ingestion gateway against TICKETFLOW_BROKER_URL."""
+    from streams.gateway.app import serve
+    from streams.transport.publisher import PublishError
+
+    settings = load_settings(gateway_port=gateway_port)
+    if not settings.broker_url:
+        raise click.ClickException("TICKETFLOW_BROKER_URL is not set (or run `ticketflow up`)")
+    _configure_logging(settings.log_level)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await serve(settings, stop=stop)
+
+    try:
+        asyncio.run(run())
+    except PublishError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _start_stack(settings: Settings, log_dir: Path):  # noqa: ANN202
+    from streams.supervisor import Supervisor
+
+    supervisor = Supervisor(settings, log_dir=log_dir)
+    try:
+        settings = supervisor.start_broker_if_needed()
+        _ensure_topics(settings)
+        supervisor.spawn("worker", "worker")
+        supervisor.spawn("gateway", "gateway")
+        supervisor.wait_until("gateway", supervisor.gateway_ready, timeout=60)
+        supervisor.wait_until("worker", supervisor.worker_ready, timeout=120)
+    except BaseException:
+        supervisor.stop()
+        raise
+    return supervisor
+
+
+def _print_where_to_look(settings: Settings, log_dir: Path) -> None:
+    from streams.catalog import TopicCatalog
+
+    catalog = TopicCatalog(settings.topic_prefix)
+    click.echo(f"broker   {settings.broker_url} ({settings.broker_kind})")
+    click.echo(f"gateway  http://{settings.gateway_host}:{settings.gateway_port}  (POST /v1/requests/<channel>, "
+               "POST /v1/tickets/<id>/actions, GET /healthz, GET /metrics)")  # fmt: skip
+    click.echo(f"worker   http://{settings.worker_host}:{settings.worker_port}/metrics  /v1/status  /v1/tickets/<id>")
+    click.echo(f"topics   {catalog.name('raw.<channel>')} → {catalog.requests_normalized} → "
+               f"{catalog.requests_classified} → {catalog.name('dept.<department>')}, {catalog.sla_events}, "
+               f"{catalog.requests_invalid}")  # fmt: skip
+    click.echo(f"logs     {log_dir}")
+
+
+def _wait_for_signal(still_running) -> None:  # noqa: ANN001
+    stop = {"now": False}
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    while not stop["now"] and still_running():
+        time.sleep(0.2)
+
+
+@main.command()
+@broker_port_option
+@gateway_port_option
+@worker_port_option
+@partitions_option
+@policy_option
+@routing_option
+def up(**flags: Any) -> None:
+    """Broker (unless TICKETFLOW_BROKER_URL is set), worker and gateway together; Ctrl-C stops all."""
+    settings = load_settings(**flags)
+    log_dir = Path(tempfile.mkdtemp(prefix="ticketflow-"))
+    supervisor = _start_stack(settings, log_dir)
+    try:
+        _print_where_to_look(supervisor.settings, log_dir)
+        click.echo("running; Ctrl-C stops everything")
+        _wait_for_signal(lambda: len(supervisor.alive()) == len(supervisor.children))
+        crashed = [child.name for child in supervisor.children if child.process.poll() is not None]
+        if crashed:
+            click.echo(f"stopped because {', '.join(crashed)} exited; see {log_dir}", err=True)
+    finally:
+        supervisor.stop()
+        click.echo("stopped")
+
+
+@main.command()
+@broker_port_option
+@gateway_port_option
+@worker_port_option
+@partitions_option
+@policy_option
+@routing_option
+@click.option("--rate", type=float, default=3.0, show_default=True, help="Simulated requests per second.")
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: until Ctrl-C).")
+def demo(rate: float, duration: float | None, **flags: Any) -> None:
+    """`up` plus a traffic simulator and a live one-screen summary."""
+    from streams.demo import run_demo
+
+    if flags.get("policy_file") is None and not os.environ.get("TICKETFLOW_POLICY_FILE"):
+        flags["policy_file"] = bundled_file("policies-demo.yaml")
+    if rate <= 0:
+        raise click.BadParameter("must be positive", param_hint="--rate")
+    settings = load_settings(**flags)
+    log_dir = Path(tempfile.mkdtemp(prefix="ticketflow-demo-"))
+    click.echo("starting broker, worker and gateway …")
+    supervisor = _start_stack(settings, log_dir)
+    try:
+        _print_where_to_look(supervisor.settings, log_dir)
+        click.echo(f"policy   {supervisor.settings.policy_file} (time-compressed targets for the demo)")
+        run_demo(supervisor, rate=rate, duration=duration)
+    finally:
+        click.echo("\nstopping …")
+        supervisor.stop()
+        click.echo("stopped; nothing left running")
+
+
+@main.command()
+@routing_option
+@policy_option
+def classify(routing_file: Path | None, policy_file: Path | None) -> None:
+    """Classify request texts from stdin: one per line, or JSON lines with text, channel, customer."""
+    from streams.domain.routing import route
+
+    settings = load_settings(routing_file=routing_file, policy_file=policy_file)
+    classifier, routing, policies = settings.classifier, settings.routing, settings.policies
+    for number, line in enumerate(sys.stdin, start=1):
+        line = line.strip()
+        if not line:
+            continue
+        channel, tier, subject = None, None, None
+        text = line
+        if line.startswith("{"):
+            try:
+                document = json.loads(line)
+                text = str(document["text"])
+            except (ValueError, KeyError, TypeError) as exc:
+                click.echo(json.dumps({"line": number, "error": f"not a JSON object with 'text': {exc}"}))
+                continue
+            channel = document.get("channel")
+            subject = document.get("subject")
+            customer = document.get("customer") or {}
+            tier = customer.get("tier") if isinstance(customer, dict) else None
+        result = classifier.classify(text, subject, segment=tier)
+        facts = {"channel": channel, "type": result.type, "urgency": result.urgency,
+                 "complaint_grade": result.complaint_grade, "tier": result.segment, "aspects": result.aspects}  # fmt: skip
+        decision = route(routing, facts, result.confidence)
+        policy = policies.select({**facts, "department": decision.department})
+        click.echo(
+            json.dumps(
+                {
+                    "text": text,
+                    "type": result.type,
+                    "urgency": result.urgency,
+                    "complaint_grade": result.complaint_grade,
+                    "sentiment": result.sentiment,
+                    "angry": result.angry,
+                    "aspects": result.aspects,
+                    "department": decision.department,
+                    "cc": list(decision.cc),
+                    "policy": policy.name,
+                    "confidence": result.confidence,
+                    "reasons": result.reasons + decision.reasons,
+                    "model_version": result.model_version,
+                },
+                ensure_ascii=False,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

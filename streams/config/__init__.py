@@ -1,0 +1,1 @@
+"""Default operator files shipped with the package (policies, routing, classification rules)."""

@@ -1,0 +1,85 @@
+"""Prometheus metrics of the pipeline workers (DESIGN §6).
+
+Names follow Prometheus conventions; labels are bounded sets (channel, type, department,
+priority, metric, stage, error code) and never carry customer or ticket ids.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+# Response and resolution times run from seconds (demo policies) to days (complaints).
+_DURATION_BUCKETS = (
+    1, 5, 10, 30, 60, 300, 600, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600,
+    24 * 3600, 48 * 3600, 72 * 3600, 7 * 24 * 3600,
+)  # fmt: skip
+_LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 300, 3600)
+
+REQUESTS = Counter(
+    "ticketflow_requests",
+    "Requests that opened a ticket (duplicates excluded), by channel, type and owning department.",
+    ["channel", "type", "department"],
+)
+REQUESTS_NORMALIZED = Counter(
+    "ticketflow_requests_normalized", "Raw records accepted by normalize.", ["channel"]
+)
+INVALID_RECORDS = Counter(
+    "ticketflow_invalid_records",
+    "Records rejected to requests.invalid, by channel, stage and error code.",
+    ["channel", "stage", "error_code"],
+)
+DUPLICATES = Counter(
+    "ticketflow_duplicates",
+    "Records dropped as redeliveries or repeated submissions (same request or action id).",
+    ["kind"],
+)
+CLASSIFIED = Counter(
+    "ticketflow_requests_classified", "Classified requests by type and urgency.", ["type", "urgency"]
+)
+ROUTED = Counter(
+    "ticketflow_tickets_routed",
+    "Ticket copies sent to department queues, by department and role (owner, cc, transfer).",
+    ["department", "role"],
+)
+ACTIONS = Counter("ticketflow_ticket_actions", "Ticket actions applied, by type.", ["type"])
+SLA_EVENTS = Counter(
+    "ticketflow_sla_events",
+    "SLA events emitted, by kind (activated, paused, resumed, warning, breached, fulfilled) and metric.",
+    ["kind", "metric"],
+)
+SLA_WARNINGS = Counter(
+    "ticketflow_sla_warnings",
+    "SLA warnings emitted before a breach.",
+    ["metric", "department", "channel", "priority"],
+)
+SLA_BREACHES = Counter(
+    "ticketflow_sla_breaches", "SLA breaches.", ["metric", "department", "channel", "priority"]
+)
+SLA_FULFILLED = Counter(
+    "ticketflow_sla_fulfilled",
+    "SLA metrics completed, within target or not (compliance = within/total).",
+    ["metric", "within_target", "department", "channel", "priority"],
+)
+FIRST_RESPONSE_SECONDS = Histogram(
+    "ticketflow_first_response_seconds",
+    "Time from submission to the first human response (pauses excluded).",
+    ["department", "channel", "priority"],
+    buckets=_DURATION_BUCKETS,
+)
+RESOLUTION_SECONDS = Histogram(
+    "ticketflow_resolution_seconds",
+    "Time from (re)opening to resolution per cycle, pauses excluded.",
+    ["department", "channel", "priority"],
+    buckets=_DURATION_BUCKETS,
+)
+SLA_EVENT_LATENESS = Histogram(
+    "ticketflow_sla_event_lateness_seconds",
+    "How long after its due moment a warning or breach was emitted.",
+    ["kind"],
+    buckets=_LATENESS_BUCKETS,
+)
+STAGE_ERRORS = Counter(
+    "ticketflow_stage_errors",
+    "Records a stage could not process because of an unexpected error (sent to requests.invalid).",
+    ["stage"],
+)

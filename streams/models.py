@@ -1,0 +1,183 @@
+"""Records that travel on the public topics (DESIGN §2), as pydantic models.
+
+Every model here is plain data: no Kafka, no faust. Agents decode bytes into these,
+hand them to the pure domain functions and encode what comes back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+CHANNELS: tuple[str, ...] = ("phone", "app", "wecom", "email", "social", "webchat", "store", "vip")
+Channel = Literal["phone", "app", "wecom", "email", "social", "webchat", "store", "vip"]
+
+REQUEST_TYPES: tuple[str, ...] = (
+    "inquiry",
+    "after_sales",
+    "product_issue",
+    "service_request",
+    "complaint",
+    "suggestion",
+)
+RequestType = Literal["inquiry", "after_sales", "product_issue", "service_request", "complaint", "suggestion"]
+
+URGENCIES: tuple[str, ...] = ("urgent", "high", "normal", "low")
+Urgency = Literal["urgent", "high", "normal", "low"]
+
+CUSTOMER_TIERS: tuple[str, ...] = ("vip", "regular", "new", "churn_risk")
+CustomerTier = Literal["vip", "regular", "new", "churn_risk"]
+
+Sentiment = Literal["negative", "neutral", "positive"]
+
+ACTION_TYPES: tuple[str, ...] = (
+    "reply",
+    "progress",
+    "pending",
+    "customer_reply",
+    "resolve",
+    "reopen",
+    "close",
+    "transfer",
+)
+ActionType = Literal["reply", "progress", "pending", "customer_reply", "resolve", "reopen", "close", "transfer"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime) -> datetime:
+    """Timestamps without a zone are taken as UTC; everything is stored in UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class CustomerRef(_Record):
+    """Who the customer says they are, as sent by the channel."""
+
+    id: str | None = Field(default=None, max_length=128)
+    name: str | None = Field(default=None, max_length=256)
+    phone: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=320)
+    wecom_id: str | None = Field(default=None, max_length=128)
+    tier: CustomerTier | None = None
+
+
+class RawEnvelope(_Record):
+    """Value of `raw.<channel>`: the payload exactly as received, plus how it arrived."""
+
+    channel: Channel
+    received_at: UtcDatetime
+    adapter: str
+    idempotency_key: str
+    request_id: str
+    ticket_id: str
+    content_type: str = "application/json"
+    body: str
+
+
+class RequestSubmission(_Record):
+    """Body of `POST /v1/requests/{channel}` and of the generic JSON raw payload."""
+
+    customer: CustomerRef = Field(default_factory=CustomerRef)
+    text: str = Field(min_length=1, max_length=20_000)
+    subject: str | None = Field(default=None, max_length=1_000)
+    submitted_at: UtcDatetime | None = None
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is blank")
+        return value
+
+
+class CanonicalRequest(_Record):
+    """Value of `requests.normalized`: one customer request in the one shape every stage reads."""
+
+    request_id: str
+    ticket_id: str
+    channel: Channel
+    customer_id: str
+    customer: CustomerRef
+    text: str
+    subject: str | None = None
+    language: Literal["zh", "en", "mixed"]
+    submitted_at: UtcDatetime
+    received_at: UtcDatetime
+    idempotency_key: str
+
+
+class Classification(_Record):
+    type: RequestType
+    urgency: Urgency
+    complaint_grade: Literal[1, 2, 3] | None = None
+    sentiment: Sentiment = "neutral"
+    angry: bool = False
+    aspects: list[str] = Field(default_factory=list)
+    segment: CustomerTier = "regular"
+    confidence: float = Field(ge=0.0, le=1.0)
+    reasons: list[str] = Field(default_factory=list)
+    model_version: str
+
+
+class ClassifiedRequest(_Record):
+    """Value of `requests.classified`."""
+
+    request: CanonicalRequest
+    classification: Classification
+
+
+class TicketAction(_Record):
+    """Value of `tickets.actions`: something a person did on a ticket; these move the SLA clock."""
+
+    action_id: str
+    ticket_id: str
+    type: ActionType
+    by: str = Field(min_length=1, max_length=128)
+    at: UtcDatetime
+    automated: bool = False
+    department: str | None = Field(default=None, max_length=64)
+    channel: Channel | None = None
+    note: str | None = Field(default=None, max_length=2_000)
+
+
+class ActionSubmission(_Record):
+    """Body of `POST /v1/tickets/{ticket_id}/actions`."""
+
+    type: ActionType
+    by: str = Field(min_length=1, max_length=128)
+    at: UtcDatetime | None = None
+    automated: bool = False
+    department: str | None = Field(default=None, max_length=64)
+    channel: Channel | None = None
+    note: str | None = Field(default=None, max_length=2_000)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class InvalidRecord(_Record):
+    """Value of `requests.invalid`: a rejected record with all that is needed to fix and replay it."""
+
+    request_id: str
+    channel: str
+    stage: Literal["gateway", "normalize"]
+    error_code: str
+    reason: str
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+    rejected_at: UtcDatetime
+    replay_topic: str | None = None
+    source: dict[str, Any] | None = None
+    envelope: dict[str, Any] | None = None
+    raw_value: str | None = None

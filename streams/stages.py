@@ -1,0 +1,341 @@
+"""The pipeline stages between bytes on a topic and bytes to send, without faust.
+
+Each stage decodes a record, calls the pure domain functions, counts what happened and
+returns `Output`s; the faust agents (streams/agents/) are loops that feed records in and
+send what comes out. A record a stage cannot handle — malformed, or a bug — becomes a
+record on `requests.invalid` carrying the reason and the original bytes; it never stops
+the stage.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol
+
+import orjson
+from pydantic import ValidationError
+
+from streams import ids, metrics
+from streams.catalog import TopicCatalog
+from streams.domain import events, tickets
+from streams.domain.classification import Classifier
+from streams.domain.normalize import Rejection, describe_validation_error, envelope_as_dict, normalize_record
+from streams.domain.policies import PolicyFile
+from streams.domain.routing import RoutingConfig
+from streams.domain.tickets import Outcome, TicketState
+from streams.models import CanonicalRequest, ClassifiedRequest, InvalidRecord, RawEnvelope, TicketAction
+from streams.state.deadlines import DeadlineIndex
+from streams.state.open_tickets import OpenTickets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Output:
+    topic: str
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a record was read, so a rejected one can be found and replayed."""
+
+    topic: str
+    partition: int
+    offset: int
+
+    def as_dict(self) -> dict:
+        return {"topic": self.topic, "partition": self.partition, "offset": self.offset}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def invalid_output(
+    catalog: TopicCatalog,
+    *,
+    stage: str,
+    channel: str,
+    rejection: Rejection,
+    raw: bytes,
+    source: Source | None,
+    request_id: str | None = None,
+    envelope: RawEnvelope | None = None,
+    replay_topic: str | None = None,
+) -> Output:
+    """A rejected record for `requests.invalid`, keyed by request id (or a digest of the bytes)."""
+    key = request_id or ids.raw_record_id(raw)
+    record = InvalidRecord(
+        request_id=key,
+        channel=channel,
+        stage=stage,
+        error_code=rejection.error_code,
+        reason=rejection.reason,
+        errors=rejection.errors,
+        rejected_at=_now(),
+        replay_topic=replay_topic,
+        source=source.as_dict() if source else None,
+        envelope=envelope_as_dict(envelope) if envelope is not None else None,
+        raw_value=None if envelope is not None else _raw_text(raw),
+    )
+    metrics.INVALID_RECORDS.labels(channel, stage, rejection.error_code).inc()
+    return Output(catalog.requests_invalid, key.encode(), record.model_dump_json().encode())
+
+
+def _raw_text(raw: bytes) -> str:
+    """The original bytes, as text when they are UTF-8, else base64 with a marker."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(raw).decode("ascii")
+
+
+def _guard(stage: str, catalog: TopicCatalog, channel: str, raw: bytes, source: Source | None, replay_topic: str | None,
+           step: Callable[[], list[Output]]) -> list[Output]:  # fmt: skip
+    """Run one record's step; an unexpected error sends the record to requests.invalid."""
+    try:
+        return step()
+    except Exception as exc:  # noqa: BLE001 - one bad record must never stop the stage
+        log.exception("%s: unexpected error on record at %s", stage, source)
+        metrics.STAGE_ERRORS.labels(stage).inc()
+        rejection = Rejection("processing_error", f"{type(exc).__name__}: {exc}")
+        return [
+            invalid_output(
+                catalog, stage=stage, channel=channel, rejection=rejection, raw=raw, source=source,
+                replay_topic=replay_topic,
+            )
+        ]  # fmt: skip
+
+
+class NormalizeStage:
+    """raw.<channel> → requests.normalized (keyed by customer id) or requests.invalid."""
+
+    def __init__(self, catalog: TopicCatalog) -> None:
+        self.catalog = catalog
+
+    def process(self, raw: bytes, channel: str, source: Source | None = None) -> list[Output]:
+        return _guard("normalize", self.catalog, channel, raw, source, self.catalog.raw(channel),
+                      lambda: self._process(raw, channel, source))  # fmt: skip
+
+    def _process(self, raw: bytes, channel: str, source: Source | None) -> list[Output]:
+        result, envelope = normalize_record(raw)
+        if envelope is not None and envelope.channel != channel:
+            result = Rejection(
+                "channel_mismatch",
+                f"envelope says channel {envelope.channel!r} but arrived on the topic of channel {channel!r}",
+            )
+        if isinstance(result, Rejection):
+            return [
+                invalid_output(
+                    self.catalog, stage="normalize", channel=channel, rejection=result, raw=raw, source=source,
+                    request_id=envelope.request_id if envelope else None, envelope=envelope,
+                    replay_topic=self.catalog.raw(channel),
+                )
+            ]  # fmt: skip
+        metrics.REQUESTS_NORMALIZED.labels(channel).inc()
+        return [Output(self.catalog.requests_normalized, result.customer_id.encode(), result.model_dump_json().encode())]
+
+
+class ClassifyStage:
+    """requests.normalized → requests.classified (keyed by ticket id)."""
+
+    def __init__(self, catalog: TopicCatalog, classifier: Classifier) -> None:
+        self.catalog = catalog
+        self.classifier = classifier
+
+    def process(self, raw: bytes, source: Source | None = None) -> list[Output]:
+        return _guard("classify", self.catalog, "unknown", raw, source, self.catalog.requests_normalized,
+                      lambda: self._process(raw, source))  # fmt: skip
+
+    def _process(self, raw: bytes, source: Source | None) -> list[Output]:
+        try:
+            request = CanonicalRequest.model_validate_json(raw)
+        except ValidationError as exc:
+            reason, details = describe_validation_error(exc)
+            return [
+                invalid_output(
+                    self.catalog, stage="classify", channel="unknown", raw=raw, source=source,
+                    rejection=Rejection("invalid_request", f"not a normalized request: {reason}", details),
+                    replay_topic=self.catalog.requests_normalized,
+                )
+            ]  # fmt: skip
+        classification = self.classifier.classify(request.text, request.subject, segment=request.customer.tier)
+        metrics.CLASSIFIED.labels(classification.type, classification.urgency).inc()
+        classified = ClassifiedRequest(request=request, classification=classification)
+        return [Output(self.catalog.requests_classified, request.ticket_id.encode(), classified.model_dump_json().encode())]
+
+
+class TicketStore(Protocol):
+    """The tickets table, as the lifecycle stage sees it."""
+
+    def get(self, ticket_id: str) -> TicketState | None: ...
+
+    def put(self, partition: int, state: TicketState) -> None: ...
+
+    def items(self) -> Iterable[tuple[str, TicketState]]: ...
+
+
+class LifecycleStage:
+    """Tickets and their SLA clocks: requests.classified + tickets.actions → dept.* and sla.events.
+
+    Routing happens here, where the ticket is created, so a repeated request (same ticket id)
+    is recognised against the table and never routed twice.
+    """
+
+    def __init__(
+        self,
+        catalog: TopicCatalog,
+        *,
+        routing: RoutingConfig,
+        policies: PolicyFile,
+        store: TicketStore,
+        index: DeadlineIndex,
+        open_tickets: OpenTickets,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.catalog = catalog
+        self.routing = routing
+        self.policies = policies
+        self.store = store
+        self.index = index
+        self.open_tickets = open_tickets
+        self.clock = clock
+
+    # -- inputs -----------------------------------------------------------------------------
+
+    def on_classified(self, raw: bytes, partition: int, source: Source | None = None) -> list[Output]:
+        return _guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.requests_classified,
+                      lambda: self._on_classified(raw, partition, source))  # fmt: skip
+
+    def on_action(self, raw: bytes, partition: int, source: Source | None = None) -> list[Output]:
+        return _guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.tickets_actions,
+                      lambda: self._on_action(raw, partition, source))  # fmt: skip
+
+    def _on_classified(self, raw: bytes, partition: int, source: Source | None) -> list[Output]:
+        try:
+            classified = ClassifiedRequest.model_validate_json(raw)
+        except ValidationError as exc:
+            return [self._reject(raw, source, exc, "not a classified request", self.catalog.requests_classified)]
+        now = self.clock()
+        before = self.store.get(classified.request.ticket_id)
+        outcome = tickets.open_ticket(before, classified, routing=self.routing, policies=self.policies, now=now)
+        if outcome.duplicate:
+            metrics.DUPLICATES.labels("request").inc()
+            return []
+        return self._commit(partition, OpenTickets.key(before), outcome, classified, now)
+
+    def _on_action(self, raw: bytes, partition: int, source: Source | None) -> list[Output]:
+        try:
+            action = TicketAction.model_validate_json(raw)
+        except ValidationError as exc:
+            return [self._reject(raw, source, exc, "not a ticket action", self.catalog.tickets_actions)]
+        if action.type == "transfer" and action.department not in self.routing.departments:
+            rejection = Rejection(
+                "unknown_department",
+                f"transfer to {action.department!r}: not a department of the routing file "
+                f"({sorted(self.routing.departments)})",
+            )
+            return [
+                invalid_output(self.catalog, stage="lifecycle", channel=action.channel or "unknown",
+                               rejection=rejection, raw=raw, source=source, request_id=action.action_id,
+                               replay_topic=self.catalog.tickets_actions)
+            ]  # fmt: skip
+        now = self.clock()
+        before = self.store.get(action.ticket_id)
+        was_open = OpenTickets.key(before)  # before apply_action changes the state in place
+        outcome = tickets.apply_action(before, action, policies=self.policies, now=now)
+        if outcome.duplicate:
+            metrics.DUPLICATES.labels("action").inc()
+            return []
+        metrics.ACTIONS.labels(action.type).inc()
+        return self._commit(partition, was_open, outcome, None, now)
+
+    def fire_due(self, partition: int, now: float, limit: int = 2000) -> list[Output]:
+        """The timer's step for one owned partition: emit every point due by `now`."""
+        outputs: list[Output] = []
+        for ticket_id in self.index.pop_due(partition, now, limit):
+            state = self.store.get(ticket_id)
+            if state is None:
+                continue
+            outcome = tickets.fire_due(state, now=now)
+            if outcome.state is None:
+                self.index.schedule(partition, ticket_id, state.next_due())
+                continue
+            outputs.extend(self._commit(partition, OpenTickets.key(state), outcome, None, now))
+        return outputs
+
+    # -- ownership ---------------------------------------------------------------------------
+
+    def rebuild(self, partitions: set[int], partition_of: Callable[[str], int]) -> None:
+        """After a rebalance and table recovery: index and count what the owned partitions hold."""
+        self.index.clear()
+        self.open_tickets.clear()
+        self.index.assign(partitions)
+        self.open_tickets.assign(partitions)
+        for ticket_id, state in self.store.items():
+            partition = partition_of(ticket_id)
+            if partition not in partitions:
+                continue
+            self.index.schedule(partition, ticket_id, state.next_due())
+            self.open_tickets.update(partition, None, OpenTickets.key(state))
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        partitions = list(partitions)
+        self.index.drop(partitions)
+        self.open_tickets.drop(partitions)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _reject(self, raw: bytes, source: Source | None, exc: ValidationError, what: str, topic: str) -> Output:
+        reason, details = describe_validation_error(exc)
+        return invalid_output(
+            self.catalog, stage="lifecycle", channel="unknown", raw=raw, source=source,
+            rejection=Rejection("invalid_record", f"{what}: {reason}", details), replay_topic=topic,
+        )  # fmt: skip
+
+    def _commit(
+        self, partition: int, was_open: tuple[str, str] | None, outcome: Outcome,
+        classified: ClassifiedRequest | None, now: float,
+    ) -> list[Output]:  # fmt: skip
+        """Emit what the step produced, then record the new state (see the module notes on order)."""
+        state = outcome.state
+        assert state is not None
+        outputs = list(self._emit(state, outcome, classified, now))
+        self.store.put(partition, state)
+        self.index.schedule(partition, state.ticket_id, state.next_due())
+        self.open_tickets.update(partition, was_open, OpenTickets.key(state))
+        return outputs
+
+    def _emit(self, state: TicketState, outcome: Outcome, classified: ClassifiedRequest | None,
+              now: float) -> Iterator[Output]:  # fmt: skip
+        key = state.ticket_id.encode()
+        reasons = outcome.routing.reasons if outcome.routing else []
+        labels = (state.department or "unknown", state.channel or "unknown", state.urgency or "unknown")
+        if outcome.opened:
+            metrics.REQUESTS.labels(state.channel, state.type, state.department).inc()
+        for copy in outcome.routed:
+            event = events.routed_ticket(state, copy, classified, now=now, reasons=reasons)
+            metrics.ROUTED.labels(copy.department, copy.role).inc()
+            yield Output(self.catalog.department(copy.department), key, orjson.dumps(event))
+        for sla_event in outcome.sla_events:
+            metrics.SLA_EVENTS.labels(sla_event.kind, sla_event.metric).inc()
+            if sla_event.kind == "warning":
+                metrics.SLA_WARNINGS.labels(sla_event.metric, *labels).inc()
+            elif sla_event.kind == "breached":
+                metrics.SLA_BREACHES.labels(sla_event.metric, *labels).inc()
+            elif sla_event.kind == "fulfilled":
+                metrics.SLA_FULFILLED.labels(sla_event.metric, str(bool(sla_event.within_target)).lower(), *labels).inc()
+                histogram = (
+                    metrics.FIRST_RESPONSE_SECONDS if sla_event.metric == "first_response" else metrics.RESOLUTION_SECONDS
+                )
+                histogram.labels(*labels).observe(sla_event.elapsed or 0.0)
+            if sla_event.kind in ("warning", "breached"):
+                metrics.SLA_EVENT_LATENESS.labels(sla_event.kind).observe(max(0.0, now - sla_event.at))
+            yield Output(self.catalog.sla_events, key, orjson.dumps(events.sla_event(state, sla_event)))

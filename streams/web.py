@@ -1,0 +1,47 @@
+"""Pages on each worker's web server: Prometheus metrics, worker status, ticket state.
+
+`GET /v1/tickets/{ticket_id}` is routed by faust to the worker that owns the ticket's
+partition, so any worker can be asked.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from streams.agents import lifecycle
+from streams.app import app
+from streams.domain.events import iso
+from streams.tables import ticket_store, tickets_table
+
+
+@app.page("/metrics")
+async def metrics_page(web, request):  # noqa: ANN001
+    # aiohttp takes the charset separately; the exposition format is UTF-8 text.
+    return web.bytes(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST.split(";")[0], headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@app.page("/v1/status")
+async def status_page(web, request):  # noqa: ANN001
+    stage = lifecycle.stage
+    return web.json(
+        {
+            "app_id": app.conf.id,
+            "owned_partitions": sorted(stage.index.partitions()),
+            "recoveries": lifecycle.recoveries,
+            "scheduled_tickets": stage.index.scheduled(),
+            "open_tickets": stage.open_tickets.total(),
+            "next_due": iso(stage.index.next_due()),
+        }
+    )
+
+
+@app.page("/v1/tickets/{ticket_id}")
+@app.table_route(table=tickets_table, match_info="ticket_id")
+async def ticket_page(web, request, ticket_id):  # noqa: ANN001
+    state = ticket_store.get(ticket_id)
+    if state is None:
+        return web.json({"error": "not_found", "message": f"no ticket {ticket_id} in this worker's partitions"}, status=404)
+    document = state.model_dump(mode="json", exclude={"early_actions", "recent_action_ids"})
+    document["due"] = {metric: iso(clock.due_at) for metric, clock in state.clocks.items()}
+    document["next_point"] = iso(state.next_due())
+    return web.json(document)

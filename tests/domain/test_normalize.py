@@ -1,0 +1,91 @@
+from datetime import timedelta
+
+import orjson
+
+from streams import ids
+from streams.domain.normalize import Rejection, detect_language, normalize_record, parse_submission
+from streams.models import RawEnvelope
+from tests.conftest import T0
+
+
+def envelope(body: dict | str, channel: str = "app", **overrides) -> bytes:
+    record = RawEnvelope(
+        channel=channel,
+        received_at=overrides.pop("received_at", T0),
+        adapter="http-json/v1",
+        idempotency_key="k-1",
+        request_id=ids.request_id(channel, "k-1"),
+        ticket_id=ids.ticket_id(channel, "k-1"),
+        content_type=overrides.pop("content_type", "application/json"),
+        body=body if isinstance(body, str) else orjson.dumps(body).decode(),
+    )
+    return record.model_dump_json().encode()
+
+
+def test_valid_record_becomes_canonical_request_with_the_envelope_ids():
+    result, env = normalize_record(envelope({"customer": {"phone": "+86 138 0000 0000"}, "text": " 我要退货 "}))
+    assert not isinstance(result, Rejection)
+    assert result.ticket_id == env.ticket_id and result.request_id == env.request_id
+    assert result.text == "我要退货"
+    assert result.language == "zh"
+    assert result.submitted_at == T0  # defaults to the moment it was received
+
+
+def test_same_phone_in_two_formats_is_one_customer():
+    first, _ = normalize_record(envelope({"customer": {"phone": "+86 138-0000-0000"}, "text": "hi"}))
+    second, _ = normalize_record(envelope({"customer": {"phone": "13800000000"}, "text": "hi"}, channel="phone"))
+    assert first.customer_id == second.customer_id
+
+
+def test_explicit_customer_number_wins_over_contact_ids():
+    result, _ = normalize_record(envelope({"customer": {"id": "C42", "phone": "13800000000"}, "text": "hi"}))
+    assert result.customer_id == "C42"
+
+
+def test_channel_timestamp_is_kept_as_the_submit_time():
+    submitted = T0 - timedelta(hours=3)
+    result, _ = normalize_record(envelope({"text": "hi", "submitted_at": submitted.isoformat()}))
+    assert result.submitted_at == submitted
+
+
+def test_small_clock_skew_is_clamped_to_the_receive_time():
+    result, _ = normalize_record(envelope({"text": "hi", "submitted_at": (T0 + timedelta(seconds=30)).isoformat()}))
+    assert result.submitted_at == T0
+
+
+def test_submit_time_far_in_the_future_is_rejected():
+    result, _ = normalize_record(envelope({"text": "hi", "submitted_at": (T0 + timedelta(days=1)).isoformat()}))
+    assert isinstance(result, Rejection) and result.error_code == "submitted_in_future"
+
+
+def test_missing_text_names_the_field():
+    result, env = normalize_record(envelope({"customer": {}}))
+    assert isinstance(result, Rejection) and result.error_code == "invalid_request"
+    assert "text" in result.reason and env is not None
+
+
+def test_blank_text_is_rejected():
+    result = parse_submission(b'{"text": "   "}')
+    assert isinstance(result, Rejection) and "blank" in result.reason
+
+
+def test_body_that_is_not_json_is_rejected_with_the_parser_message():
+    result, _ = normalize_record(envelope("{not json"))
+    assert isinstance(result, Rejection) and result.error_code == "invalid_json"
+
+
+def test_record_that_is_not_an_envelope_is_rejected_without_an_envelope():
+    result, env = normalize_record(b"\xff\xfe garbage")
+    assert isinstance(result, Rejection) and result.error_code == "invalid_envelope" and env is None
+
+
+def test_unsupported_content_type_is_rejected_not_guessed():
+    result, _ = normalize_record(envelope("<xml/>", content_type="application/xml"))
+    assert isinstance(result, Rejection) and result.error_code == "unsupported_content_type"
+
+
+def test_detects_chinese_english_and_mixed_text():
+    assert detect_language("我的订单还没到") == "zh"
+    assert detect_language("Where is my order?") == "en"
+    assert detect_language("我的 order 12345 still not arrived, please check 一下") == "mixed"
+    assert detect_language("订单ABC123还没到货，请帮我查一下") == "zh"

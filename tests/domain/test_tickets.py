@@ -1,0 +1,152 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from streams import ids
+from streams.domain import tickets
+from streams.domain.policies import PolicyFile
+from streams.models import CanonicalRequest, Classification, ClassifiedRequest, CustomerRef, TicketAction
+
+SUBMITTED = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T = SUBMITTED.timestamp()
+
+
+@pytest.fixture
+def short_policies():
+    return PolicyFile.model_validate(
+        {"warn_at": [0.5], "policies": [{"name": "test", "targets": {"first_response": "100s", "resolution": "1000s"}}]}
+    )
+
+
+def classified(ticket="TKT-1", request_type="inquiry", grade=None, tier="regular", confidence=0.9, aspects=()):
+    request = CanonicalRequest(
+        request_id="REQ-1", ticket_id=ticket, channel="app", customer_id="C1", customer=CustomerRef(id="C1"),
+        text="hi", language="en", submitted_at=SUBMITTED, received_at=SUBMITTED, idempotency_key="k",
+    )  # fmt: skip
+    classification = Classification(
+        type=request_type, urgency="normal", complaint_grade=grade, segment=tier, confidence=confidence,
+        aspects=list(aspects), model_version="t",
+    )  # fmt: skip
+    return ClassifiedRequest(request=request, classification=classification)
+
+
+def action(kind, at, ticket="TKT-1", key=None, **fields):
+    return TicketAction(action_id=ids.action_id(ticket, key or f"{kind}-{at}"), ticket_id=ticket, type=kind, by="agent-1",
+                        at=SUBMITTED + timedelta(seconds=at), **fields)  # fmt: skip
+
+
+def open_one(routing, policies, **kw):
+    return tickets.open_ticket(None, classified(**kw), routing=routing, policies=policies, now=T + 1)
+
+
+def kinds(outcome):
+    return [(event.kind, event.metric, event.level) for event in outcome.sla_events]
+
+
+def test_opening_routes_and_activates_both_clocks(routing, short_policies):
+    outcome = open_one(routing, short_policies, request_type="after_sales")
+    assert [copy.department for copy in outcome.routed] == ["after_sales"]
+    assert kinds(outcome) == [("activated", "first_response", 0), ("activated", "resolution", 0)]
+    assert outcome.state.clocks["first_response"].due_at == T + 100
+
+
+def test_clock_starts_at_the_customers_submit_time_not_processing_time(routing, short_policies):
+    outcome = tickets.open_ticket(None, classified(), routing=routing, policies=short_policies, now=T + 80)
+    assert outcome.state.clocks["first_response"].started_at == T
+    assert kinds(outcome)[-1] == ("warning", "first_response", 50)  # 50 s point already passed on arrival
+
+
+def test_copies_go_to_cc_departments(routing, short_policies):
+    outcome = open_one(routing, short_policies, request_type="complaint", grade=3, aspects=["service"])
+    assert [(copy.department, copy.role) for copy in outcome.routed] == [("cs_supervisor", "owner"), ("operations", "cc")]
+
+
+def test_repeated_request_is_a_duplicate_and_changes_nothing(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    again = tickets.open_ticket(state, classified(), routing=routing, policies=short_policies, now=T + 5)
+    assert again.duplicate and again.state is None and again.routed == []
+
+
+def test_human_reply_stops_first_response(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    outcome = tickets.apply_action(state, action("reply", 30), policies=short_policies, now=T + 31)
+    assert kinds(outcome) == [("fulfilled", "first_response", 0)]
+    assert outcome.state.first_response_at == T + 30
+
+
+def test_automated_acknowledgement_does_not_stop_first_response(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    outcome = tickets.apply_action(state, action("reply", 5, automated=True), policies=short_policies, now=T + 6)
+    assert kinds(outcome) == [] and outcome.state.clocks["first_response"].stopped_at is None
+
+
+def test_pending_pauses_resolution_and_customer_reply_resumes_it(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    state = tickets.apply_action(state, action("pending", 100), policies=short_policies, now=T + 100).state
+    assert state.status == "pending"
+    outcome = tickets.apply_action(state, action("customer_reply", 400), policies=short_policies, now=T + 400)
+    assert ("resumed", "resolution", 1) in kinds(outcome)
+    assert outcome.state.clocks["resolution"].due_at == T + 1000 + 300
+
+
+def test_resolve_stops_resolution_and_records_first_resolution(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    outcome = tickets.apply_action(state, action("resolve", 200), policies=short_policies, now=T + 200)
+    assert ("fulfilled", "resolution", 0) in kinds(outcome)
+    assert outcome.state.status == "resolved" and outcome.state.first_resolved_at == T + 200
+
+
+def test_reopen_starts_a_new_resolution_cycle_and_keeps_first_resolution(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    state = tickets.apply_action(state, action("resolve", 200), policies=short_policies, now=T + 200).state
+    outcome = tickets.apply_action(state, action("reopen", 300), policies=short_policies, now=T + 300)
+    resolution = outcome.state.clocks["resolution"]
+    assert (resolution.cycle, resolution.started_at, resolution.due_at) == (2, T + 300, T + 1300)
+    assert outcome.state.first_resolved_at == T + 200 and outcome.state.reopen_count == 1
+    assert kinds(outcome) == [("activated", "resolution", 0)]
+
+
+def test_redelivered_action_is_applied_once(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    reply = action("reply", 30, key="same")
+    state = tickets.apply_action(state, reply, policies=short_policies, now=T + 31).state
+    assert tickets.apply_action(state, reply, policies=short_policies, now=T + 32).duplicate
+
+
+def test_action_before_its_request_is_held_then_applied_in_time_order(routing, short_policies):
+    held = tickets.apply_action(None, action("reply", 20), policies=short_policies, now=T + 21).state
+    assert held.status == "awaiting_request"
+    outcome = tickets.open_ticket(held, classified(), routing=routing, policies=short_policies, now=T + 22)
+    assert ("fulfilled", "first_response", 0) in kinds(outcome)
+    assert outcome.state.first_response_at == T + 20
+
+
+def test_transfer_changes_the_handler_not_the_owner(routing, short_policies):
+    state = open_one(routing, short_policies, request_type="inquiry").state
+    outcome = tickets.apply_action(state, action("transfer", 10, department="after_sales"), policies=short_policies,
+                                   now=T + 10)  # fmt: skip
+    assert outcome.state.department == "operations" and outcome.state.handling_department == "after_sales"
+    assert [(copy.department, copy.role) for copy in outcome.routed] == [("after_sales", "transfer")]
+    assert outcome.state.clocks["first_response"].started_at == T  # no reset on transfer
+
+
+def test_close_stops_every_clock(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    outcome = tickets.apply_action(state, action("close", 50), policies=short_policies, now=T + 50)
+    assert outcome.state.status == "closed" and outcome.state.next_due() is None
+    assert outcome.became_closed
+
+
+def test_fire_due_emits_only_what_is_due(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    assert tickets.fire_due(state, now=T + 10).state is None
+    outcome = tickets.fire_due(state, now=T + 100)
+    assert kinds(outcome) == [("warning", "first_response", 50), ("breached", "first_response", 0)]
+    assert tickets.fire_due(outcome.state, now=T + 101).state is None  # never twice
+
+
+def test_state_round_trips_through_json(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    tickets.fire_due(state, now=T + 100)
+    restored = tickets.TicketState.model_validate_json(state.model_dump_json())
+    assert restored == state and restored.next_due() == state.next_due()
