@@ -172,7 +172,7 @@ class InvalidRecord(_Record):
 
     request_id: str
     channel: str
-    stage: Literal["gateway", "normalize"]
+    stage: Literal["gateway", "normalize", "classify", "lifecycle"]
     error_code: str
     reason: str
     errors: list[dict[str, Any]] = Field(default_factory=list)

@@ -1,0 +1,170 @@
+"""The stages between topic bytes and outputs, with an in-memory ticket store."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+from streams import ids
+from streams.catalog import TopicCatalog
+from streams.domain.policies import PolicyFile
+from streams.domain.tickets import TicketState
+from streams.models import RawEnvelope, TicketAction
+from streams.stages import ClassifyStage, LifecycleStage, NormalizeStage, Source
+from streams.state.deadlines import DeadlineIndex
+from streams.state.open_tickets import OpenTickets
+
+CATALOG = TopicCatalog("t.")
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+
+
+class DictStore:
+    def __init__(self):
+        self.states: dict[str, bytes] = {}
+        self.writes: list[tuple[int, str]] = []
+
+    def get(self, ticket_id):
+        raw = self.states.get(ticket_id)
+        return None if raw is None else TicketState.model_validate_json(raw)
+
+    def put(self, partition, state):
+        self.states[state.ticket_id] = state.model_dump_json().encode()
+        self.writes.append((partition, state.ticket_id))
+
+    def items(self):
+        return [(key, TicketState.model_validate_json(raw)) for key, raw in self.states.items()]
+
+
+def raw_record(text="我的订单破损了，申请退货", channel="app", key="k1", submitted=NOW):
+    body = {"customer": {"phone": "13800000000"}, "text": text, "submitted_at": submitted.isoformat()}
+    return RawEnvelope(
+        channel=channel, received_at=submitted, adapter="test", idempotency_key=key,
+        request_id=ids.request_id(channel, key), ticket_id=ids.ticket_id(channel, key),
+        body=orjson.dumps(body).decode(),
+    ).model_dump_json().encode()  # fmt: skip
+
+
+@pytest.fixture
+def short_policies():
+    return PolicyFile.model_validate(
+        {"warn_at": [0.5], "policies": [{"name": "short", "targets": {"first_response": "10s", "resolution": "60s"}}]}
+    )
+
+
+@pytest.fixture
+def lifecycle(routing, short_policies):
+    clock = {"now": NOW.timestamp()}
+    index, counts = DeadlineIndex(), OpenTickets()
+    index.assign([0])
+    counts.assign([0])
+    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=DictStore(), index=index,
+                           open_tickets=counts, clock=lambda: clock["now"])  # fmt: skip
+    stage.test_clock = clock
+    return stage
+
+
+def through_classify(classifier, raw):
+    (normalized,) = NormalizeStage(CATALOG).process(raw, "app")
+    (classified,) = ClassifyStage(CATALOG, classifier).process(normalized.value)
+    return classified
+
+
+def test_normalize_keys_by_customer_and_writes_the_normalized_topic():
+    (output,) = NormalizeStage(CATALOG).process(raw_record(), "app", Source("t.raw.app", 0, 7))
+    assert output.topic == "t.requests.normalized"
+    assert output.key.decode().startswith("CUS-")
+
+
+def test_normalize_sends_a_malformed_record_to_invalid_with_its_source_and_bytes():
+    (output,) = NormalizeStage(CATALOG).process(b"\x00garbage", "app", Source("t.raw.app", 1, 42))
+    record = orjson.loads(output.value)
+    assert output.topic == "t.requests.invalid"
+    assert record["error_code"] == "invalid_envelope" and record["source"] == {"topic": "t.raw.app", "partition": 1, "offset": 42}
+    assert record["raw_value"] == "\x00garbage" and record["replay_topic"] == "t.raw.app"
+
+
+def test_normalize_keeps_the_whole_envelope_of_a_rejected_body():
+    (output,) = NormalizeStage(CATALOG).process(raw_record(text="   "), "app")
+    record = orjson.loads(output.value)
+    assert record["error_code"] == "invalid_request" and record["envelope"]["idempotency_key"] == "k1"
+
+
+def test_normalize_refuses_an_envelope_on_another_channels_topic():
+    (output,) = NormalizeStage(CATALOG).process(raw_record(channel="email"), "app")
+    assert orjson.loads(output.value)["error_code"] == "channel_mismatch"
+
+
+def test_an_unexpected_error_goes_to_invalid_instead_of_stopping(monkeypatch, classifier):
+    stage = ClassifyStage(CATALOG, classifier)
+    monkeypatch.setattr(stage.classifier, "classify", lambda *a, **k: 1 / 0)
+    (normalized,) = NormalizeStage(CATALOG).process(raw_record(), "app")
+    (output,) = stage.process(normalized.value)
+    record = orjson.loads(output.value)
+    assert output.topic == "t.requests.invalid" and record["error_code"] == "processing_error"
+    assert "ZeroDivisionError" in record["reason"]
+
+
+def test_classify_keys_by_ticket_and_records_the_classification(classifier):
+    classified = through_classify(classifier, raw_record())
+    document = orjson.loads(classified.value)
+    assert classified.key.decode() == document["request"]["ticket_id"]
+    assert document["classification"]["type"] == "after_sales"
+
+
+def test_lifecycle_routes_a_new_ticket_once(lifecycle, classifier):
+    classified = through_classify(classifier, raw_record())
+    outputs = lifecycle.on_classified(classified.value, 0)
+    routed = [orjson.loads(o.value) for o in outputs if o.topic.startswith("t.dept.")]
+    assert [event["type"] for event in routed] == ["ticket.routed"]
+    assert routed[0]["data"]["department"] == "after_sales" and routed[0]["data"]["text"]
+    assert lifecycle.on_classified(classified.value, 0) == []  # duplicate
+    assert lifecycle.open_tickets.total() == 1
+
+
+def test_lifecycle_events_are_cloudevents_with_deterministic_ids(lifecycle, classifier):
+    classified = through_classify(classifier, raw_record())
+    outputs = lifecycle.on_classified(classified.value, 0)
+    sla_events = [orjson.loads(o.value) for o in outputs if o.topic == "t.sla.events"]
+    assert {event["type"] for event in sla_events} == {"sla.activated"}
+    ticket = sla_events[0]["subject"]
+    assert sla_events[0]["id"] == ids.event_id(ticket, sla_events[0]["data"]["metric"], 1, "activated", 0)
+    assert all(event["specversion"] == "1.0" and event["datacontenttype"] == "application/json" for event in sla_events)
+
+
+def test_timer_fires_each_point_once_at_its_moment(lifecycle, classifier):
+    classified = through_classify(classifier, raw_record())
+    lifecycle.on_classified(classified.value, 0)
+    now = NOW.timestamp()
+    assert lifecycle.fire_due(0, now + 4.9) == []
+    warning = lifecycle.fire_due(0, now + 5.0)
+    assert [orjson.loads(o.value)["type"] for o in warning] == ["sla.warning"]
+    breach = lifecycle.fire_due(0, now + 10.0)
+    assert [orjson.loads(o.value)["type"] for o in breach] == ["sla.breached"]
+    assert lifecycle.fire_due(0, now + 11.0) == []
+
+
+def test_reply_action_stops_the_clock_and_unschedules_its_points(lifecycle, classifier):
+    classified = through_classify(classifier, raw_record())
+    ticket_id = classified.key.decode()
+    lifecycle.on_classified(classified.value, 0)
+    reply = TicketAction(action_id="A1", ticket_id=ticket_id, type="reply", by="agent", at=NOW + timedelta(seconds=2))
+    outputs = lifecycle.on_action(reply.model_dump_json().encode(), 0)
+    assert [orjson.loads(o.value)["type"] for o in outputs] == ["sla.fulfilled"]
+    fired = [orjson.loads(o.value) for o in lifecycle.fire_due(0, NOW.timestamp() + 30.0)]
+    assert {event["data"]["metric"] for event in fired} == {"resolution"}  # first response no longer fires
+
+
+def test_transfer_to_an_unknown_department_is_rejected(lifecycle):
+    transfer = TicketAction(action_id="A2", ticket_id="TKT-X", type="transfer", by="a", at=NOW, department="legal")
+    (output,) = lifecycle.on_action(transfer.model_dump_json().encode(), 0)
+    assert orjson.loads(output.value)["error_code"] == "unknown_department"
+
+
+def test_rebuild_indexes_only_owned_partitions(lifecycle, classifier):
+    for key in ("a", "b", "c"):
+        lifecycle.on_classified(through_classify(classifier, raw_record(key=key)).value, 0)
+    owned_ticket = ids.ticket_id("app", "a")
+    lifecycle.rebuild({0}, lambda ticket: 0 if ticket == owned_ticket else 1)
+    assert lifecycle.index.scheduled() == 1 and lifecycle.open_tickets.total() == 1
