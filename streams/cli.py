@@ -172,6 +172,17 @@ def _start_stack(settings: Settings, log_dir: Path):  # noqa: ANN202
     return supervisor
 
 
+def _start_stack_or_exit(settings: Settings, log_dir: Path):  # noqa: ANN202
+    """Start the stack; a Ctrl-C or a failure during start-up stops what was started and exits."""
+    try:
+        return _start_stack(settings, log_dir)
+    except KeyboardInterrupt:
+        click.echo("interrupted during start-up; everything started was stopped", err=True)
+        raise SystemExit(130) from None
+    except RuntimeError as exc:
+        raise click.ClickException(f"{exc} (logs in {log_dir})") from None
+
+
 def _print_where_to_look(settings: Settings, log_dir: Path) -> None:
     from streams.catalog import TopicCatalog
 
@@ -209,7 +220,7 @@ def up(**flags: Any) -> None:
     """Broker (unless TICKETFLOW_BROKER_URL is set), worker and gateway together; Ctrl-C stops all."""
     settings = load_settings(**flags)
     log_dir = Path(tempfile.mkdtemp(prefix="ticketflow-"))
-    supervisor = _start_stack(settings, log_dir)
+    supervisor = _start_stack_or_exit(settings, log_dir)
     try:
         _print_where_to_look(supervisor.settings, log_dir)
         click.echo("running; Ctrl-C stops everything")
@@ -242,7 +253,7 @@ def demo(rate: float, duration: float | None, **flags: Any) -> None:
     settings = load_settings(**flags)
     log_dir = Path(tempfile.mkdtemp(prefix="ticketflow-demo-"))
     click.echo("starting broker, worker and gateway …")
-    supervisor = _start_stack(settings, log_dir)
+    supervisor = _start_stack_or_exit(settings, log_dir)
     try:
         _print_where_to_look(supervisor.settings, log_dir)
         click.echo(f"policy   {supervisor.settings.policy_file} (time-compressed targets for the demo)")

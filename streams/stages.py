@@ -35,11 +35,16 @@ from streams.state.open_tickets import OpenTickets
 log = logging.getLogger(__name__)
 
 
+# Kafka protocol binding of CloudEvents, structured content mode: the value is the whole event.
+CLOUDEVENT_HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", b"application/cloudevents+json; charset=utf-8"),)
+
+
 @dataclass(frozen=True)
 class Output:
     topic: str
     key: bytes
     value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -323,7 +328,7 @@ class LifecycleStage:
         for copy in outcome.routed:
             event = events.routed_ticket(state, copy, classified, now=now, reasons=reasons)
             metrics.ROUTED.labels(copy.department, copy.role).inc()
-            yield Output(self.catalog.department(copy.department), key, orjson.dumps(event))
+            yield Output(self.catalog.department(copy.department), key, orjson.dumps(event), CLOUDEVENT_HEADERS)
         for sla_event in outcome.sla_events:
             metrics.SLA_EVENTS.labels(sla_event.kind, sla_event.metric).inc()
             if sla_event.kind == "warning":
@@ -338,4 +343,4 @@ class LifecycleStage:
                 histogram.labels(*labels).observe(sla_event.elapsed or 0.0)
             if sla_event.kind in ("warning", "breached"):
                 metrics.SLA_EVENT_LATENESS.labels(sla_event.kind).observe(max(0.0, now - sla_event.at))
-            yield Output(self.catalog.sla_events, key, orjson.dumps(events.sla_event(state, sla_event)))
+            yield Output(self.catalog.sla_events, key, orjson.dumps(events.sla_event(state, sla_event)), CLOUDEVENT_HEADERS)

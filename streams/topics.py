@@ -39,7 +39,7 @@ class Emitter:
             topic = self._topics.get(output.topic)
             if topic is None:
                 topic = self._topics[output.topic] = _topic(output.topic)
-            topic.send_soon(key=output.key, value=output.value)
+            topic.send_soon(key=output.key, value=output.value, headers=list(output.headers) or None)
 
 
 emitter = Emitter()

@@ -16,8 +16,9 @@ from streams.tables import ticket_store, tickets_table
 
 @app.page("/metrics")
 async def metrics_page(web, request):  # noqa: ANN001
-    # aiohttp takes the charset separately; the exposition format is UTF-8 text.
-    return web.bytes(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST.split(";")[0], headers={"Content-Type": CONTENT_TYPE_LATEST})
+    # aiohttp refuses a charset inside content_type; the exposition format is UTF-8 by definition.
+    content_type = ";".join(part for part in CONTENT_TYPE_LATEST.split(";") if "charset" not in part)
+    return web.bytes(generate_latest(REGISTRY), content_type=content_type)
 
 
 @app.page("/v1/status")

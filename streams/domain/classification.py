@@ -11,7 +11,6 @@ expression, so a request is scanned once whatever the number of rules.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -124,12 +123,13 @@ class _Hit:
     weight: float
 
 
-def _term_pattern(term: str) -> str:
-    escaped = re.escape(term)
-    if term.isascii():
-        # English terms match whole words; Chinese terms match anywhere (no spaces between words).
-        return rf"(?<![a-z0-9]){escaped}(?![a-z0-9])"
-    return escaped
+def _is_word_char(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] is not glued to letters or digits on either side."""
+    return (start == 0 or not _is_word_char(text[start - 1])) and (end == len(text) or not _is_word_char(text[end]))
 
 
 class Classifier:
@@ -160,15 +160,40 @@ class Classifier:
             for term, weight in getattr(rules.sentiment, polarity).items():
                 add(term, _Hit(polarity, polarity, weight))
         self._hits = hits
-        # Longest terms first, so "not working" wins over "working" at the same position.
-        ordered = sorted(hits, key=len, reverse=True)
-        self._pattern = re.compile("|".join(_term_pattern(term) for term in ordered))
+        # Terms by first character, longest first, so "not working" wins over "not" at the
+        # same position. One pass over the text looks only at terms that can start there.
+        by_first: dict[str, list[str]] = {}
+        for term in sorted(hits, key=len, reverse=True):
+            by_first.setdefault(term[0], []).append(term)
+        self._by_first = by_first
         self._negation_cues = tuple(cue.lower() for cue in rules.negation.cues)
         self._fillers = tuple(sorted((f.lower() for f in rules.negation.fillers), key=len, reverse=True))
 
     @cached_property
     def version(self) -> str:
         return self.rules.version
+
+    def _matches(self, text: str) -> list[tuple[int, str]]:
+        """Non-overlapping term matches, left to right, longest term first at each position.
+        English (ASCII) terms must stand as whole words; Chinese terms match anywhere."""
+        found: list[tuple[int, str]] = []
+        by_first = self._by_first
+        position, end = 0, len(text)
+        while position < end:
+            candidates = by_first.get(text[position])
+            if candidates is not None:
+                for term in candidates:
+                    if text.startswith(term, position) and (
+                        not term.isascii() or _whole_word(text, position, position + len(term))
+                    ):
+                        found.append((position, term))
+                        position += len(term)
+                        break
+                else:
+                    position += 1
+                continue
+            position += 1
+        return found
 
     def _negated(self, text: str, start: int) -> bool:
         prefix = text[max(0, start - 16) : start].rstrip()
@@ -201,9 +226,8 @@ class Classifier:
         reasons: list[str] = []
         negated: list[str] = []
 
-        for match in self._pattern.finditer(lowered):
-            term = match.group(0)
-            if self._negated(lowered, match.start()):
+        for start, term in self._matches(lowered):
+            if self._negated(lowered, start):
                 negated.append(term)
                 continue
             for hit in self._hits[term]:

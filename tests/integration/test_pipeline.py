@@ -255,6 +255,31 @@ def test_breach_fires_within_a_second_of_its_due_moment(pipeline):
     assert live and max(live) < 1.0, sorted(live)[-5:]
 
 
+def test_worker_metrics_count_what_happened(pipeline):
+    from prometheus_client.parser import text_string_to_metric_families
+    import urllib.request
+
+    settings, run = pipeline["settings"], pipeline["run"]
+    with urllib.request.urlopen(f"http://{settings.worker_host}:{settings.worker_port}/metrics", timeout=5) as r:
+        families = {family.name: family for family in text_string_to_metric_families(r.read().decode())}
+
+    def total(name: str, **labels: str) -> float:
+        return sum(sample.value for sample in families[name].samples if sample.name.endswith("_total")
+                   and all(sample.labels.get(k) == v for k, v in labels.items()))  # fmt: skip
+
+    tickets = len(run.tickets)
+    assert total("ticketflow_requests") == tickets
+    assert total("ticketflow_sla_breaches", metric="first_response") == len(run.by_group["unanswered"])
+    unanswered_or_replied = len(run.by_group["unanswered"]) + len(run.by_group["replied"])
+    assert total("ticketflow_sla_breaches", metric="resolution") == unanswered_or_replied
+    assert total("ticketflow_invalid_records", stage="normalize") == pipeline["garbage"]
+    open_gauge = sum(sample.value for sample in families["ticketflow_open_tickets"].samples)
+    assert open_gauge == unanswered_or_replied
+    for family in families.values():  # bounded labels: never a ticket or customer id
+        for sample in family.samples:
+            assert not any(str(value).startswith(("TKT-", "CUS-", "REQ-")) for value in sample.labels.values())
+
+
 def _status(settings) -> dict:
     import urllib.request
 

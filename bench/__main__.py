@@ -1,0 +1,307 @@
+"""`make bench`: the pipeline next to a raw aiokafka pass-through, same messages, same broker.
+
+Both paths read the same raw request envelopes from a topic with the same partition count
+and write one record per request; both are timed by the same reader. Two phases each:
+
+- throughput: all requests produced at once; requests/s from the first produce to the last
+  record read on the output (department topics for the pipeline);
+- latency: requests paced at a fixed rate well below capacity; p50/p99 of the time from
+  produce to the output record being read.
+
+Figures are printed as a table with the ratio pipeline / pass-through, and written to
+bench-results/pipeline.json. Sizes: BENCH_REQUESTS (default 3000), BENCH_RATE (default 100/s),
+BENCH_SECONDS (default 10).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams import ids
+from streams.catalog import TopicCatalog, TopicSpec, pipeline_topic_specs
+from streams.models import RawEnvelope
+from streams.settings import Settings
+from streams.simulator import TrafficGenerator
+from streams.supervisor import Supervisor
+from streams.transport.admin import ensure_topics
+from streams.transport.broker import EmbeddedBroker, free_port
+
+PARTITIONS = 4
+FETCH_MAX_WAIT_MS = 50
+
+
+@dataclass
+class Result:
+    name: str
+    throughput_rps: float
+    latency_p50_ms: float
+    latency_p99_ms: float
+    requests: int
+    paced_requests: int
+
+
+def build_requests(count: int, run: str) -> list[tuple[str, bytes, bytes]]:
+    """(channel, key, envelope bytes) of valid, distinct requests."""
+    traffic = TrafficGenerator(seed=1, malformed_share=0.0, duplicate_share=0.0)
+    records = []
+    for number in range(count):
+        request = traffic.next_request()
+        key = f"bench-{run}-{number}"
+        payload = dict(request.payload, idempotency_key=key)
+        payload.pop("submitted_at", None)
+        envelope = RawEnvelope(
+            channel=request.channel, received_at=datetime_now(), adapter="bench", idempotency_key=key,
+            request_id=ids.request_id(request.channel, key), ticket_id=ids.ticket_id(request.channel, key),
+            body=json.dumps(payload, ensure_ascii=False),
+        )  # fmt: skip
+        records.append((request.channel, key.encode(), envelope.model_dump_json().encode()))
+    return records
+
+
+def datetime_now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+class OutputReader:
+    """Reads output topics from the beginning and notes when each key first arrives."""
+
+    def __init__(self, bootstrap: str, topics: list[str], key_of) -> None:  # noqa: ANN001
+        self.bootstrap, self.topics, self.key_of = bootstrap, topics, key_of
+        self.arrived: dict[bytes, float] = {}
+        self._task: asyncio.Task | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+        await self._ready.wait()
+
+    async def _run(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                    fetch_max_wait_ms=FETCH_MAX_WAIT_MS)  # fmt: skip
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(t, p) for t in self.topics for p in range(PARTITIONS)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            self._ready.set()
+            while True:
+                batches = await consumer.getmany(timeout_ms=200)
+                now = time.time()
+                for records in batches.values():
+                    for record in records:
+                        key = self.key_of(record)
+                        if key is not None and key not in self.arrived:
+                            self.arrived[key] = now
+        finally:
+            await consumer.stop()
+
+    async def wait_for(self, keys: set[bytes], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not keys <= self.arrived.keys():
+            if time.monotonic() > deadline:
+                missing = len(keys - self.arrived.keys())
+                raise RuntimeError(f"{missing} of {len(keys)} requests did not arrive within {timeout:.0f}s")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def produce_all(bootstrap: str, topic_of, records) -> dict[bytes, float]:  # noqa: ANN001
+    """Produce every record as fast as the client allows; returns key → produce time."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    sent: dict[bytes, float] = {}
+    try:
+        futures = []
+        for channel, key, value in records:
+            sent[key] = time.time()
+            futures.append(await producer.send(topic_of(channel), value=value, key=key))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def produce_paced(bootstrap: str, topic_of, records, rate: float) -> dict[bytes, float]:  # noqa: ANN001
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    await producer.start()
+    sent: dict[bytes, float] = {}
+    try:
+        started = time.monotonic()
+        futures = []
+        for number, (channel, key, value) in enumerate(records):
+            delay = started + number / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent[key] = time.time()
+            futures.append(await producer.send(topic_of(channel), value=value, key=key))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return sent
+
+
+def summarise(name: str, burst_sent, paced_sent, reader: OutputReader) -> Result:  # noqa: ANN001
+    first = min(burst_sent.values())
+    last = max(reader.arrived[key] for key in burst_sent)
+    latencies = sorted((reader.arrived[key] - at) * 1000 for key, at in paced_sent.items())
+    return Result(
+        name=name,
+        throughput_rps=len(burst_sent) / (last - first),
+        latency_p50_ms=statistics.median(latencies),
+        latency_p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        requests=len(burst_sent),
+        paced_requests=len(paced_sent),
+    )
+
+
+async def passthrough(bootstrap: str, burst, paced, rate: float) -> Result:  # noqa: ANN001
+    source, sink = f"pt-in-{uuid.uuid4().hex[:6]}", f"pt-out-{uuid.uuid4().hex[:6]}"
+    await ensure_topics(bootstrap, [TopicSpec(source, PARTITIONS), TopicSpec(sink, PARTITIONS)])
+
+    async def forward() -> None:
+        consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"pt-{uuid.uuid4().hex[:6]}",
+                                    auto_offset_reset="earliest", enable_auto_commit=False,
+                                    fetch_max_wait_ms=FETCH_MAX_WAIT_MS, session_timeout_ms=6000)  # fmt: skip
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+        await consumer.start()
+        await producer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=100)
+                futures = [await producer.send(sink, value=r.value, key=r.key) for rs in batches.values() for r in rs]
+                if futures:
+                    await asyncio.gather(*futures)
+                    await consumer.commit()
+        finally:
+            await producer.stop()
+            await consumer.stop()
+
+    reader = OutputReader(bootstrap, [sink], key_of=lambda record: record.key)
+    await reader.start()
+    forwarder = asyncio.create_task(forward())
+    try:
+        await asyncio.sleep(5)  # group join
+        burst_sent = await produce_all(bootstrap, lambda channel: source, burst)
+        await reader.wait_for(set(burst_sent), timeout=300)
+        paced_sent = await produce_paced(bootstrap, lambda channel: source, paced, rate)
+        await reader.wait_for(set(paced_sent), timeout=120)
+    finally:
+        forwarder.cancel()
+        await asyncio.gather(forwarder, return_exceptions=True)
+        await reader.stop()
+    return summarise("raw aiokafka pass-through", burst_sent, paced_sent, reader)
+
+
+def _owner_ticket(record) -> bytes | None:  # noqa: ANN001
+    event = json.loads(record.value)
+    return record.key if event.get("data", {}).get("role") == "owner" else None
+
+
+async def pipeline(settings: Settings, burst, paced, rate: float, log_dir: Path, name: str) -> Result:  # noqa: ANN001
+    catalog = TopicCatalog(settings.topic_prefix)
+    await ensure_topics(settings.bootstrap_servers, pipeline_topic_specs(settings))
+    supervisor = Supervisor(settings, log_dir=log_dir)
+    supervisor.spawn("worker", "worker")
+    try:
+        await asyncio.to_thread(supervisor.wait_until, "worker", supervisor.worker_ready, 120)
+        departments = [catalog.department(name) for name in settings.routing.departments]
+        reader = OutputReader(settings.bootstrap_servers, departments, key_of=_owner_ticket)
+        await reader.start()
+        ticket_of = {key: ids.ticket_id(channel, key.decode()).encode() for channel, key, _ in burst + paced}
+        try:
+            burst_sent = await produce_all(settings.bootstrap_servers, catalog.raw, burst)
+            burst_sent = {ticket_of[key]: at for key, at in burst_sent.items()}
+            await reader.wait_for(set(burst_sent), timeout=600)
+            paced_sent = await produce_paced(settings.bootstrap_servers, catalog.raw, paced, rate)
+            paced_sent = {ticket_of[key]: at for key, at in paced_sent.items()}
+            await reader.wait_for(set(paced_sent), timeout=120)
+        finally:
+            await reader.stop()
+    finally:
+        supervisor.stop()
+    return summarise(name, burst_sent, paced_sent, reader)
+
+
+def worker_rss_mb(settings: Settings) -> float | None:
+    try:
+        with urllib.request.urlopen(f"http://{settings.worker_host}:{settings.worker_port}/metrics", timeout=2) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("process_resident_memory_bytes"):
+                    return float(line.split()[-1]) / 2**20
+    except OSError:
+        return None
+    return None
+
+
+async def main() -> None:
+    count = int(os.environ.get("BENCH_REQUESTS", "3000"))
+    rate = float(os.environ.get("BENCH_RATE", "100"))
+    seconds = float(os.environ.get("BENCH_SECONDS", "10"))
+    paced_count = int(rate * seconds)
+    log_dir = Path(tempfile.mkdtemp(prefix="ticketflow-bench-"))
+    broker = EmbeddedBroker(port=0, log_path=log_dir / "broker.log").start()
+    try:
+        print(f"embedded broker {broker.bootstrap}; {count} requests burst, {paced_count} paced at {rate:g}/s; "
+              f"{PARTITIONS} partitions; logs {log_dir}", flush=True)  # fmt: skip
+        results = []
+        for variant, single_batches in (("pipeline (embedded: one record per batch)", True),
+                                        ("pipeline (normal batching, as on Kafka)", False)):  # fmt: skip
+            run = uuid.uuid4().hex[:6]
+            settings = Settings(
+                broker_url=broker.bootstrap, broker_kind="embedded", topic_prefix=f"bench{run}.",
+                app_id=f"bench-{run}", partitions=PARTITIONS, fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                session_timeout=6.0, worker_port=free_port(), gateway_port=free_port(), log_level="warning",
+                single_record_batches=single_batches,
+            )  # fmt: skip
+            print(f"running {variant} …", flush=True)
+            results.append(await pipeline(settings, build_requests(count, run), build_requests(paced_count, run + "p"),
+                                          rate, log_dir, variant))  # fmt: skip
+        print("running raw aiokafka pass-through …", flush=True)
+        run = uuid.uuid4().hex[:6]
+        baseline = await passthrough(broker.bootstrap, build_requests(count, run), build_requests(paced_count, run + "p"),
+                                     rate)  # fmt: skip
+    finally:
+        broker.stop()
+
+    print()
+    header = f"{'path':<46}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
+    print(header)
+    print("-" * len(header))
+    for result in [baseline, *results]:
+        ratio = result.throughput_rps / baseline.throughput_rps
+        print(f"{result.name:<46}{result.throughput_rps:>9.0f}{ratio:>8.3f}{result.latency_p50_ms:>9.1f}"
+              f"{result.latency_p99_ms:>9.1f}")  # fmt: skip
+    print("\nratio = throughput / raw pass-through throughput, same broker, same messages, same run.")
+    output = Path("bench-results")
+    output.mkdir(exist_ok=True)
+    document = {
+        "when": datetime_now().isoformat(),
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
+        "baseline": asdict(baseline),
+        "pipeline": [dict(asdict(result), ratio=result.throughput_rps / baseline.throughput_rps) for result in results],
+    }
+    (output / "pipeline.json").write_text(json.dumps(document, indent=2))
+    print(f"written to {output / 'pipeline.json'}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
