@@ -51,7 +51,7 @@ def create_app(settings: Settings) -> TicketflowApp:
         producer_max_batch_size=1 if settings.uses_single_record_batches else 16384,
         web_enabled=True,
         web_bind=settings.worker_host,
-        web_host=settings.worker_host,
+        web_host=settings.advertised_worker_host,
         web_port=settings.worker_port,
         web_stats_enabled=False,
         web_graph_enabled=False,

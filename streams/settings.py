@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     gateway_port: int = Field(default=8080, ge=1, le=65535)
     worker_host: str = "127.0.0.1"
     worker_port: int = Field(default=6066, ge=1, le=65535, description="Worker web port (/metrics, ticket views).")
+    worker_advertised_host: str | None = Field(
+        default=None,
+        description="Host other workers use to reach this one (ticket lookups are forwarded to the owner). "
+        "Default: worker_host, or this machine's address when worker_host is 0.0.0.0.",
+    )
     policy_file: Path | None = None
     routing_file: Path | None = None
     classification_file: Path | None = None
@@ -83,6 +88,16 @@ class Settings(BaseSettings):
         if self.broker_url is None:
             raise RuntimeError("no broker: set TICKETFLOW_BROKER_URL or start the embedded broker")
         return self.broker_url
+
+    @property
+    def advertised_worker_host(self) -> str:
+        if self.worker_advertised_host:
+            return self.worker_advertised_host
+        if self.worker_host in ("0.0.0.0", "::"):
+            import socket
+
+            return socket.gethostbyname(socket.gethostname())
+        return self.worker_host
 
     @property
     def uses_single_record_batches(self) -> bool:
