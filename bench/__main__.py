@@ -124,32 +124,16 @@ class OutputReader:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-async def produce_all(bootstrap: str, topic_of, records) -> dict[bytes, float]:  # noqa: ANN001
-    """Produce every record as fast as the client allows; returns key → produce time."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    await producer.start()
-    sent: dict[bytes, float] = {}
-    try:
-        futures = []
-        for channel, key, value in records:
-            sent[key] = time.time()
-            futures.append(await producer.send(topic_of(channel), value=value, key=key))
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-    return sent
-
-
-async def produce_paced(bootstrap: str, topic_of, records, rate: float) -> dict[bytes, float]:  # noqa: ANN001
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+async def produce(bootstrap: str, topic_of, records, rate: float | None = None) -> dict[bytes, float]:  # noqa: ANN001
+    """Produce every record, as fast as the client allows or paced at `rate`/s; key → produce time."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5 if rate is None else 0)
     await producer.start()
     sent: dict[bytes, float] = {}
     try:
         started = time.monotonic()
         futures = []
         for number, (channel, key, value) in enumerate(records):
-            delay = started + number / rate - time.monotonic()
-            if delay > 0:
+            if rate is not None and (delay := started + number / rate - time.monotonic()) > 0:
                 await asyncio.sleep(delay)
             sent[key] = time.time()
             futures.append(await producer.send(topic_of(channel), value=value, key=key))
@@ -200,9 +184,9 @@ async def passthrough(bootstrap: str, burst, paced, rate: float) -> Result:  # n
     forwarder = asyncio.create_task(forward())
     try:
         await asyncio.sleep(5)  # group join
-        burst_sent = await produce_all(bootstrap, lambda channel: source, burst)
+        burst_sent = await produce(bootstrap, lambda channel: source, burst)
         await reader.wait_for(set(burst_sent), timeout=300)
-        paced_sent = await produce_paced(bootstrap, lambda channel: source, paced, rate)
+        paced_sent = await produce(bootstrap, lambda channel: source, paced, rate)
         await reader.wait_for(set(paced_sent), timeout=120)
     finally:
         forwarder.cancel()
@@ -228,10 +212,10 @@ async def pipeline(settings: Settings, burst, paced, rate: float, log_dir: Path,
         await reader.start()
         ticket_of = {key: ids.ticket_id(channel, key.decode()).encode() for channel, key, _ in burst + paced}
         try:
-            burst_sent = await produce_all(settings.bootstrap_servers, catalog.raw, burst)
+            burst_sent = await produce(settings.bootstrap_servers, catalog.raw, burst)
             burst_sent = {ticket_of[key]: at for key, at in burst_sent.items()}
             await reader.wait_for(set(burst_sent), timeout=600)
-            paced_sent = await produce_paced(settings.bootstrap_servers, catalog.raw, paced, rate)
+            paced_sent = await produce(settings.bootstrap_servers, catalog.raw, paced, rate)
             paced_sent = {ticket_of[key]: at for key, at in paced_sent.items()}
             await reader.wait_for(set(paced_sent), timeout=120)
         finally:
