@@ -6,7 +6,7 @@ hand them to the pure domain functions and encode what comes back.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
@@ -72,6 +72,29 @@ class CustomerRef(_Record):
     email: str | None = Field(default=None, max_length=320)
     wecom_id: str | None = Field(default=None, max_length=128)
     tier: CustomerTier | None = None
+
+
+class ContactIds(_Record):
+    """Every contact id known for one customer (how the same person is recognised on any channel)."""
+
+    phones: list[str] = Field(default_factory=list)
+    emails: list[str] = Field(default_factory=list)
+    wecom_ids: list[str] = Field(default_factory=list)
+    customer_numbers: list[str] = Field(default_factory=list)
+
+
+class CustomerProfile(_Record):
+    """Value of `customers.profiles` (keyed by customer id), as synchronised from the CRM."""
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    tier: CustomerTier = "regular"
+    name: str | None = Field(default=None, max_length=256)
+    customer_since: date | None = None
+    birthday: date | None = None
+    first_purchase: date | None = None
+    preferred_channel: Channel | None = None
+    contacts: ContactIds = Field(default_factory=ContactIds)
+    updated_at: UtcDatetime | None = None
 
 
 class RawEnvelope(_Record):
