@@ -44,7 +44,7 @@ ROUTED = Counter(
 ACTIONS = Counter("ticketflow_ticket_actions", "Ticket actions applied, by type.", ["type"])
 SLA_EVENTS = Counter(
     "ticketflow_sla_events",
-    "SLA events emitted, by kind (activated, paused, resumed, warning, breached, fulfilled) and metric.",
+    "SLA events emitted, by kind (activated, paused, resumed, warning, breached, escalated, fulfilled) and metric.",
     ["kind", "metric"],
 )
 SLA_WARNINGS = Counter(
@@ -55,6 +55,11 @@ SLA_WARNINGS = Counter(
 SLA_BREACHES = Counter(
     "ticketflow_sla_breaches", "SLA breaches.", ["metric", "department", "channel", "priority"]
 )
+SLA_ESCALATIONS = Counter(
+    "ticketflow_sla_escalations",
+    "SLA escalations, by metric, ladder level and owning department.",
+    ["metric", "level", "department"],
+)
 SLA_FULFILLED = Counter(
     "ticketflow_sla_fulfilled",
     "SLA metrics completed, within target or not (compliance = within/total).",
@@ -62,13 +67,19 @@ SLA_FULFILLED = Counter(
 )
 FIRST_RESPONSE_SECONDS = Histogram(
     "ticketflow_first_response_seconds",
-    "Time from submission to the first human response (pauses excluded).",
+    "Time from submission to the first human response (business time under a calendar).",
+    ["department", "channel", "priority"],
+    buckets=_DURATION_BUCKETS,
+)
+NEXT_RESPONSE_SECONDS = Histogram(
+    "ticketflow_next_response_seconds",
+    "Time from a customer's follow-up message to the next human reply (business time under a calendar).",
     ["department", "channel", "priority"],
     buckets=_DURATION_BUCKETS,
 )
 RESOLUTION_SECONDS = Histogram(
     "ticketflow_resolution_seconds",
-    "Time from (re)opening to resolution per cycle, pauses excluded.",
+    "Time from (re)opening to resolution per cycle, pauses excluded (business time under a calendar).",
     ["department", "channel", "priority"],
     buckets=_DURATION_BUCKETS,
 )

@@ -119,6 +119,13 @@ def _guard(stage: str, catalog: TopicCatalog, channel: str, raw: bytes, source: 
         ]  # fmt: skip
 
 
+_DURATION_HISTOGRAMS = {
+    "first_response": metrics.FIRST_RESPONSE_SECONDS,
+    "next_response": metrics.NEXT_RESPONSE_SECONDS,
+    "resolution": metrics.RESOLUTION_SECONDS,
+}
+
+
 class NormalizeStage:
     """raw.<channel> → requests.normalized (keyed by customer id) or requests.invalid."""
 
@@ -337,10 +344,15 @@ class LifecycleStage:
                 metrics.SLA_BREACHES.labels(sla_event.metric, *labels).inc()
             elif sla_event.kind == "fulfilled":
                 metrics.SLA_FULFILLED.labels(sla_event.metric, str(bool(sla_event.within_target)).lower(), *labels).inc()
-                histogram = (
-                    metrics.FIRST_RESPONSE_SECONDS if sla_event.metric == "first_response" else metrics.RESOLUTION_SECONDS
-                )
-                histogram.labels(*labels).observe(sla_event.elapsed or 0.0)
-            if sla_event.kind in ("warning", "breached"):
+                histogram = _DURATION_HISTOGRAMS.get(sla_event.metric)
+                if histogram is not None:
+                    histogram.labels(*labels).observe(sla_event.elapsed or 0.0)
+            elif sla_event.kind == "escalated":
+                metrics.SLA_ESCALATIONS.labels(sla_event.metric, str(sla_event.level), labels[0]).inc()
+            notify = ()
+            if sla_event.kind in ("warning", "breached", "escalated"):
                 metrics.SLA_EVENT_LATENESS.labels(sla_event.kind).observe(max(0.0, now - sla_event.at))
-            yield Output(self.catalog.sla_events, key, orjson.dumps(events.sla_event(state, sla_event)), CLOUDEVENT_HEADERS)
+                if sla_event.kind == "escalated":
+                    notify = self.policies.notify(state.policy, sla_event.metric, sla_event.level)
+            document = events.sla_event(state, sla_event, notify=notify)
+            yield Output(self.catalog.sla_events, key, orjson.dumps(document), CLOUDEVENT_HEADERS)

@@ -38,7 +38,7 @@ def cloudevent(*, event_id: str, source: str, event_type: str, time: float, subj
     }
 
 
-def sla_event(ticket: TicketState, event: SlaEvent) -> dict[str, Any]:
+def sla_event(ticket: TicketState, event: SlaEvent, *, notify: tuple[str, ...] = ()) -> dict[str, Any]:
     data: dict[str, Any] = {
         "ticket_id": ticket.ticket_id,
         "metric": event.metric,
@@ -59,8 +59,10 @@ def sla_event(ticket: TicketState, event: SlaEvent) -> dict[str, Any]:
     if event.due_at is not None:
         delta = event.due_at - event.emitted_at
         data["remaining_seconds" if delta >= 0 else "overdue_seconds"] = round(abs(delta), 3)
-    if event.kind in ("warning", "breached"):
+    if event.kind in ("warning", "breached", "escalated"):
         data["late"] = event.late
+    if event.kind == "escalated":
+        data["notify"] = list(notify)
     if event.kind == "fulfilled":
         data["within_target"] = event.within_target
         data["elapsed_seconds"] = round(event.elapsed or 0.0, 3)

@@ -1,42 +1,49 @@
 """SLA clock arithmetic (DESIGN §3), on plain floats (seconds since the epoch, UTC).
 
-A `Clock` measures one metric (first_response or resolution) for one cycle of one ticket.
-It starts at the customer's submit time, can be paused (waiting on the customer) and
-resumed — a pause pushes every point out and never loses time already spent — and is
-stopped by the action that fulfils it. Its *points* are the warning fractions of the
-target and the breach at the due moment; each point fires exactly once per cycle, and
-`fired` records which did so that a replayed or restarted clock never repeats one.
+A `Clock` measures one metric for one cycle of one ticket, in the business time of its
+policy's calendar (24/7 without one). It starts at the moment given (the customer's submit
+time for first response and resolution), can be paused while the ticket waits on the
+customer — the pause pushes every point out and never loses time already spent — and is
+stopped by the action that fulfils it.
+
+Its *points* are the warning fractions of the target, the breach at the due moment and the
+escalation levels after the breach. They are computed when the clock starts or resumes and
+stored with it, so the SLA timer fires them without a calendar at hand. Each point fires at
+most once per cycle; `fired` records which did, so a restarted or rebalanced worker never
+repeats one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
+
+from streams.domain.calendars import Calendar
 
 # An event is "late" when it is emitted this long after the moment it is about
 # (e.g. a breach that fell due while the worker was down).
 LATE_AFTER_SECONDS = 2.0
 
-BREACH = "breached"
-WARNING = "warning"
+WARNING, BREACH, ESCALATION = "warning", "breached", "escalated"
 
 
 @dataclass(frozen=True)
 class SlaEvent:
-    kind: str  # activated | paused | resumed | warning | breached | fulfilled
+    kind: str  # activated | paused | resumed | warning | breached | escalated | fulfilled
     metric: str
     cycle: int
-    level: int  # warning: percent of the target; paused/resumed: pause number; else 0
+    level: int  # warning: percent of the target; escalated: ladder level; paused/resumed: pause number
     due_at: float | None
     at: float  # the moment the event is about
     emitted_at: float
     within_target: bool | None = None
-    elapsed: float | None = None  # fulfilled: seconds the metric took, pauses excluded
+    elapsed: float | None = None  # fulfilled: business seconds the metric took, pauses excluded
 
     @property
     def late(self) -> bool:
-        return self.kind in (WARNING, BREACH) and self.emitted_at - self.at > LATE_AFTER_SECONDS
+        return self.kind in (WARNING, BREACH, ESCALATION) and self.emitted_at - self.at > LATE_AFTER_SECONDS
 
 
 class Clock(BaseModel):
@@ -45,52 +52,67 @@ class Clock(BaseModel):
     metric: str
     cycle: int = 1
     started_at: float
-    target: float
+    target: float  # business seconds
+    due_at: float = 0.0
     warn_at: tuple[float, ...] = ()
+    ladder: tuple[tuple[int, float], ...] = ()
     paused_at: float | None = None
-    paused_total: float = 0.0
+    paused_total: float = 0.0  # business seconds spent paused
     pauses: int = 0
     stopped_at: float | None = None
+    points: list[tuple[float, str, int]] = []
     fired: list[str] = []
 
     @property
     def running(self) -> bool:
         return self.stopped_at is None and self.paused_at is None
 
-    @property
-    def due_at(self) -> float:
-        """The breach moment, pushed out by every completed pause."""
-        return self.started_at + self.paused_total + self.target
-
-    def elapsed(self, now: float) -> float:
-        """Seconds counted against the target so far (pauses excluded)."""
-        end = self.stopped_at if self.stopped_at is not None else (self.paused_at if self.paused_at is not None else now)
-        return max(0.0, end - self.started_at - self.paused_total)
-
-    def points(self) -> list[tuple[float, str, int]]:
-        """(moment, kind, level) for every warning and the breach, in time order."""
-        base = self.started_at + self.paused_total
-        marks = [(base + self.target * fraction, WARNING, round(fraction * 100)) for fraction in self.warn_at]
-        marks.append((self.due_at, BREACH, 0))
-        return marks
-
     def next_point(self) -> float | None:
         if not self.running:
             return None
-        for moment, kind, level in self.points():
+        for moment, kind, level in self.points:
             if _point_key(kind, level) not in self.fired:
                 return moment
         return None
+
+    def elapsed(self, calendar: Calendar, now: float) -> float:
+        """Business seconds counted against the target so far (pauses excluded)."""
+        end = self.stopped_at if self.stopped_at is not None else (self.paused_at if self.paused_at is not None else now)
+        return max(0.0, calendar.between(self.started_at, end) - self.paused_total)
 
 
 def _point_key(kind: str, level: int) -> str:
     return kind if kind == BREACH else f"{kind}:{level}"
 
 
+def _schedule(clock: Clock, calendar: Calendar) -> None:
+    """(Re)compute the due moment and every point from the start, the target and the pauses."""
+    base = clock.paused_total
+    clock.due_at = calendar.add(clock.started_at, base + clock.target)
+    points = [
+        (calendar.add(clock.started_at, base + clock.target * fraction), WARNING, round(fraction * 100))
+        for fraction in clock.warn_at
+    ]
+    points.append((clock.due_at, BREACH, 0))
+    points.extend((calendar.add(clock.due_at, delay), ESCALATION, level) for level, delay in clock.ladder)
+    points.sort(key=lambda point: point[0])
+    clock.points = points
+
+
 def start_clock(
-    metric: str, *, cycle: int, started_at: float, target: float, warn_at: tuple[float, ...], now: float
+    metric: str,
+    *,
+    cycle: int,
+    started_at: float,
+    target: float,
+    calendar: Calendar,
+    now: float,
+    warn_at: Sequence[float] = (),
+    ladder: Sequence[tuple[int, float]] = (),
 ) -> tuple[Clock, SlaEvent]:
-    clock = Clock(metric=metric, cycle=cycle, started_at=started_at, target=target, warn_at=warn_at)
+    clock = Clock(metric=metric, cycle=cycle, started_at=started_at, target=target, warn_at=tuple(warn_at),
+                  ladder=tuple(ladder))  # fmt: skip
+    _schedule(clock, calendar)
     return clock, SlaEvent("activated", metric, cycle, 0, clock.due_at, started_at, now)
 
 
@@ -99,7 +121,7 @@ def fire_points(clock: Clock, *, upto: float, now: float) -> list[SlaEvent]:
     if not clock.running:
         return []
     events = []
-    for moment, kind, level in clock.points():
+    for moment, kind, level in clock.points:
         if moment > upto:
             break
         key = _point_key(kind, level)
@@ -120,16 +142,17 @@ def pause(clock: Clock, *, at: float, now: float) -> list[SlaEvent]:
     return events
 
 
-def resume(clock: Clock, *, at: float, now: float) -> list[SlaEvent]:
+def resume(clock: Clock, *, at: float, calendar: Calendar, now: float) -> list[SlaEvent]:
     if clock.stopped_at is not None or clock.paused_at is None:
         return []
     resumed_at = max(at, clock.paused_at)
-    clock.paused_total += resumed_at - clock.paused_at
+    clock.paused_total += calendar.between(clock.paused_at, resumed_at)
     clock.paused_at = None
+    _schedule(clock, calendar)
     return [SlaEvent("resumed", clock.metric, clock.cycle, clock.pauses, clock.due_at, resumed_at, now)]
 
 
-def stop(clock: Clock, *, at: float, now: float) -> list[SlaEvent]:
+def stop(clock: Clock, *, at: float, calendar: Calendar, now: float) -> list[SlaEvent]:
     """Stop the clock at `at`: points that passed before it still fire, then `fulfilled`."""
     if clock.stopped_at is not None:
         return []
@@ -137,13 +160,13 @@ def stop(clock: Clock, *, at: float, now: float) -> list[SlaEvent]:
     if clock.paused_at is not None:
         # Stopped while paused: the pause ends where the clock stops.
         at = max(at, clock.paused_at)
-        clock.paused_total += at - clock.paused_at
+        clock.paused_total += calendar.between(clock.paused_at, at)
         clock.paused_at = None
+        _schedule(clock, calendar)
     else:
         events.extend(fire_points(clock, upto=at, now=now))
     stopped_at = max(at, clock.started_at)
     clock.stopped_at = stopped_at
-    elapsed = clock.elapsed(now)
     events.append(
         SlaEvent(
             "fulfilled",
@@ -154,7 +177,7 @@ def stop(clock: Clock, *, at: float, now: float) -> list[SlaEvent]:
             stopped_at,
             now,
             within_target=stopped_at <= clock.due_at,
-            elapsed=elapsed,
+            elapsed=clock.elapsed(calendar, now),
         )
     )
     return events

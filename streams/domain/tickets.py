@@ -1,6 +1,18 @@
 """A ticket's life: opening (route + policy + clocks), actions that move its clocks, and
 points that fall due. Pure: the current state and an input in, the new state and what to
 emit out. The lifecycle agent and the SLA timer are thin loops around these functions.
+
+Clock rules (DESIGN §3):
+- first_response and resolution start at the customer's submit time; progress_update too
+  (the first update is owed one period after submission);
+- a human reply, progress update, request for information (`pending`) or resolution stops
+  first_response and the running next_response; automated messages do not count;
+- a customer message after an agent's reply starts a new next_response cycle;
+- each progress update or reply starts a new progress_update cycle;
+- `pending` pauses resolution and progress_update, `customer_reply` resumes them;
+- `resolve` stops every running clock; `reopen` starts new resolution and progress_update
+  cycles (first-resolution time is kept); `close` stops everything;
+- `transfer` changes the handling department only (first-contact ownership).
 """
 
 from __future__ import annotations
@@ -11,7 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from streams.domain import sla
-from streams.domain.policies import METRICS, PolicyFile
+from streams.domain.policies import METRICS, Policy, PolicyFile
 from streams.domain.routing import RoutingConfig, RoutingDecision, route
 from streams.models import ClassifiedRequest, TicketAction
 
@@ -20,8 +32,10 @@ RECENT_ACTIONS_KEPT = 32
 # Actions that arrive before their request are held until it does, up to this many.
 EARLY_ACTIONS_KEPT = 50
 
-# Actions in which a person tells the customer something: they stop the first-response clock.
+# Actions in which a person tells the customer something.
 _HUMAN_RESPONSES = frozenset({"reply", "progress", "pending", "resolve"})
+# Actions that count as a progress update.
+_PROGRESS = frozenset({"reply", "progress"})
 
 TicketStatus = Literal["awaiting_request", "open", "pending", "resolved", "closed"]
 
@@ -63,6 +77,10 @@ class TicketState(BaseModel):
         moments = [moment for clock in self.clocks.values() if (moment := clock.next_point()) is not None]
         return min(moments) if moments else None
 
+    def facts(self) -> dict:
+        return {"channel": self.channel, "type": self.type, "urgency": self.urgency,
+                "complaint_grade": self.complaint_grade, "tier": self.segment, "department": self.department}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class RoutedCopy:
@@ -83,7 +101,6 @@ class Outcome:
     routing: RoutingDecision | None = None
     duplicate: bool = False
     opened: bool = False
-    became_closed: bool = False
 
 
 def ticket_facts(classified: ClassifiedRequest) -> dict:
@@ -96,6 +113,54 @@ def ticket_facts(classified: ClassifiedRequest) -> dict:
         "tier": classification.segment,
         "aspects": classification.aspects,
     }
+
+
+class _Clocks:
+    """Starts, stops, pauses and resumes a ticket's clocks under its policy."""
+
+    def __init__(self, ticket: TicketState, policies: PolicyFile, events: list[sla.SlaEvent], now: float) -> None:
+        self.ticket = ticket
+        self.policies = policies
+        self.policy: Policy = policies.by_name(ticket.policy) or policies.select(ticket.facts())
+        self.calendar = policies.calendar(self.policy)
+        self.events = events
+        self.now = now
+
+    def start(self, metric: str, at: float, cycle: int | None = None) -> None:
+        target = self.policies.target(self.policy, metric)
+        if target is None:
+            return
+        previous = self.ticket.clocks.get(metric)
+        if cycle is None:
+            cycle = previous.cycle + 1 if previous else 1
+        ladder = [(step.level, step.after_breach.resolve(self.calendar.day_seconds))
+                  for step in self.policies.ladder(self.policy, metric)]  # fmt: skip
+        clock, activated = sla.start_clock(
+            metric, cycle=cycle, started_at=at, target=target, calendar=self.calendar, now=self.now,
+            warn_at=self.policies.warn_points(self.policy), ladder=ladder,
+        )  # fmt: skip
+        self.ticket.clocks[metric] = clock
+        self.events.append(activated)
+
+    def running(self, metric: str) -> sla.Clock | None:
+        clock = self.ticket.clocks.get(metric)
+        return clock if clock is not None and clock.stopped_at is None else None
+
+    def stop(self, metric: str, at: float) -> None:
+        if clock := self.running(metric):
+            self.events.extend(sla.stop(clock, at=at, calendar=self.calendar, now=self.now))
+
+    def pause(self, metric: str, at: float) -> None:
+        if clock := self.running(metric):
+            self.events.extend(sla.pause(clock, at=at, now=self.now))
+
+    def resume(self, metric: str, at: float) -> None:
+        if clock := self.running(metric):
+            self.events.extend(sla.resume(clock, at=at, calendar=self.calendar, now=self.now))
+
+    def fire_until(self, moment: float) -> None:
+        for clock in self.ticket.clocks.values():
+            self.events.extend(sla.fire_points(clock, upto=moment, now=self.now))
 
 
 def open_ticket(
@@ -135,21 +200,13 @@ def open_ticket(
     outcome = Outcome(state=ticket, routing=decision, opened=True)
     outcome.routed.append(RoutedCopy(decision.department, "owner"))
     outcome.routed.extend(RoutedCopy(copied, "cc") for copied in decision.cc)
-    warn_at = policies.warn_points(policy)
-    for metric in METRICS:
-        target = getattr(policy.targets, metric)
-        if target is None:
-            continue
-        clock, activated = sla.start_clock(
-            metric, cycle=1, started_at=submitted_at, target=target, warn_at=warn_at, now=now
-        )
-        ticket.clocks[metric] = clock
-        outcome.sla_events.append(activated)
+    clocks = _Clocks(ticket, policies, outcome.sla_events, now)
+    for metric in ("first_response", "progress_update", "resolution"):
+        clocks.start(metric, submitted_at, cycle=1)
     # Actions that overtook the request are applied in the order they happened.
     for action in sorted(state.early_actions if state else (), key=lambda item: item.at):
-        _apply(ticket, action, outcome, policies=policies, now=now)
-    for clock in ticket.clocks.values():
-        outcome.sla_events.extend(sla.fire_points(clock, upto=now, now=now))
+        _apply(clocks, action, outcome)
+    clocks.fire_until(now)
     return outcome
 
 
@@ -165,38 +222,43 @@ def apply_action(state: TicketState | None, action: TicketAction, *, policies: P
         state.early_actions = [*state.early_actions, action][-EARLY_ACTIONS_KEPT:]
         return Outcome(state=state)
     outcome = Outcome(state=state)
-    _apply(state, action, outcome, policies=policies, now=now)
+    _apply(_Clocks(state, policies, outcome.sla_events, now), action, outcome)
     return outcome
 
 
-def _apply(ticket: TicketState, action: TicketAction, outcome: Outcome, *, policies: PolicyFile, now: float) -> None:
-    at = min(action.at.timestamp(), now)  # an action cannot be in the future
+def _apply(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
+    ticket = clocks.ticket
+    at = min(action.at.timestamp(), clocks.now)  # an action cannot be in the future
     ticket.recent_action_ids = [*ticket.recent_action_ids, action.action_id][-RECENT_ACTIONS_KEPT:]
-    events = outcome.sla_events
     if ticket.status == "closed" and action.type != "reopen":
         return
-    first_response = ticket.clocks.get("first_response")
-    resolution = ticket.clocks.get("resolution")
+    clocks.fire_until(at)  # points that passed before the action still count
+    kind = action.type
+    human = not action.automated
 
-    if action.type in _HUMAN_RESPONSES and not action.automated:
+    if human and kind in _HUMAN_RESPONSES:
         if ticket.first_response_at is None:
             ticket.first_response_at = at
-        if first_response is not None:
-            events.extend(sla.stop(first_response, at=at, now=now))
+        clocks.stop("first_response", at)
+        clocks.stop("next_response", at)
+    if human and kind in _PROGRESS and ticket.is_open and clocks.running("progress_update"):
+        clocks.stop("progress_update", at)
+        clocks.start("progress_update", at)
 
-    kind = action.type
     if kind == "pending":
-        if resolution is not None:
-            events.extend(sla.pause(resolution, at=at, now=now))
+        clocks.pause("resolution", at)
+        clocks.pause("progress_update", at)
         ticket.status = "pending"
     elif kind == "customer_reply":
-        if resolution is not None:
-            events.extend(sla.resume(resolution, at=at, now=now))
+        clocks.resume("resolution", at)
+        clocks.resume("progress_update", at)
         if ticket.status == "pending":
             ticket.status = "open"
+        if ticket.first_response_at is not None and ticket.is_open and not clocks.running("next_response"):
+            clocks.start("next_response", at)
     elif kind == "resolve":
-        if resolution is not None:
-            events.extend(sla.stop(resolution, at=at, now=now))
+        for metric in METRICS:
+            clocks.stop(metric, at)
         ticket.resolved_at = at
         if ticket.first_resolved_at is None:
             ticket.first_resolved_at = at
@@ -206,22 +268,13 @@ def _apply(ticket: TicketState, action: TicketAction, outcome: Outcome, *, polic
             ticket.reopen_count += 1
             ticket.status = "open"
             ticket.closed_at = None
-            policy = policies.by_name(ticket.policy or "")
-            target = policy.targets.resolution if policy else (resolution.target if resolution else None)
-            if target is not None:
-                cycle = (resolution.cycle + 1) if resolution else 1
-                warn_at = policies.warn_points(policy) if policy else (resolution.warn_at if resolution else ())
-                clock, activated = sla.start_clock(
-                    "resolution", cycle=cycle, started_at=at, target=target, warn_at=warn_at, now=now
-                )
-                ticket.clocks["resolution"] = clock
-                events.append(activated)
+            clocks.start("resolution", at)
+            clocks.start("progress_update", at)
     elif kind == "close":
-        for clock in ticket.clocks.values():
-            events.extend(sla.stop(clock, at=at, now=now))
+        for metric in METRICS:
+            clocks.stop(metric, at)
         ticket.closed_at = at
         ticket.status = "closed"
-        outcome.became_closed = True
     elif kind == "transfer" and action.department and action.department != ticket.handling_department:
         ticket.handling_department = action.department
         ticket.transfer_count += 1
@@ -229,7 +282,7 @@ def _apply(ticket: TicketState, action: TicketAction, outcome: Outcome, *, polic
 
 
 def fire_due(state: TicketState, *, now: float) -> Outcome:
-    """The SLA timer's step: every warning or breach point that is due now."""
+    """The SLA timer's step: every warning, breach or escalation point that is due now."""
     outcome = Outcome(state=state)
     for clock in state.clocks.values():
         outcome.sla_events.extend(sla.fire_points(clock, upto=now, now=now))

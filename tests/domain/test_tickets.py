@@ -14,8 +14,19 @@ T = SUBMITTED.timestamp()
 @pytest.fixture
 def short_policies():
     return PolicyFile.model_validate(
-        {"warn_at": [0.5], "policies": [{"name": "test", "targets": {"first_response": "100s", "resolution": "1000s"}}]}
-    )
+        {
+            "warn_at": [0.5],
+            "escalation": [{"level": 1, "after_breach": "0m", "notify": ["senior_agent"]},
+                           {"level": 2, "after_breach": "100s", "notify": ["supervisor"]}],
+            "policies": [
+                {"name": "grade-1", "match": {"type": "complaint", "complaint_grade": 1},
+                 "targets": {"first_response": "50s", "resolution": "500s"},
+                 "escalation": [{"level": 3, "after_breach": "0m", "notify": ["complaint_taskforce", "management"]}]},
+                {"name": "test", "targets": {"first_response": "100s", "next_response": "60s",
+                                             "progress_update": "300s", "resolution": "1000s"}},
+            ],
+        }
+    )  # fmt: skip
 
 
 def classified(ticket="TKT-1", request_type="inquiry", grade=None, tier="regular", confidence=0.9, aspects=()):
@@ -35,25 +46,30 @@ def action(kind, at, ticket="TKT-1", key=None, **fields):
                         at=SUBMITTED + timedelta(seconds=at), **fields)  # fmt: skip
 
 
-def open_one(routing, policies, **kw):
-    return tickets.open_ticket(None, classified(**kw), routing=routing, policies=policies, now=T + 1)
+def open_one(routing, policies, now=T + 1, **kw):
+    return tickets.open_ticket(None, classified(**kw), routing=routing, policies=policies, now=now)
+
+
+def act(state, policies, kind, at, **fields):
+    return tickets.apply_action(state, action(kind, at, **fields), policies=policies, now=T + at)
 
 
 def kinds(outcome):
     return [(event.kind, event.metric, event.level) for event in outcome.sla_events]
 
 
-def test_opening_routes_and_activates_both_clocks(routing, short_policies):
+def test_opening_routes_and_activates_its_clocks(routing, short_policies):
     outcome = open_one(routing, short_policies, request_type="after_sales")
     assert [copy.department for copy in outcome.routed] == ["after_sales"]
-    assert kinds(outcome) == [("activated", "first_response", 0), ("activated", "resolution", 0)]
+    assert kinds(outcome) == [("activated", "first_response", 0), ("activated", "progress_update", 0),
+                              ("activated", "resolution", 0)]  # fmt: skip
     assert outcome.state.clocks["first_response"].due_at == T + 100
 
 
 def test_clock_starts_at_the_customers_submit_time_not_processing_time(routing, short_policies):
-    outcome = tickets.open_ticket(None, classified(), routing=routing, policies=short_policies, now=T + 80)
+    outcome = open_one(routing, short_policies, now=T + 80)
     assert outcome.state.clocks["first_response"].started_at == T
-    assert kinds(outcome)[-1] == ("warning", "first_response", 50)  # 50 s point already passed on arrival
+    assert ("warning", "first_response", 50) in kinds(outcome)  # 50 s point already passed on arrival
 
 
 def test_copies_go_to_cc_departments(routing, short_policies):
@@ -69,41 +85,106 @@ def test_repeated_request_is_a_duplicate_and_changes_nothing(routing, short_poli
 
 def test_human_reply_stops_first_response(routing, short_policies):
     state = open_one(routing, short_policies).state
-    outcome = tickets.apply_action(state, action("reply", 30), policies=short_policies, now=T + 31)
-    assert kinds(outcome) == [("fulfilled", "first_response", 0)]
+    outcome = act(state, short_policies, "reply", 30)
+    assert ("fulfilled", "first_response", 0) in kinds(outcome)
     assert outcome.state.first_response_at == T + 30
 
 
 def test_automated_acknowledgement_does_not_stop_first_response(routing, short_policies):
     state = open_one(routing, short_policies).state
-    outcome = tickets.apply_action(state, action("reply", 5, automated=True), policies=short_policies, now=T + 6)
+    outcome = act(state, short_policies, "reply", 5, automated=True)
     assert kinds(outcome) == [] and outcome.state.clocks["first_response"].stopped_at is None
+
+
+def test_customer_message_after_a_reply_starts_a_next_response_cycle(routing, short_policies):
+    state = act(open_one(routing, short_policies).state, short_policies, "reply", 10).state
+    outcome = act(state, short_policies, "customer_reply", 20)
+    assert ("activated", "next_response", 0) in kinds(outcome)
+    clock = outcome.state.clocks["next_response"]
+    assert (clock.cycle, clock.started_at, clock.due_at) == (1, T + 20, T + 80)
+
+
+def test_a_second_customer_message_does_not_restart_the_running_reply_cycle(routing, short_policies):
+    state = act(open_one(routing, short_policies).state, short_policies, "reply", 10).state
+    state = act(state, short_policies, "customer_reply", 20).state
+    outcome = act(state, short_policies, "customer_reply", 30)
+    assert outcome.state.clocks["next_response"].started_at == T + 20 and kinds(outcome) == []
+
+
+def test_each_reply_cycle_is_numbered_and_stopped_by_the_next_reply(routing, short_policies):
+    state = act(open_one(routing, short_policies).state, short_policies, "reply", 10).state
+    state = act(state, short_policies, "customer_reply", 20).state
+    state = act(state, short_policies, "reply", 50).state
+    outcome = act(state, short_policies, "customer_reply", 70)
+    assert outcome.state.clocks["next_response"].cycle == 2
+
+
+def test_next_response_breaches_when_nobody_answers_the_customer(routing, short_policies):
+    state = act(open_one(routing, short_policies).state, short_policies, "reply", 10).state
+    state = act(state, short_policies, "customer_reply", 20).state
+    outcome = tickets.fire_due(state, now=T + 80)
+    assert ("breached", "next_response", 0) in kinds(outcome)
+
+
+def test_customer_message_before_any_reply_does_not_start_next_response(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    outcome = act(state, short_policies, "customer_reply", 20)
+    assert "next_response" not in outcome.state.clocks
+
+
+def test_progress_update_starts_the_next_progress_period(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    outcome = act(state, short_policies, "progress", 200)
+    clock = outcome.state.clocks["progress_update"]
+    assert (clock.cycle, clock.started_at, clock.due_at) == (2, T + 200, T + 500)
+    assert ("fulfilled", "progress_update", 0) in kinds(outcome)
+
+
+def test_missing_progress_update_breaches(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    assert ("breached", "progress_update", 0) in kinds(tickets.fire_due(state, now=T + 300))
 
 
 def test_pending_pauses_resolution_and_customer_reply_resumes_it(routing, short_policies):
     state = open_one(routing, short_policies).state
-    state = tickets.apply_action(state, action("pending", 100), policies=short_policies, now=T + 100).state
+    state = act(state, short_policies, "pending", 100).state
     assert state.status == "pending"
-    outcome = tickets.apply_action(state, action("customer_reply", 400), policies=short_policies, now=T + 400)
+    outcome = act(state, short_policies, "customer_reply", 400)
     assert ("resumed", "resolution", 1) in kinds(outcome)
     assert outcome.state.clocks["resolution"].due_at == T + 1000 + 300
 
 
-def test_resolve_stops_resolution_and_records_first_resolution(routing, short_policies):
+def test_resolve_stops_every_clock_and_records_first_resolution(routing, short_policies):
     state = open_one(routing, short_policies).state
-    outcome = tickets.apply_action(state, action("resolve", 200), policies=short_policies, now=T + 200)
+    outcome = act(state, short_policies, "resolve", 200)
     assert ("fulfilled", "resolution", 0) in kinds(outcome)
     assert outcome.state.status == "resolved" and outcome.state.first_resolved_at == T + 200
+    assert outcome.state.next_due() is None
 
 
 def test_reopen_starts_a_new_resolution_cycle_and_keeps_first_resolution(routing, short_policies):
-    state = open_one(routing, short_policies).state
-    state = tickets.apply_action(state, action("resolve", 200), policies=short_policies, now=T + 200).state
-    outcome = tickets.apply_action(state, action("reopen", 300), policies=short_policies, now=T + 300)
+    state = act(open_one(routing, short_policies).state, short_policies, "resolve", 200).state
+    outcome = act(state, short_policies, "reopen", 300)
     resolution = outcome.state.clocks["resolution"]
     assert (resolution.cycle, resolution.started_at, resolution.due_at) == (2, T + 300, T + 1300)
     assert outcome.state.first_resolved_at == T + 200 and outcome.state.reopen_count == 1
-    assert kinds(outcome) == [("activated", "resolution", 0)]
+    assert ("activated", "resolution", 0) in kinds(outcome)
+
+
+def test_breach_escalates_level_by_level(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    at_breach = tickets.fire_due(state, now=T + 100)
+    assert ("breached", "first_response", 0) in kinds(at_breach) and ("escalated", "first_response", 1) in kinds(at_breach)
+    later = tickets.fire_due(at_breach.state, now=T + 200)
+    assert [k for k in kinds(later) if k[1] == "first_response"] == [("escalated", "first_response", 2)]
+
+
+def test_grade_one_complaint_escalates_straight_to_the_task_force_level(routing, short_policies):
+    state = open_one(routing, short_policies, request_type="complaint", grade=1).state
+    assert state.policy == "grade-1"
+    outcome = tickets.fire_due(state, now=T + 50)
+    assert ("escalated", "first_response", 3) in kinds(outcome)
+    assert short_policies.notify("grade-1", "first_response", 3) == ("complaint_taskforce", "management")
 
 
 def test_redelivered_action_is_applied_once(routing, short_policies):
@@ -123,25 +204,23 @@ def test_action_before_its_request_is_held_then_applied_in_time_order(routing, s
 
 def test_transfer_changes_the_handler_not_the_owner(routing, short_policies):
     state = open_one(routing, short_policies, request_type="inquiry").state
-    outcome = tickets.apply_action(state, action("transfer", 10, department="after_sales"), policies=short_policies,
-                                   now=T + 10)  # fmt: skip
+    outcome = act(state, short_policies, "transfer", 10, department="after_sales")
     assert outcome.state.department == "operations" and outcome.state.handling_department == "after_sales"
     assert [(copy.department, copy.role) for copy in outcome.routed] == [("after_sales", "transfer")]
     assert outcome.state.clocks["first_response"].started_at == T  # no reset on transfer
 
 
 def test_close_stops_every_clock(routing, short_policies):
-    state = open_one(routing, short_policies).state
-    outcome = tickets.apply_action(state, action("close", 50), policies=short_policies, now=T + 50)
+    outcome = act(open_one(routing, short_policies).state, short_policies, "close", 50)
     assert outcome.state.status == "closed" and outcome.state.next_due() is None
-    assert outcome.became_closed
 
 
 def test_fire_due_emits_only_what_is_due(routing, short_policies):
     state = open_one(routing, short_policies).state
     assert tickets.fire_due(state, now=T + 10).state is None
     outcome = tickets.fire_due(state, now=T + 100)
-    assert kinds(outcome) == [("warning", "first_response", 50), ("breached", "first_response", 0)]
+    assert [k for k in kinds(outcome) if k[1] == "first_response"] == [
+        ("warning", "first_response", 50), ("breached", "first_response", 0), ("escalated", "first_response", 1)]
     assert tickets.fire_due(outcome.state, now=T + 101).state is None  # never twice
 
 
