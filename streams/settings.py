@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     session_timeout: float = Field(default=10.0, ge=2.0, le=300.0)
     fetch_max_wait_ms: int = Field(default=50, ge=0, le=10_000)
     commit_interval: float = Field(default=1.0, gt=0, le=60)
-    sla_tick_seconds: float = Field(default=0.2, gt=0, le=5)
+    sla_tick_seconds: float = Field(
+        default=0.1, gt=0, le=5, description="Longest the SLA timer sleeps; it wakes earlier for a known due point."
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     producer_linger_ms: int = Field(default=5, ge=0, le=1000)
     single_record_batches: bool | None = Field(

@@ -287,16 +287,29 @@ class LifecycleStage:
 
     def rebuild(self, partitions: set[int], partition_of: Callable[[str], int]) -> None:
         """After a rebalance and table recovery: index and count what the owned partitions hold."""
+        for _ in self.rebuild_in_steps(partitions, partition_of):
+            pass
+
+    def rebuild_in_steps(
+        self, partitions: set[int], partition_of: Callable[[str], int], step: int = 10_000
+    ) -> Iterator[int]:
+        """`rebuild`, yielding the number of tickets seen every `step` tickets so a caller can
+        let other work run in between (a million tickets take tens of seconds)."""
         self.index.clear()
         self.open_tickets.clear()
         self.index.assign(partitions)
         self.open_tickets.assign(partitions)
+        seen = 0
         for ticket_id, state in self.store.items():
+            seen += 1
+            if seen % step == 0:
+                yield seen
             partition = partition_of(ticket_id)
             if partition not in partitions:
                 continue
             self.index.schedule(partition, ticket_id, state.next_due())
             self.open_tickets.update(partition, None, OpenTickets.key(state))
+        yield seen
 
     def revoke(self, partitions: Iterable[int]) -> None:
         partitions = list(partitions)

@@ -11,6 +11,7 @@ from aiokafka.partitioner import murmur2
 from streams.app import app
 from streams.catalog import TICKETS_TABLE
 from streams.domain.tickets import TicketState
+from streams.state.codec import decode_ticket, encode_ticket
 
 tickets_table = app.Table(
     TICKETS_TABLE,
@@ -23,25 +24,34 @@ tickets_table = app.Table(
 
 
 class FaustTicketStore:
-    """Ticket states as JSON bytes in the faust table; writes go to the changelog partition
-    given by the caller, so the SLA timer (outside any stream) can write too."""
+    """Ticket states as compact bytes (streams/state/codec.py) in the faust table; writes go to
+    the changelog partition given by the caller, so the SLA timer (outside any stream) can
+    write too."""
 
     def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
         self.table = table
 
     def get(self, ticket_id: str) -> TicketState | None:
         raw = self.table.data.get(ticket_id.encode())
-        return None if raw is None else TicketState.model_validate_json(raw)
+        return None if raw is None else decode_ticket(raw)
 
     def put(self, partition: int, state: TicketState) -> None:
-        key, value = state.ticket_id.encode(), state.model_dump_json().encode()
+        key, value = state.ticket_id.encode(), encode_ticket(state)
         self.table.data[key] = value
         self.table.send_changelog(partition, key, value)
 
     def items(self) -> Iterator[tuple[str, TicketState]]:
-        for key, raw in list(self.table.data.items()):
+        for key in list(self.table.data.keys()):  # a snapshot: the timer may write meanwhile
+            raw = self.table.data.get(key)
             if raw is not None:
-                yield key.decode(), TicketState.model_validate_json(raw)
+                yield key.decode(), decode_ticket(raw)
+
+
+    def partition_of(self, ticket_id: str) -> int:
+        """The partition holding a ticket: as recorded by the memory store while it replayed
+        the changelog (faust keeps that map anyway), else the default partitioner's answer."""
+        recorded = getattr(self.table.data, "_key_partition", {}).get(ticket_id.encode())
+        return recorded if recorded is not None else partition_of(ticket_id, self.table.partitions or 1)
 
 
 def partition_of(ticket_id: str, partitions: int) -> int:

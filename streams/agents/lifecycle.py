@@ -2,8 +2,8 @@
 
 - `open_tickets_from_requests`: requests.classified → route, start clocks (dept.*, sla.events)
 - `apply_ticket_actions`: tickets.actions → stop, pause, resume, reopen clocks (sla.events)
-- `fire_sla_points`: the SLA timer — emits warnings and breaches at their due moment, for the
-  partitions this worker owns, from the deadline index (not a scan of every ticket)
+- `fire_sla_points`: the SLA timer — emits warnings, breaches and escalations at their due
+  moment, for the partitions this worker owns, from the deadline index (not a scan of every ticket)
 
 After every rebalance the deadline index and open-ticket counts are rebuilt from the
 recovered table for exactly the partitions this worker owns; revoked partitions are dropped
@@ -14,9 +14,9 @@ not fire it again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from functools import partial
 
 from prometheus_client import REGISTRY
 
@@ -24,7 +24,7 @@ from streams.app import app
 from streams.stages import LifecycleStage, Source
 from streams.state.deadlines import DeadlineIndex
 from streams.state.open_tickets import OpenTickets
-from streams.tables import partition_of, ticket_store, tickets_table
+from streams.tables import ticket_store, tickets_table
 from streams.topics import emitter, requests_classified, tickets_actions
 
 log = logging.getLogger(__name__)
@@ -60,13 +60,20 @@ async def apply_ticket_actions(stream):  # noqa: ANN001 - faust stream
         emitter.send(stage.on_action(event.value, message.partition, source))
 
 
-@app.timer(interval=settings.sla_tick_seconds)
+@app.task
 async def fire_sla_points() -> None:
-    now = time.time()
-    for partition in stage.index.partitions():
-        outputs = stage.fire_due(partition, now)
-        if outputs:
-            emitter.send(outputs)
+    """The SLA timer: wakes at the next due point (or every `sla_tick_seconds` at the latest,
+    to see points scheduled meanwhile) and fires what is due in the partitions owned."""
+    tick = settings.sla_tick_seconds
+    while True:
+        now = time.time()
+        for partition in stage.index.partitions():
+            outputs = stage.fire_due(partition, now)
+            if outputs:
+                emitter.send(outputs)
+        next_due = stage.index.next_due()
+        delay = tick if next_due is None else min(tick, next_due - time.time())
+        await asyncio.sleep(max(0.0, delay))
 
 
 def owned_partitions() -> set[int]:
@@ -79,7 +86,8 @@ async def rebuild_deadline_index() -> None:
     global recoveries
     owned = owned_partitions()
     started = time.monotonic()
-    stage.rebuild(owned, partial(partition_of, partitions=settings.partitions))
+    for _ in stage.rebuild_in_steps(owned, ticket_store.partition_of):
+        await asyncio.sleep(0)  # keep the worker responsive while a large table is indexed
     recoveries += 1
     log.info(
         "lifecycle: partitions %s recovered; %d tickets scheduled, %d open (%.2fs)",
