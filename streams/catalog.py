@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from streams.models import CHANNELS
 from streams.settings import Settings
 
-# faust's own topics for the lifecycle app (changelog of the tickets table, leader election).
+# faust's own topics for the lifecycle app (changelogs, leader election, SLA facts).
 TICKETS_TABLE = "tickets"
+WINDOWS_TABLE = "sla_windows"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class TopicCatalog:
     def sla_events(self) -> str:
         return self.name("sla.events")
 
+    @property
+    def sla_windows(self) -> str:
+        return self.name("sla.windows")
+
     def public_topics(self, departments: Iterable[str]) -> list[str]:
         """Every topic in the catalog, including those later stages will produce."""
         names = [
@@ -68,10 +73,17 @@ class TopicCatalog:
         return names
 
 
+def sla_facts_topic(app_id: str) -> str:
+    """Internal: SLA facts from the lifecycle to the window counts, keyed by department."""
+    return f"{app_id}-sla-facts"
+
+
 def internal_topics(app_id: str) -> list[tuple[str, int | None]]:
-    """faust's internal topics: (name, partitions or None for 'same as the data topics')."""
+    """The app's internal topics: (name, partitions or None for 'same as the data topics')."""
     return [
         (f"{app_id}-{TICKETS_TABLE}-changelog", None),
+        (f"{app_id}-{WINDOWS_TABLE}-changelog", None),
+        (sla_facts_topic(app_id), None),
         (f"{app_id}-__assignor-__leader", 1),
     ]
 

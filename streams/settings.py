@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     sla_tick_seconds: float = Field(
         default=0.1, gt=0, le=5, description="Longest the SLA timer sleeps; it wakes earlier for a known due point."
     )
+    report_timezone: str = Field(default="Asia/Shanghai", description="Day windows start at local midnight here.")
+    window_grace_seconds: float = Field(
+        default=120.0, ge=0, le=86400, description="A window is emitted this long after it ends (late facts revise it)."
+    )
+    hour_window_retention_hours: float = Field(default=48.0, gt=0, le=24 * 90)
+    day_window_retention_days: float = Field(default=35.0, gt=0, le=3660)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     producer_linger_ms: int = Field(default=5, ge=0, le=1000)
     single_record_batches: bool | None = Field(
@@ -72,6 +78,17 @@ class Settings(BaseSettings):
     def _prefix(cls, value: str) -> str:
         if not _TOPIC_PREFIX.match(value):
             raise ValueError("may only contain letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator("report_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from None
         return value
 
     @field_validator("broker_url")

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from streams import ids, metrics
 from streams.catalog import TopicCatalog
-from streams.domain import events, tickets
+from streams.domain import events, tickets, windows
 from streams.domain.classification import Classifier
 from streams.domain.normalize import Rejection, describe_validation_error, envelope_as_dict, normalize_record
 from streams.domain.policies import PolicyFile
@@ -210,9 +210,11 @@ class LifecycleStage:
         store: TicketStore,
         index: DeadlineIndex,
         open_tickets: OpenTickets,
+        facts_topic: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
+        self.facts_topic = facts_topic
         self.routing = routing
         self.policies = policies
         self.store = store
@@ -338,6 +340,26 @@ class LifecycleStage:
         self.open_tickets.update(partition, was_open, OpenTickets.key(state))
         return outputs
 
+    def _facts(self, state: TicketState, outcome: Outcome) -> Iterator[Output]:
+        """Facts for the SLA windows (received, responded, resolved, breached), keyed by department."""
+        if self.facts_topic is None:
+            return
+        where = {"department": state.department or "unknown", "channel": state.channel or "unknown",
+                 "priority": state.urgency or "unknown"}  # fmt: skip
+        found = []
+        if outcome.opened and state.submitted_at is not None:
+            found.append(windows.fact("received", at=state.submitted_at, **where))
+        for event in outcome.sla_events:
+            if event.kind == "fulfilled" and event.metric in ("first_response", "resolution"):
+                kind = "responded" if event.metric == "first_response" else "resolved"
+                found.append(windows.fact(kind, at=event.at, within_target=event.within_target,
+                                          elapsed=event.elapsed, **where))  # fmt: skip
+            elif event.kind == "breached":
+                found.append(windows.fact("breached", at=event.at, metric=event.metric, **where))
+        key = where["department"].encode()
+        for document in found:
+            yield Output(self.facts_topic, key, orjson.dumps(document))
+
     def _emit(self, state: TicketState, outcome: Outcome, classified: ClassifiedRequest | None,
               now: float) -> Iterator[Output]:  # fmt: skip
         key = state.ticket_id.encode()
@@ -345,6 +367,7 @@ class LifecycleStage:
         labels = (state.department or "unknown", state.channel or "unknown", state.urgency or "unknown")
         if outcome.opened:
             metrics.REQUESTS.labels(state.channel, state.type, state.department).inc()
+        yield from self._facts(state, outcome)
         for copy in outcome.routed:
             event = events.routed_ticket(state, copy, classified, now=now, reasons=reasons)
             metrics.ROUTED.labels(copy.department, copy.role).inc()
@@ -369,3 +392,111 @@ class LifecycleStage:
                     notify = self.policies.notify(state.policy, sla_event.metric, sla_event.level)
             document = events.sla_event(state, sla_event, notify=notify)
             yield Output(self.catalog.sla_events, key, orjson.dumps(document), CLOUDEVENT_HEADERS)
+
+
+class WindowStore(Protocol):
+    """The SLA windows table, as the windows stage sees it (JSON-able aggregates by window key)."""
+
+    def get(self, key: str) -> dict | None: ...
+
+    def put(self, partition: int, key: str, aggregate: dict) -> None: ...
+
+    def delete(self, partition: int, key: str) -> None: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class SlaWindowsStage:
+    """SLA facts → hour and day windows per department × channel × priority; closed windows
+    are emitted once to `sla.windows` (again, as a new revision, if late facts change them),
+    and dropped after their retention."""
+
+    def __init__(
+        self,
+        catalog: TopicCatalog,
+        *,
+        store: WindowStore,
+        zone: str,
+        grace_seconds: float,
+        retention_seconds: dict[str, float],
+        partition_of: Callable[[str], int],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        from zoneinfo import ZoneInfo
+
+        self.catalog = catalog
+        self.store = store
+        self.zone = ZoneInfo(zone)
+        self.grace = grace_seconds
+        self.retention = retention_seconds
+        self.partition_of = partition_of
+        self.clock = clock
+
+    def on_facts(self, facts: list[tuple[int, bytes]]) -> None:
+        """Count a batch of facts; each touched window is written once."""
+        touched: dict[str, tuple[int, dict]] = {}
+        for partition, raw in facts:
+            try:
+                document = orjson.loads(raw)
+                keys = windows.window_keys(document, self.zone)
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                log.warning("sla windows: unreadable fact skipped: %r", raw[:200])
+                metrics.STAGE_ERRORS.labels("windows").inc()
+                continue
+            for key in keys:
+                encoded = key.encode()
+                entry = touched.get(encoded)
+                if entry is None:
+                    entry = touched[encoded] = (partition, self.store.get(encoded) or windows.empty())
+                windows.add(entry[1], document)
+        for encoded, (partition, aggregate) in touched.items():
+            self.store.put(partition, encoded, aggregate)
+
+    def close_due(self, owned: set[int]) -> list[Output]:
+        """Emit windows that ended more than the grace period ago and changed since last emitted;
+        drop windows past their retention."""
+        now = self.clock()
+        outputs = []
+        for encoded in self.store.keys():
+            key = windows.WindowKey.decode(encoded)
+            partition = self.partition_of(key.department)
+            if partition not in owned:
+                continue
+            end = key.end(self.zone)
+            if now > end + self.retention[key.size]:
+                self.store.delete(partition, encoded)
+                continue
+            aggregate = self.store.get(encoded)
+            if aggregate is None or now < end + self.grace or aggregate["revision"] <= aggregate["emitted_revision"]:
+                continue
+            summary = windows.summary(key, aggregate, self.zone)
+            summary["start"], summary["end"] = events.iso(summary["start"]), events.iso(summary["end"])
+            event = events.cloudevent(
+                event_id=ids.event_id("window", encoded, aggregate["revision"]),
+                source="/ticketflow/sla-windows",
+                event_type="sla.window.closed",
+                time=end,
+                subject=key.department,
+                data=summary,
+            )
+            outputs.append(Output(self.catalog.sla_windows, key.department.encode(), orjson.dumps(event), CLOUDEVENT_HEADERS))
+            aggregate["emitted_revision"] = aggregate["revision"]
+            self.store.put(partition, encoded, aggregate)
+        return outputs
+
+    def current(self, department: str, size: str | None = None) -> list[dict]:
+        """Retained windows of one department (open and closed), newest first."""
+        now = self.clock()
+        found = []
+        for encoded in self.store.keys():
+            key = windows.WindowKey.decode(encoded)
+            if key.department != department or (size is not None and key.size != size):
+                continue
+            aggregate = self.store.get(encoded)
+            if aggregate is None:
+                continue
+            summary = windows.summary(key, aggregate, self.zone)
+            summary["closed"] = now >= summary["end"]
+            summary["start"], summary["end"] = events.iso(summary["start"]), events.iso(summary["end"])
+            found.append(summary)
+        return sorted(found, key=lambda item: (item["start"], item["size"], item["channel"], item["priority"]), reverse=True)

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from aiokafka.partitioner import murmur2
 
 from streams.app import app
-from streams.catalog import TICKETS_TABLE
+import orjson
+
+from streams.catalog import TICKETS_TABLE, WINDOWS_TABLE
 from streams.domain.tickets import TicketState
 from streams.state.codec import decode_ticket, encode_ticket
 
@@ -60,3 +62,40 @@ def partition_of(ticket_id: str, partitions: int) -> int:
 
 
 ticket_store = FaustTicketStore(tickets_table)
+
+
+windows_table = app.Table(
+    WINDOWS_TABLE,
+    default=None,
+    key_type=bytes,
+    value_type=bytes,
+    partitions=app.ticketflow.partitions,
+    help="SLA window aggregates, by size|start|department|channel|priority (partitioned by department).",
+)
+
+
+class FaustWindowStore:
+    """Window aggregates as JSON in the faust table; changelog partition given by the caller."""
+
+    def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
+        self.table = table
+
+    def get(self, key: str) -> dict | None:
+        raw = self.table.data.get(key.encode())
+        return None if raw is None else orjson.loads(raw)
+
+    def put(self, partition: int, key: str, aggregate: dict) -> None:
+        encoded, value = key.encode(), orjson.dumps(aggregate)
+        self.table.data[encoded] = value
+        self.table.send_changelog(partition, encoded, value)
+
+    def delete(self, partition: int, key: str) -> None:
+        encoded = key.encode()
+        self.table.data.pop(encoded, None)
+        self.table.send_changelog(partition, encoded, None)
+
+    def keys(self) -> list[str]:
+        return [key.decode() for key, value in list(self.table.data.items()) if value is not None]
+
+
+window_store = FaustWindowStore(windows_table)

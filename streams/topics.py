@@ -10,6 +10,7 @@ from __future__ import annotations
 import faust
 
 from streams.app import app
+from streams.catalog import sla_facts_topic
 from streams.models import CHANNELS
 from streams.stages import Output
 
@@ -24,6 +25,7 @@ raw_topics = _topic(*catalog.raw_topics)
 requests_normalized = _topic(catalog.requests_normalized)
 requests_classified = _topic(catalog.requests_classified)
 tickets_actions = _topic(catalog.tickets_actions)
+sla_facts = _topic(sla_facts_topic(app.conf.id))
 
 CHANNEL_BY_RAW_TOPIC = {catalog.raw(channel): channel for channel in CHANNELS}
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from streams.agents import lifecycle
+from streams.agents import lifecycle, windows
 from streams.app import app
 from streams.domain.events import iso
-from streams.tables import ticket_store, tickets_table
+from streams.tables import ticket_store, tickets_table, windows_table
 
 
 @app.page("/metrics")
@@ -46,3 +46,15 @@ async def ticket_page(web, request, ticket_id):  # noqa: ANN001
     document["due"] = {metric: iso(clock.due_at) for metric, clock in state.clocks.items()}
     document["next_point"] = iso(state.next_due())
     return web.json(document)
+
+
+@app.page("/v1/sla/windows")
+@app.table_route(table=windows_table, query_param="department")
+async def sla_windows_page(web, request):  # noqa: ANN001
+    department = request.query.get("department")
+    size = request.query.get("size")
+    if not department:
+        return web.json({"error": "missing_department", "message": "give ?department=<name>"}, status=400)
+    if size not in (None, "hour", "day"):
+        return web.json({"error": "bad_size", "message": "size is hour or day"}, status=400)
+    return web.json({"department": department, "windows": windows.stage.current(department, size)})

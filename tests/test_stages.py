@@ -168,3 +168,97 @@ def test_rebuild_indexes_only_owned_partitions(lifecycle, classifier):
     owned_ticket = ids.ticket_id("app", "a")
     lifecycle.rebuild({0}, lambda ticket: 0 if ticket == owned_ticket else 1)
     assert lifecycle.index.scheduled() == 1 and lifecycle.open_tickets.total() == 1
+
+
+class DictWindowStore:
+    def __init__(self):
+        self.values: dict[str, bytes] = {}
+        self.deleted: list[str] = []
+
+    def get(self, key):
+        raw = self.values.get(key)
+        return None if raw is None else orjson.loads(raw)
+
+    def put(self, partition, key, aggregate):
+        self.values[key] = orjson.dumps(aggregate)
+
+    def delete(self, partition, key):
+        self.values.pop(key, None)
+        self.deleted.append(key)
+
+    def keys(self):
+        return list(self.values)
+
+
+@pytest.fixture
+def window_stage():
+    from streams.stages import SlaWindowsStage
+
+    clock = {"now": NOW.timestamp()}
+    stage = SlaWindowsStage(CATALOG, store=DictWindowStore(), zone="Asia/Shanghai", grace_seconds=60,
+                            retention_seconds={"hour": 7200, "day": 86400 * 3}, partition_of=lambda department: 0,
+                            clock=lambda: clock["now"])  # fmt: skip
+    stage.test_clock = clock
+    return stage
+
+
+def _facts_of(outputs):
+    return [(0, output.value) for output in outputs if output.topic == "t.facts"]
+
+
+def test_lifecycle_reports_received_responded_and_breached_facts(routing, short_policies, classifier):
+    index, counts = DeadlineIndex(), OpenTickets()
+    index.assign([0])
+    counts.assign([0])
+    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=DictStore(), index=index,
+                           open_tickets=counts, facts_topic="t.facts", clock=lambda: NOW.timestamp())  # fmt: skip
+    classified = through_classify(classifier, raw_record())
+    opened = stage.on_classified(classified.value, 0)
+    fired = stage.fire_due(0, NOW.timestamp() + 10)
+    kinds = [orjson.loads(value)["kind"] for _, value in _facts_of(opened + fired)]
+    assert kinds == ["received", "breached"]
+    assert {output.key for output in opened + fired if output.topic == "t.facts"} == {b"after_sales"}
+
+
+def test_windows_count_facts_and_emit_a_closed_window_once(window_stage):
+    from streams.domain import windows
+
+    hour_ago = NOW.timestamp() - 7200
+    facts = [windows.fact("received", at=hour_ago, department="product", channel="app", priority="high")] * 3
+    window_stage.on_facts([(0, orjson.dumps(f)) for f in facts])
+    (closed,) = window_stage.close_due({0})  # the hour window ended; the day window is still open
+    event = orjson.loads(closed.value)
+    assert closed.topic == "t.sla.windows" and closed.key == b"product"
+    assert (event["type"], event["data"]["size"], event["data"]["received"]) == ("sla.window.closed", "hour", 3)
+    assert window_stage.close_due({0}) == []
+
+
+def test_a_late_fact_revises_a_closed_window(window_stage):
+    from streams.domain import windows
+
+    hour_ago = NOW.timestamp() - 7200
+    fact = windows.fact("received", at=hour_ago, department="product", channel="app", priority="high")
+    window_stage.on_facts([(0, orjson.dumps(fact))])
+    (first,) = window_stage.close_due({0})
+    window_stage.on_facts([(0, orjson.dumps(fact))])
+    (revised,) = window_stage.close_due({0})
+    assert orjson.loads(revised.value)["data"]["received"] == 2
+    assert orjson.loads(revised.value)["id"] != orjson.loads(first.value)["id"]
+
+
+def test_windows_past_retention_are_dropped_and_others_kept(window_stage):
+    from streams.domain import windows
+
+    old = windows.fact("received", at=NOW.timestamp() - 5 * 3600, department="ops", channel="app", priority="low")
+    window_stage.on_facts([(0, orjson.dumps(old))])
+    window_stage.close_due({0})
+    assert [key.split("|")[0] for key in window_stage.store.deleted] == ["hour"]
+    assert [w["size"] for w in window_stage.current("ops")] == ["day"]
+
+
+def test_windows_of_partitions_not_owned_are_left_alone(window_stage):
+    from streams.domain import windows
+
+    fact = windows.fact("received", at=NOW.timestamp() - 7200, department="product", channel="app", priority="high")
+    window_stage.on_facts([(0, orjson.dumps(fact))])
+    assert window_stage.close_due({1, 2}) == []

@@ -25,7 +25,7 @@ from streams.stages import LifecycleStage, Source
 from streams.state.deadlines import DeadlineIndex
 from streams.state.open_tickets import OpenTickets
 from streams.tables import ticket_store, tickets_table
-from streams.topics import emitter, requests_classified, tickets_actions
+from streams.topics import emitter, requests_classified, sla_facts, tickets_actions
 
 log = logging.getLogger(__name__)
 settings = app.ticketflow
@@ -37,6 +37,7 @@ stage = LifecycleStage(
     store=ticket_store,
     index=DeadlineIndex(),
     open_tickets=OpenTickets(),
+    facts_topic=sla_facts.get_topic_name(),
 )
 REGISTRY.register(stage.open_tickets)
 
