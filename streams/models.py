@@ -163,18 +163,30 @@ class ClassifiedRequest(_Record):
     classification: Classification
 
 
+class ClockRepair(_Record):
+    """Recomputed clocks for one ticket, from `ticketflow sla replay --apply` after a policy change."""
+
+    policy: str
+    clocks: dict[str, dict[str, Any]]
+    based_on_action: str | None = None  # the last action the replay saw; a newer one makes the repair stale
+    sequence: int = Field(default=1, ge=1)
+
+
 class TicketAction(_Record):
-    """Value of `tickets.actions`: something a person did on a ticket; these move the SLA clock."""
+    """Value of `tickets.actions`: something a person did on a ticket; these move the SLA clock.
+
+    `repair` is internal: published by `ticketflow sla replay --apply`, never accepted by the gateway."""
 
     action_id: str
     ticket_id: str
-    type: ActionType
+    type: ActionType | Literal["repair"]
     by: str = Field(min_length=1, max_length=128)
     at: UtcDatetime
     automated: bool = False
     department: str | None = Field(default=None, max_length=64)
     channel: Channel | None = None
     note: str | None = Field(default=None, max_length=2_000)
+    repair: ClockRepair | None = None
 
 
 class ActionSubmission(_Record):

@@ -268,6 +268,12 @@ class LifecycleStage:
         if outcome.duplicate:
             metrics.DUPLICATES.labels("action").inc()
             return []
+        if outcome.rejection is not None:
+            return [
+                invalid_output(self.catalog, stage="lifecycle", channel=action.channel or "unknown",
+                               rejection=Rejection("stale_repair", outcome.rejection), raw=raw, source=source,
+                               request_id=action.action_id, replay_topic=None)
+            ]  # fmt: skip
         metrics.ACTIONS.labels(action.type).inc()
         return self._commit(partition, was_open, outcome, None, now)
 

@@ -63,6 +63,8 @@ def sla_event(ticket: TicketState, event: SlaEvent, *, notify: tuple[str, ...] =
         data["late"] = event.late
     if event.kind == "escalated":
         data["notify"] = list(notify)
+    if event.repair is not None:
+        data["repair"] = event.repair
     if event.kind == "fulfilled":
         data["within_target"] = event.within_target
         data["elapsed_seconds"] = round(event.elapsed or 0.0, 3)

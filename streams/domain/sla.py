@@ -40,6 +40,7 @@ class SlaEvent:
     emitted_at: float
     within_target: bool | None = None
     elapsed: float | None = None  # fulfilled: business seconds the metric took, pauses excluded
+    repair: int | None = None  # activated by a policy repair (its sequence number)
 
     @property
     def late(self) -> bool:

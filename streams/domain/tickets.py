@@ -65,6 +65,8 @@ class TicketState(BaseModel):
     closed_at: float | None = None
     reopen_count: int = 0
     transfer_count: int = 0
+    last_action: str | None = None  # id of the last applied action (repairs excluded)
+    repairs: int = 0
     clocks: dict[str, sla.Clock] = {}
     early_actions: list[TicketAction] = []
     recent_action_ids: list[str] = []
@@ -101,6 +103,7 @@ class Outcome:
     routing: RoutingDecision | None = None
     duplicate: bool = False
     opened: bool = False
+    rejection: str | None = None  # why an action was refused (a stale repair)
 
 
 def ticket_facts(classified: ClassifiedRequest) -> dict:
@@ -229,7 +232,12 @@ def apply_action(state: TicketState | None, action: TicketAction, *, policies: P
 def _apply(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
     ticket = clocks.ticket
     at = min(action.at.timestamp(), clocks.now)  # an action cannot be in the future
+    if action.type == "repair":
+        _repair(clocks, action, outcome)
+        ticket.recent_action_ids = [*ticket.recent_action_ids, action.action_id][-RECENT_ACTIONS_KEPT:]
+        return
     ticket.recent_action_ids = [*ticket.recent_action_ids, action.action_id][-RECENT_ACTIONS_KEPT:]
+    ticket.last_action = action.action_id
     if ticket.status == "closed" and action.type != "reopen":
         return
     clocks.fire_until(at)  # points that passed before the action still count
@@ -279,6 +287,40 @@ def _apply(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
         ticket.handling_department = action.department
         ticket.transfer_count += 1
         outcome.routed.append(RoutedCopy(action.department, "transfer", ticket.transfer_count))
+
+
+def _repair(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
+    """Replace the clocks with ones recomputed under a new policy (`ticketflow sla replay --apply`).
+
+    A point that already fired in the same cycle never fires again; a point the new policy
+    puts in the past fires at once (late); completed clocks are history and emit nothing. A
+    repair computed before the ticket's latest action is refused: the replay must be run
+    again."""
+    ticket, repair = clocks.ticket, action.repair
+    if repair is None:
+        outcome.rejection = "a repair action carries no clocks"
+        return
+    if repair.based_on_action != ticket.last_action:
+        outcome.rejection = (
+            f"stale repair: computed after action {repair.based_on_action!r}, but the ticket's latest action is "
+            f"{ticket.last_action!r}; run the replay again"
+        )
+        return
+    if repair.sequence <= ticket.repairs:
+        return  # this or a later repair was applied already
+    repaired = {metric: sla.Clock.model_validate(clock) for metric, clock in repair.clocks.items()}
+    for metric, clock in repaired.items():
+        if clock.stopped_at is not None:
+            continue  # history: a completed metric is reported by the replay, not re-emitted
+        # What fired is what this ticket really emitted, not what the replay would have.
+        current = ticket.clocks.get(metric)
+        clock.fired = list(current.fired) if current is not None and current.cycle == clock.cycle else []
+        outcome.sla_events.append(sla.SlaEvent("activated", metric, clock.cycle, repair.sequence, clock.due_at,
+                                               clock.started_at, clocks.now, repair=repair.sequence))  # fmt: skip
+    ticket.clocks = repaired
+    ticket.policy = repair.policy
+    ticket.repairs = repair.sequence
+    clocks.fire_until(clocks.now)
 
 
 def fire_due(state: TicketState, *, now: float) -> Outcome:

@@ -229,3 +229,42 @@ def test_state_round_trips_through_json(routing, short_policies):
     tickets.fire_due(state, now=T + 100)
     restored = tickets.TicketState.model_validate_json(state.model_dump_json())
     assert restored == state and restored.next_due() == state.next_due()
+
+
+def _repair(state, policies, routing, sequence=1, based_on=None):
+    from streams.models import ClockRepair
+
+    clocks = {metric: clock.model_dump(mode="json") for metric, clock in state.clocks.items()}
+    return TicketAction(action_id=f"R{sequence}", ticket_id=state.ticket_id, type="repair", by="sla-replay",
+                        at=SUBMITTED, repair=ClockRepair(policy="test", clocks=clocks, sequence=sequence,
+                                                         based_on_action=based_on))  # fmt: skip
+
+
+def test_repair_swaps_clocks_and_fires_what_the_new_policy_puts_in_the_past(routing, short_policies):
+    tight = PolicyFile.model_validate({"policies": [{"name": "test", "targets": {"first_response": "10s",
+                                                                                  "resolution": "1000s"}}]})  # fmt: skip
+    live = open_one(routing, short_policies).state
+    recomputed = open_one(routing, tight).state
+    outcome = tickets.apply_action(live, _repair(recomputed, tight, routing), policies=short_policies, now=T + 50)
+    assert outcome.rejection is None
+    assert outcome.state.clocks["first_response"].due_at == T + 10
+    assert ("breached", "first_response", 0) in kinds(outcome)
+    assert all(event.late for event in outcome.sla_events if event.kind == "breached")
+    assert any(event.kind == "activated" and event.repair == 1 for event in outcome.sla_events)
+
+
+def test_repair_never_fires_again_what_already_fired(routing, short_policies):
+    live = open_one(routing, short_policies).state
+    tickets.fire_due(live, now=T + 100)  # first-response breach fired under the live policy
+    recomputed = open_one(routing, short_policies).state  # knows nothing of that breach
+    outcome = tickets.apply_action(live, _repair(recomputed, short_policies, routing), policies=short_policies,
+                                   now=T + 120)  # fmt: skip
+    assert ("breached", "first_response", 0) not in kinds(outcome)
+
+
+def test_repair_computed_before_a_newer_action_is_refused(routing, short_policies):
+    live = act(open_one(routing, short_policies).state, short_policies, "reply", 5).state
+    recomputed = open_one(routing, short_policies).state
+    outcome = tickets.apply_action(live, _repair(recomputed, short_policies, routing, based_on=None),
+                                   policies=short_policies, now=T + 10)  # fmt: skip
+    assert outcome.rejection is not None and "stale repair" in outcome.rejection
