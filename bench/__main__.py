@@ -10,7 +10,8 @@ and write one record per request; both are timed by the same reader. Two phases 
 
 Figures are printed as a table with the ratio pipeline / pass-through, and written to
 bench-results/pipeline.json. Sizes: BENCH_REQUESTS (default 3000), BENCH_RATE (default 100/s),
-BENCH_SECONDS (default 10).
+BENCH_SECONDS (default 10). The SLA timer section (bench/sla.py) follows; BENCH_SECTIONS
+selects sections (default "pipeline,sla").
 """
 
 from __future__ import annotations
@@ -287,5 +288,20 @@ async def main() -> None:
     print(f"written to {output / 'pipeline.json'}")
 
 
+async def run_all() -> None:
+    """Every section, one after the other: BENCH_SECTIONS picks some (pipeline, sla)."""
+    sections = os.environ.get("BENCH_SECTIONS", "pipeline,sla").split(",")
+    if "pipeline" in sections:
+        print("== pipeline: throughput and latency against a raw aiokafka pass-through ==", flush=True)
+        await main()
+    if "sla" in sections:
+        from bench import sla
+
+        print("\n== SLA timer: lateness, memory per open ticket, recovery ==", flush=True)
+        results = await sla.main()
+        Path("bench-results").mkdir(exist_ok=True)
+        Path("bench-results/sla.json").write_text(json.dumps(results, indent=2))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(run_all())
