@@ -10,6 +10,9 @@ from streams.settings import Settings
 
 # faust's own topics for the lifecycle app (changelog of the tickets table, leader election).
 TICKETS_TABLE = "tickets"
+# The contact index (contact id → customer id), a global table: one partition, every worker
+# holds all of it (see streams/agents/identity.py).
+CONTACT_INDEX_TABLE = "contact-index"
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,10 @@ class TopicCatalog:
         return self.name("tickets.actions")
 
     @property
+    def customers_profiles(self) -> str:
+        return self.name("customers.profiles")
+
+    @property
     def sla_events(self) -> str:
         return self.name("sla.events")
 
@@ -72,6 +79,7 @@ def internal_topics(app_id: str) -> list[tuple[str, int | None]]:
     """faust's internal topics: (name, partitions or None for 'same as the data topics')."""
     return [
         (f"{app_id}-{TICKETS_TABLE}-changelog", None),
+        (f"{app_id}-{CONTACT_INDEX_TABLE}-changelog", 1),
         (f"{app_id}-__assignor-__leader", 1),
     ]
 

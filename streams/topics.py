@@ -24,6 +24,7 @@ raw_topics = _topic(*catalog.raw_topics)
 requests_normalized = _topic(catalog.requests_normalized)
 requests_classified = _topic(catalog.requests_classified)
 tickets_actions = _topic(catalog.tickets_actions)
+customers_profiles = _topic(catalog.customers_profiles)
 
 CHANNEL_BY_RAW_TOPIC = {catalog.raw(channel): channel for channel in CHANNELS}
 
