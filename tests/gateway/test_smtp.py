@@ -24,8 +24,12 @@ def smtp():
     with LoopThread() as loop:
         server = loop.run(start_smtp(IntakeSink(publisher, TopicCatalog()), "127.0.0.1", port, max_bytes=64 * 1024))
         yield publisher, port
-        server.close()
-        loop.run(server.wait_closed())
+
+        async def close() -> None:  # in the server's own loop
+            server.close()
+            await server.wait_closed()
+
+        loop.run(close())
 
 
 def send(port: int, raw: bytes) -> None:
