@@ -205,9 +205,14 @@ def import_sheet(file: Path, sheet_name: str | None, dry_run: bool) -> None:
     for line, reason in report.invalid:
         click.echo(f"{file.name} line {line}: {reason.removeprefix(f'{file.name} line {line}: ')}", err=True)
     channels = ", ".join(f"{channel} {count}" for channel, count in sorted(report.by_channel.items()))
-    verb = "valid (dry run, nothing published)" if dry_run else "published"
-    click.echo(f"{report.rows} rows: {report.published} {verb} ({channels or 'none'}), {report.actions} actions, "
-               f"{len(report.invalid)} invalid" + ("" if dry_run or not report.invalid else " (kept on requests.invalid)"))
+    verb = "valid" if dry_run else "published"
+    summary = (f"{report.rows} rows: {report.published} {verb} ({channels or 'none'}), {report.actions} actions, "
+               f"{len(report.invalid)} invalid")  # fmt: skip
+    if dry_run:
+        summary += "; dry run, nothing published"
+    elif report.invalid:
+        summary += " (kept on requests.invalid)"
+    click.echo(summary)
     if report.invalid:
         sys.exit(2)
 
