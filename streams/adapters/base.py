@@ -21,6 +21,9 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
 
 from streams import ids
 from streams.domain.rejections import Rejection
@@ -167,6 +170,17 @@ def envelope_bytes(envelope: RawEnvelope) -> bytes:
     if BASE64_PARAMETER in envelope.content_type.replace(" ", "").lower():
         return base64.b64decode(envelope.body, validate=True)
     return envelope.body.encode("utf-8")
+
+
+def load_json_object(body: bytes | str) -> dict[str, Any] | Rejection:
+    """A body that must be one JSON object, or why it is not."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return Rejection("invalid_json", f"body is not valid JSON: {exc}")
+    if not isinstance(document, dict):
+        return Rejection("invalid_request", f"body must be a JSON object, got {type(document).__name__}")
+    return document
 
 
 def media_type(content_type: str) -> str:

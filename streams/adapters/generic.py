@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import orjson
 from pydantic import ValidationError
 
-from streams.adapters.base import Parsed, media_type
+from streams.adapters.base import Parsed, load_json_object, media_type
 from streams.domain.rejections import Rejection, describe_validation_error
 from streams.models import RawEnvelope, RequestSubmission
 
@@ -15,12 +14,9 @@ JSON_CONTENT_TYPES = ("application/json",)
 
 def parse_submission(body: bytes | str) -> RequestSubmission | Rejection:
     """Parse the generic JSON request body."""
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        return Rejection("invalid_json", f"body is not valid JSON: {exc}")
-    if not isinstance(document, dict):
-        return Rejection("invalid_request", f"body must be a JSON object, got {type(document).__name__}")
+    document = load_json_object(body)
+    if isinstance(document, Rejection):
+        return document
     try:
         return RequestSubmission.model_validate(document)
     except ValidationError as exc:

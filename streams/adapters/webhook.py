@@ -22,7 +22,6 @@ import hmac
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from streams import ids
@@ -33,7 +32,7 @@ from streams.adapters.base import (
     Refusal,
     authentication_failure,
     clamp_to,
-    invalid,
+    load_json_object,
 )
 from streams.domain.rejections import Rejection, describe_validation_error
 from streams.models import CustomerRef, CustomerTier, RawEnvelope, RequestSubmission, TicketAction, UtcDatetime
@@ -70,16 +69,6 @@ def verify_signature(request: HttpInput, secret: bytes | None, max_age: timedelt
             f"signed {skew:.0f}s away from our clock; at most {max_age.total_seconds():.0f}s is accepted (replay?)",
         )
     return None
-
-
-def load_json_object(body: bytes | str) -> dict[str, Any] | Rejection:
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        return Rejection("invalid_json", f"body is not valid JSON: {exc}")
-    if not isinstance(document, dict):
-        return Rejection("invalid_request", f"body must be a JSON object, got {type(document).__name__}")
-    return document
 
 
 # -- the channels' bodies ------------------------------------------------------------------------

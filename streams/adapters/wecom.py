@@ -146,20 +146,27 @@ def _query(request: HttpInput, *names: str) -> list[str] | Refusal:
     return values
 
 
+def _open(crypto: WeComCrypto, msg_signature: str, timestamp: str, nonce: str, encrypted: str) -> bytes | Refusal:
+    """Verify the signature over a ciphertext, decrypt it and check it was meant for our corp."""
+    if not crypto.signature_ok(msg_signature, timestamp, nonce, encrypted):
+        return authentication_failure("bad_signature", "msg_signature does not match the encrypted message")
+    try:
+        message, receive_id = crypto.decrypt(encrypted)
+    except CryptoError as exc:
+        return authentication_failure("bad_signature", f"the message cannot be decrypted with our key: {exc}")
+    if receive_id != crypto.corp_id:
+        return authentication_failure("wrong_receiver", "the message was encrypted for another corp id", 403)
+    return message
+
+
 def verify_url(request: HttpInput, crypto: WeComCrypto) -> Reply | Refusal:
     """GET: the platform checks that the callback URL is ours; we answer the decrypted echostr."""
     values = _query(request, "msg_signature", "timestamp", "nonce", "echostr")
     if isinstance(values, Refusal):
         return values
-    msg_signature, timestamp, nonce, echostr = values
-    if not crypto.signature_ok(msg_signature, timestamp, nonce, echostr):
-        return authentication_failure("bad_signature", "msg_signature does not match")
-    try:
-        message, receive_id = crypto.decrypt(echostr)
-    except CryptoError as exc:
-        return authentication_failure("bad_signature", f"echostr cannot be decrypted: {exc}")
-    if receive_id != crypto.corp_id:
-        return authentication_failure("wrong_receiver", "echostr was encrypted for another corp id", 403)
+    message = _open(crypto, *values)
+    if isinstance(message, Refusal):
+        return message
     return Reply(200, message.decode("utf-8", "replace"))
 
 
@@ -175,14 +182,9 @@ def accept(request: HttpInput, crypto: WeComCrypto) -> Intake | Refusal:
     encrypted = _field(outer, "Encrypt")
     if not encrypted:
         return Refusal(400, Rejection("invalid_xml", "the callback XML has no <Encrypt> element"), publish=False)
-    if not crypto.signature_ok(msg_signature, timestamp, nonce, encrypted):
-        return authentication_failure("bad_signature", "msg_signature does not match the encrypted message")
-    try:
-        message, receive_id = crypto.decrypt(encrypted)
-    except CryptoError as exc:
-        return authentication_failure("bad_signature", f"the message cannot be decrypted with our key: {exc}")
-    if receive_id != crypto.corp_id:
-        return authentication_failure("wrong_receiver", "the message was encrypted for another corp id", 403)
+    message = _open(crypto, msg_signature, timestamp, nonce, encrypted)
+    if isinstance(message, Refusal):
+        return message
     # Verified from here on: whatever is wrong is kept on requests.invalid (decrypted form).
     inner = parse_xml(message)
     if isinstance(inner, Rejection):
