@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo up test test-unit bench clean
+.PHONY: install demo up test test-unit test-tools bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -21,10 +21,14 @@ demo: $(STAMP)
 up: $(STAMP)
 	$(BIN)/ticketflow up
 
-test: $(STAMP)
+# The IMAP poller is tested against a real Dovecot, installed here when missing.
+test-tools:
+	sh scripts/ensure-test-tools.sh
+
+test: $(STAMP) test-tools
 	$(BIN)/python -m pytest
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) test-tools
 	$(BIN)/python -m pytest -m "not integration"
 
 bench: $(STAMP)

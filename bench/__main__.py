@@ -10,8 +10,16 @@ and write one record per request; both are timed by the same reader. Two phases 
 
 Figures are printed as a table with the ratio pipeline / pass-through, and written to
 bench-results/pipeline.json. Sizes: BENCH_REQUESTS (default 3000), BENCH_RATE (default 100/s),
-BENCH_SECONDS (default 10). The SLA timer section (bench/sla.py) follows; BENCH_SECTIONS
-selects sections (default "pipeline,sla").
+BENCH_SECONDS (default 10).
+
+Then the gateway: accepted requests/s over HTTP on loopback, with the load from a second
+process (bench/gateway_load.py, BENCH_GATEWAY_REQUESTS, default 3000, BENCH_GATEWAY_CONCURRENCY
+in flight, default 32), for a signed app webhook and for the generic endpoint; next to it, in
+the same run on the same broker, the raw aiokafka produce rate — batched, and with the same
+number of concurrent acknowledged sends (acks=all) as the gateway has requests in flight.
+
+The SLA timer section (bench/sla.py) follows; BENCH_SECTIONS selects sections (default
+"pipeline,sla"; the gateway runs within "pipeline").
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -226,6 +235,75 @@ async def pipeline(settings: Settings, burst, paced, rate: float, log_dir: Path,
     return summarise(name, burst_sent, paced_sent, reader)
 
 
+@dataclass
+class GatewayResult:
+    name: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    statuses: dict
+
+
+async def raw_produce(bootstrap: str, count: int, concurrency: int) -> tuple[float, float]:
+    """Raw aiokafka produce rate on one topic: (batched futures, `concurrency` concurrent send_and_wait)."""
+    topic = f"produce-{uuid.uuid4().hex[:6]}"
+    await ensure_topics(bootstrap, [TopicSpec(topic, PARTITIONS)])
+    value = build_requests(1, "p")[0][2]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        futures = [await producer.send(topic, value=value, key=str(number).encode()) for number in range(count)]
+        await asyncio.gather(*futures)
+        batched = count / (time.perf_counter() - started)
+        numbers = iter(range(count))
+
+        async def sender() -> None:
+            for number in numbers:
+                await producer.send_and_wait(topic, value=value, key=str(number).encode())
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        concurrent = count / (time.perf_counter() - started)
+    finally:
+        await producer.stop()
+    return batched, concurrent
+
+
+async def gateway_throughput(broker_url: str, log_dir: Path, count: int, concurrency: int) -> list[GatewayResult]:
+    run = uuid.uuid4().hex[:6]
+    secret = f"bench-secret-{run}-0123456789"
+    settings = Settings(
+        broker_url=broker_url, broker_kind="embedded", topic_prefix=f"gw{run}.", app_id=f"gw-{run}",
+        partitions=PARTITIONS, gateway_port=free_port(), smtp_port=0, worker_port=free_port(), log_level="warning",
+        single_record_batches=False, app_secret=secret,
+    )  # fmt: skip
+    await ensure_topics(settings.bootstrap_servers, pipeline_topic_specs(settings))
+    supervisor = Supervisor(settings, log_dir=log_dir)
+    supervisor.spawn("gateway", "gateway")
+    results = []
+    try:
+        await asyncio.to_thread(supervisor.wait_until, "gateway", supervisor.gateway_ready, 60)
+        base = f"http://{settings.gateway_host}:{settings.gateway_port}"
+        for name, kind, path in (("gateway, signed app webhook", "webhook", "/v1/channels/app/webhook"),
+                                 ("gateway, generic JSON request", "generic", "/v1/requests/app")):  # fmt: skip
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.gateway_load", base + path, "--requests", str(count), "--concurrency",
+                str(concurrency), "--kind", kind, env={**os.environ, "BENCH_SECRET": secret},
+                stdout=subprocess.PIPE,
+            )  # fmt: skip
+            output, _ = await asyncio.wait_for(process.communicate(), 600)
+            load = json.loads(output)
+            if load["accepted"] != count:
+                raise RuntimeError(f"{name}: only {load['accepted']} of {count} accepted: {load['statuses']}")
+            results.append(GatewayResult(name, load["requests_per_second"], load["p50_ms"], load["p99_ms"], count,
+                                         load["statuses"]))  # fmt: skip
+    finally:
+        supervisor.stop()
+    return results
+
+
 def worker_rss_mb(settings: Settings) -> float | None:
     try:
         with urllib.request.urlopen(f"http://{settings.worker_host}:{settings.worker_port}/metrics", timeout=2) as r:
@@ -264,6 +342,12 @@ async def main() -> None:
         run = uuid.uuid4().hex[:6]
         baseline = await passthrough(broker.bootstrap, build_requests(count, run), build_requests(paced_count, run + "p"),
                                      rate)  # fmt: skip
+        gateway_count = int(os.environ.get("BENCH_GATEWAY_REQUESTS", "3000"))
+        concurrency = int(os.environ.get("BENCH_GATEWAY_CONCURRENCY", "32"))
+        print(f"running the gateway under load from a second process ({gateway_count} requests, {concurrency} in "
+              "flight) and the raw produce rate …", flush=True)  # fmt: skip
+        gateway = await gateway_throughput(broker.bootstrap, log_dir, gateway_count, concurrency)
+        produce_batched, produce_concurrent = await raw_produce(broker.bootstrap, gateway_count, concurrency)
     finally:
         broker.stop()
 
@@ -276,6 +360,16 @@ async def main() -> None:
         print(f"{result.name:<46}{result.throughput_rps:>9.0f}{ratio:>8.3f}{result.latency_p50_ms:>9.1f}"
               f"{result.latency_p99_ms:>9.1f}")  # fmt: skip
     print("\nratio = throughput / raw pass-through throughput, same broker, same messages, same run.")
+    print()
+    header = f"{'ingestion (HTTP on loopback, acks=all)':<46}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
+    print(header)
+    print("-" * len(header))
+    print(f"{'raw aiokafka produce, batched':<46}{produce_batched:>9.0f}{'':>8}")
+    print(f"{f'raw aiokafka produce, {concurrency} concurrent acked sends':<46}{produce_concurrent:>9.0f}{1.0:>8.3f}")
+    for result in gateway:
+        print(f"{result.name:<46}{result.requests_per_second:>9.0f}{result.requests_per_second / produce_concurrent:>8.3f}"
+              f"{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}")  # fmt: skip
+    print(f"\nratio = accepted requests/s / raw produce rate with the same {concurrency} acknowledged sends in flight.")
     output = Path("bench-results")
     output.mkdir(exist_ok=True)
     document = {
@@ -283,6 +377,12 @@ async def main() -> None:
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
         "baseline": asdict(baseline),
         "pipeline": [dict(asdict(result), ratio=result.throughput_rps / baseline.throughput_rps) for result in results],
+        "ingestion": {
+            "raw_produce_batched_rps": produce_batched,
+            "raw_produce_concurrent_acked_rps": produce_concurrent,
+            "concurrency": concurrency,
+            "gateway": [dict(asdict(result), ratio=result.requests_per_second / produce_concurrent) for result in gateway],
+        },
     }
     (output / "pipeline.json").write_text(json.dumps(document, indent=2))
     print(f"written to {output / 'pipeline.json'}")

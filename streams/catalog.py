@@ -11,6 +11,9 @@ from streams.settings import Settings
 # faust's own topics for the lifecycle app (changelogs, leader election, SLA facts).
 TICKETS_TABLE = "tickets"
 WINDOWS_TABLE = "sla_windows"
+# The contact index (contact id → customer id), a global table: one partition, every worker
+# holds all of it (see streams/agents/identity.py).
+CONTACT_INDEX_TABLE = "contact-index"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class TopicCatalog:
     @property
     def tickets_actions(self) -> str:
         return self.name("tickets.actions")
+
+    @property
+    def customers_profiles(self) -> str:
+        return self.name("customers.profiles")
 
     @property
     def sla_events(self) -> str:
@@ -84,6 +91,7 @@ def internal_topics(app_id: str) -> list[tuple[str, int | None]]:
         (f"{app_id}-{TICKETS_TABLE}-changelog", None),
         (f"{app_id}-{WINDOWS_TABLE}-changelog", None),
         (sla_facts_topic(app_id), None),
+        (f"{app_id}-{CONTACT_INDEX_TABLE}-changelog", 1),
         (f"{app_id}-__assignor-__leader", 1),
     ]
 

@@ -27,6 +27,7 @@ _SETTINGS_FLAGS = {
     "partitions": "partitions",
     "policy_file": "policy_file",
     "routing_file": "routing_file",
+    "smtp_port": "smtp_port",
 }
 
 
@@ -57,6 +58,7 @@ worker_port_option = click.option("--worker-port", type=int, default=None, help=
 partitions_option = click.option("--partitions", type=int, default=None, help="Partitions per topic.")
 policy_option = click.option("--policy-file", type=click.Path(path_type=Path), default=None, help="SLA policy YAML.")
 routing_option = click.option("--routing-file", type=click.Path(path_type=Path), default=None, help="Routing YAML.")
+smtp_port_option = click.option("--smtp-port", type=int, default=None, help="Inbound SMTP port (default 2525, 0 = off).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -132,12 +134,13 @@ def worker(worker_port: int | None, partitions: int | None, policy_file: Path | 
 
 @main.command()
 @gateway_port_option
-def gateway(gateway_port: int | None) -> None:
-    """Run the HTTP ingestion gateway against TICKETFLOW_BROKER_URL."""
+@smtp_port_option
+def gateway(gateway_port: int | None, smtp_port: int | None) -> None:
+    """Run the ingestion gateway (HTTP channels, SMTP, IMAP poller) against TICKETFLOW_BROKER_URL."""
     from streams.gateway.app import serve
     from streams.transport.publisher import PublishError
 
-    settings = load_settings(gateway_port=gateway_port)
+    settings = load_settings(gateway_port=gateway_port, smtp_port=smtp_port)
     if not settings.broker_url:
         raise click.ClickException("TICKETFLOW_BROKER_URL is not set (or run `ticketflow up`)")
     _configure_logging(settings.log_level)
@@ -152,6 +155,107 @@ def gateway(gateway_port: int | None) -> None:
     try:
         asyncio.run(run())
     except PublishError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # a port already taken
+        raise click.ClickException(f"cannot listen: {exc}") from None
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sheet", "sheet_name", default=None, help="XLSX sheet to read (default: the active one).")
+@click.option("--dry-run", is_flag=True, help="Read and check every row; publish nothing.")
+def import_sheet(file: Path, sheet_name: str | None, dry_run: bool) -> None:
+    """Import a request log sheet (seed 004 table 1; CSV or XLSX with its Chinese headers).
+
+    Each row becomes a request on raw.<channel> (from 需求渠道), plus reply/resolve actions when
+    it was already answered or resolved. Bad rows are reported with their line number and kept
+    on requests.invalid; exit status 2 when there were any. Re-importing creates nothing new.
+    """
+    from streams.adapters.sheet import SheetError
+    from streams.catalog import TopicCatalog
+    from streams.gateway.intake import IntakeSink
+    from streams.importer import import_rows, read_rows
+    from streams.transport.publisher import KafkaPublisher, PublishError
+
+    settings = load_settings()
+    try:
+        rows = read_rows(file, sheet_name)
+    except SheetError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    if not dry_run and not settings.broker_url:
+        raise click.ClickException("TICKETFLOW_BROKER_URL is not set (or use --dry-run to only check the file)")
+
+    async def run():  # noqa: ANN202
+        if dry_run:
+            return await import_rows(rows, None, file_name=file.name, timezone_name=settings.sheet_timezone)
+        publisher = KafkaPublisher(settings.bootstrap_servers, linger_ms=settings.producer_linger_ms,
+                                   single_record_batches=settings.uses_single_record_batches,
+                                   client_id="ticketflow-import")  # fmt: skip
+        await publisher.start()
+        try:
+            sink = IntakeSink(publisher, TopicCatalog(settings.topic_prefix))
+            return await import_rows(rows, sink, file_name=file.name, timezone_name=settings.sheet_timezone)
+        finally:
+            await publisher.stop()
+
+    try:
+        report = asyncio.run(run())
+    except PublishError as exc:
+        raise click.ClickException(f"{exc}; run the import again (rows already published are not duplicated)") from None
+    for line, reason in report.invalid:
+        click.echo(f"{file.name} line {line}: {reason.removeprefix(f'{file.name} line {line}: ')}", err=True)
+    channels = ", ".join(f"{channel} {count}" for channel, count in sorted(report.by_channel.items()))
+    verb = "valid" if dry_run else "published"
+    summary = (f"{report.rows} rows: {report.published} {verb} ({channels or 'none'}), {report.actions} actions, "
+               f"{len(report.invalid)} invalid")  # fmt: skip
+    if dry_run:
+        summary += "; dry run, nothing published"
+    elif report.invalid:
+        summary += " (kept on requests.invalid)"
+    click.echo(summary)
+    if report.invalid:
+        sys.exit(2)
+
+
+@main.command("imap-poll")
+@click.option("--once", is_flag=True, help="Poll once and exit (default: every TICKETFLOW_IMAP_POLL_SECONDS).")
+def imap_poll(once: bool) -> None:
+    """Poll the support mailbox (TICKETFLOW_IMAP_*) into raw.email without running the gateway."""
+    from streams.catalog import TopicCatalog
+    from streams.gateway.imap import ImapError, ImapPoller
+    from streams.gateway.intake import IntakeSink
+    from streams.transport.publisher import KafkaPublisher, PublishError
+
+    settings = load_settings()
+    if not settings.broker_url:
+        raise click.ClickException("TICKETFLOW_BROKER_URL is not set")
+    if not settings.imap_host:
+        raise click.ClickException("TICKETFLOW_IMAP_HOST is not set (and TICKETFLOW_IMAP_USER, _PASSWORD)")
+    _configure_logging(settings.log_level)
+
+    async def run() -> None:
+        publisher = KafkaPublisher(settings.bootstrap_servers, linger_ms=settings.producer_linger_ms,
+                                   single_record_batches=settings.uses_single_record_batches,
+                                   client_id="ticketflow-imap")  # fmt: skip
+        await publisher.start()
+        try:
+            poller = ImapPoller.from_settings(IntakeSink(publisher, TopicCatalog(settings.topic_prefix)), settings)
+            if once:
+                result = await poller.poll_once()
+                click.echo(f"{result.seen} new mail(s): {result.accepted} accepted, {result.refused} refused, "
+                           f"{result.retry} left for later")  # fmt: skip
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            await poller.run(stop)
+        finally:
+            await publisher.stop()
+
+    try:
+        asyncio.run(run())
+    except (PublishError, ImapError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -189,7 +293,9 @@ def _print_where_to_look(settings: Settings, log_dir: Path) -> None:
     catalog = TopicCatalog(settings.topic_prefix)
     click.echo(f"broker   {settings.broker_url} ({settings.broker_kind})")
     click.echo(f"gateway  http://{settings.gateway_host}:{settings.gateway_port}  (POST /v1/requests/<channel>, "
-               "POST /v1/tickets/<id>/actions, GET /healthz, GET /metrics)")  # fmt: skip
+               "/v1/channels/<channel>/…, POST /v1/tickets/<id>/actions, GET /healthz, GET /metrics)")  # fmt: skip
+    if settings.smtp_port:
+        click.echo(f"smtp     {settings.smtp_host}:{settings.smtp_port}  (mail to the support address → raw.email)")
     click.echo(f"worker   http://{settings.worker_host}:{settings.worker_port}/metrics  /v1/status  /v1/tickets/<id>")
     click.echo(f"topics   {catalog.name('raw.<channel>')} → {catalog.requests_normalized} → "
                f"{catalog.requests_classified} → {catalog.name('dept.<department>')}, {catalog.sla_events}, "
@@ -212,6 +318,7 @@ def _wait_for_signal(still_running) -> None:  # noqa: ANN001
 @main.command()
 @broker_port_option
 @gateway_port_option
+@smtp_port_option
 @worker_port_option
 @partitions_option
 @policy_option
@@ -236,6 +343,7 @@ def up(**flags: Any) -> None:
 @main.command()
 @broker_port_option
 @gateway_port_option
+@smtp_port_option
 @worker_port_option
 @partitions_option
 @policy_option

@@ -23,6 +23,21 @@ REQUESTS = Counter(
 REQUESTS_NORMALIZED = Counter(
     "ticketflow_requests_normalized", "Raw records accepted by normalize.", ["channel"]
 )
+RAW_SKIPPED = Counter(
+    "ticketflow_raw_records_skipped",
+    "Raw records that are part of a channel's log but not a request (call events, WeChat Work events).",
+    ["channel", "kind"],
+)
+CUSTOMERS_RESOLVED = Counter(
+    "ticketflow_customers_resolved",
+    "Normalized requests by how the customer id was found (profile:<contact kind>, or the fallback id, phone, …).",
+    ["source"],
+)
+CONTACT_INDEX_UPDATES = Counter(
+    "ticketflow_contact_index_updates",
+    "Changes applied to the contact index from customers.profiles (put, delete, invalid profile).",
+    ["kind"],
+)
 INVALID_RECORDS = Counter(
     "ticketflow_invalid_records",
     "Records rejected to requests.invalid, by channel, stage and error code.",

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.domain.classification import Classifier, ClassificationRules
@@ -21,6 +21,11 @@ from streams.domain.routing import RoutingConfig
 ENV_PREFIX = "TICKETFLOW_"
 _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,100}$")
 _HOST_PORT = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+_WECOM_TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
+_WECOM_AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
+# Channels whose webhooks are signed with a per-channel HMAC secret (phone: the CTI events).
+SIGNED_CHANNELS = ("app", "webchat", "social", "vip", "phone")
+MIN_SECRET_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -73,6 +78,32 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    # -- channel adapters (secrets are SecretStr: never printed, logged or put in a record) --
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=0, le=65535, description="Inbound SMTP port of the gateway (0 = off).")
+    mail_max_bytes: int = Field(
+        default=768 * 1024, ge=4096, le=8 * 1024 * 1024,
+        description="Largest mail accepted (SMTP and IMAP); a raw record must fit the broker's message size.",
+    )  # fmt: skip
+    imap_host: str | None = Field(default=None, description="Support mailbox to poll; unset = no IMAP poller.")
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_ssl: bool = True
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_mailbox: str = Field(default="INBOX", min_length=1, max_length=200)
+    imap_poll_seconds: float = Field(default=30.0, ge=0.1, le=3600)
+    app_secret: SecretStr | None = None
+    webchat_secret: SecretStr | None = None
+    social_secret: SecretStr | None = None
+    vip_secret: SecretStr | None = None
+    phone_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_corp_id: str | None = Field(default=None, max_length=64)
+    webhook_max_age_seconds: int = Field(default=300, ge=10, le=3600, description="Replay window of signed webhooks.")
+    call_answer_target_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    sheet_timezone: str = Field(default="Asia/Shanghai", description="Zone of request-log times without one.")
+
     @field_validator("topic_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
@@ -80,9 +111,32 @@ class Settings(BaseSettings):
             raise ValueError("may only contain letters, digits, '.', '_' and '-'")
         return value
 
-    @field_validator("report_timezone")
+    @field_validator("app_secret", "webchat_secret", "social_secret", "vip_secret", "phone_secret")
     @classmethod
-    def _zone(cls, value: str) -> str:
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"a webhook secret needs at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    @field_validator("wecom_token")
+    @classmethod
+    def _wecom_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WECOM_TOKEN.match(value.get_secret_value()):
+            raise ValueError("the WeChat Work Token is 3-32 letters or digits")
+        return value
+
+    @field_validator("wecom_aes_key")
+    @classmethod
+    def _wecom_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WECOM_AES_KEY.match(value.get_secret_value()):
+            raise ValueError("the EncodingAESKey is 43 characters of letters, digits, '+' and '/'")
+        return value
+
+    @field_validator("report_timezone", "sheet_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
@@ -90,6 +144,22 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from None
         return value
+
+    @model_validator(mode="after")
+    def _complete_groups(self) -> Settings:
+        wecom = {"wecom_token": self.wecom_token, "wecom_aes_key": self.wecom_aes_key,
+                 "wecom_corp_id": self.wecom_corp_id}  # fmt: skip
+        if any(wecom.values()) and not all(wecom.values()):
+            missing = ", ".join(ENV_PREFIX + name.upper() for name, value in wecom.items() if not value)
+            raise ValueError(f"the WeChat Work callback needs its token, AES key and corp id; missing {missing}")
+        if self.imap_host and not (self.imap_user and self.imap_password):
+            raise ValueError("the IMAP poller needs TICKETFLOW_IMAP_USER and TICKETFLOW_IMAP_PASSWORD")
+        return self
+
+    def channel_secret(self, channel: str) -> bytes | None:
+        """The HMAC secret of a signed channel, or None when the channel is not configured."""
+        secret = getattr(self, f"{channel}_secret", None) if channel in SIGNED_CHANNELS else None
+        return secret.get_secret_value().encode("utf-8") if secret is not None else None
 
     @field_validator("broker_url")
     @classmethod
@@ -150,13 +220,17 @@ FLAG_FOR_SETTING = {
     "partitions": "--partitions",
     "policy_file": "--policy-file",
     "routing_file": "--routing-file",
+    "smtp_port": "--smtp-port",
 }
 
 
 def describe_settings_error(error: ValidationError) -> str:
     lines = ["invalid settings:"]
     for item in error.errors(include_url=False, include_input=False):
-        name = str(item["loc"][0]) if item["loc"] else "?"
+        if not item["loc"]:  # a check across settings: the message names the variables
+            lines.append(f"  {item['msg'].removeprefix('Value error, ')}")
+            continue
+        name = str(item["loc"][0])
         env = ENV_PREFIX + name.upper()
         flag = FLAG_FOR_SETTING.get(name)
         where = f"{env} ({flag})" if flag else env

@@ -24,11 +24,12 @@ from streams import ids, metrics
 from streams.catalog import TopicCatalog
 from streams.domain import events, tickets, windows
 from streams.domain.classification import Classifier
-from streams.domain.normalize import Rejection, describe_validation_error, envelope_as_dict, normalize_record
+from streams.domain.identity import Lookup, index_update
+from streams.domain.normalize import Rejection, Skip, describe_validation_error, envelope_as_dict, normalize_record
 from streams.domain.policies import PolicyFile
 from streams.domain.routing import RoutingConfig
 from streams.domain.tickets import Outcome, TicketState
-from streams.models import CanonicalRequest, ClassifiedRequest, InvalidRecord, RawEnvelope, TicketAction
+from streams.models import CanonicalRequest, ClassifiedRequest, CustomerProfile, InvalidRecord, RawEnvelope, TicketAction
 from streams.state.deadlines import DeadlineIndex
 from streams.state.open_tickets import OpenTickets
 
@@ -127,17 +128,37 @@ _DURATION_HISTOGRAMS = {
 
 
 class NormalizeStage:
-    """raw.<channel> → requests.normalized (keyed by customer id) or requests.invalid."""
+    """raw.<channel> → requests.normalized (keyed by customer id) or requests.invalid.
 
-    def __init__(self, catalog: TopicCatalog) -> None:
+    Records that are part of a channel's log but not a request (a call being offered, a WeChat
+    Work event) produce nothing and are counted. `contacts` is the contact index (contact key →
+    customer id, see streams/domain/identity.py); without it customers get the fallback id.
+    """
+
+    def __init__(self, catalog: TopicCatalog, contacts: Lookup | None = None) -> None:
         self.catalog = catalog
+        self.contacts = contacts
 
     def process(self, raw: bytes, channel: str, source: Source | None = None) -> list[Output]:
         return _guard("normalize", self.catalog, channel, raw, source, self.catalog.raw(channel),
                       lambda: self._process(raw, channel, source))  # fmt: skip
 
     def _process(self, raw: bytes, channel: str, source: Source | None) -> list[Output]:
-        result, envelope = normalize_record(raw)
+        found: list[str] = []
+        lookup = None
+        if self.contacts is not None:
+            contacts = self.contacts
+
+            def lookup(key: str) -> str | None:
+                customer = contacts(key)
+                if customer and not found:
+                    found.append(key.split(":", 1)[0])
+                return customer
+
+        result, envelope = normalize_record(raw, lookup)
+        if isinstance(result, Skip):
+            metrics.RAW_SKIPPED.labels(channel, result.kind).inc()
+            return []
         if envelope is not None and envelope.channel != channel:
             result = Rejection(
                 "channel_mismatch",
@@ -152,7 +173,52 @@ class NormalizeStage:
                 )
             ]  # fmt: skip
         metrics.REQUESTS_NORMALIZED.labels(channel).inc()
+        metrics.CUSTOMERS_RESOLVED.labels(f"profile:{found[0]}" if found else "fallback").inc()
         return [Output(self.catalog.requests_normalized, result.customer_id.encode(), result.model_dump_json().encode())]
+
+
+class ContactStore(Protocol):
+    """The contact index as the identity stage sees it (keys are strings, values customer ids
+    or, under `profile_key`, the profile's contact keys)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class IdentityStage:
+    """customers.profiles → the contact index: each contact id of a profile points at its
+    customer id; contacts a profile dropped are removed. Entries: `c:<contact key>` → customer
+    id, and `p:<customer id>` → the profile's contact keys (to know what it dropped next time).
+    """
+
+    def __init__(self, store: ContactStore) -> None:
+        self.store = store
+
+    def lookup(self, contact_key: str) -> str | None:
+        return self.store.get("c:" + contact_key)
+
+    def process(self, raw: bytes, source: Source | None = None) -> None:
+        try:
+            profile = CustomerProfile.model_validate_json(raw)
+        except ValidationError as exc:
+            reason, _ = describe_validation_error(exc)
+            log.warning("identity: ignoring an invalid profile at %s: %s", source, reason)
+            metrics.CONTACT_INDEX_UPDATES.labels("invalid_profile").inc()
+            return
+        previous_raw = self.store.get("p:" + profile.customer_id)
+        previous = orjson.loads(previous_raw) if previous_raw else []
+        update = index_update(profile, previous, self.lookup)
+        for key, customer_id in update.put.items():
+            self.store.put("c:" + key, customer_id)
+            metrics.CONTACT_INDEX_UPDATES.labels("put").inc()
+        for key in update.delete:
+            self.store.delete("c:" + key)
+            metrics.CONTACT_INDEX_UPDATES.labels("delete").inc()
+        if update.contacts != previous:
+            self.store.put("p:" + profile.customer_id, orjson.dumps(update.contacts).decode())
 
 
 class ClassifyStage:

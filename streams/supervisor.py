@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from streams.settings import ENV_PREFIX, Settings
 from streams.transport.broker import EmbeddedBroker
 
@@ -35,11 +37,14 @@ def _child_setup() -> None:  # runs in the child between fork and exec
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
-    """The settings as TICKETFLOW_* variables, so child processes see exactly these values."""
+    """The settings as TICKETFLOW_* variables, so child processes see exactly these values
+    (secrets included: they travel in the child's environment, never on a command line)."""
     env: dict[str, str] = {}
     for name, value in settings.model_dump().items():
         if value is None:
             continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if isinstance(value, bool):
             value = "true" if value else "false"
         env[ENV_PREFIX + name.upper()] = str(value)

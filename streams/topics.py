@@ -26,6 +26,7 @@ requests_normalized = _topic(catalog.requests_normalized)
 requests_classified = _topic(catalog.requests_classified)
 tickets_actions = _topic(catalog.tickets_actions)
 sla_facts = _topic(sla_facts_topic(app.conf.id))
+customers_profiles = _topic(catalog.customers_profiles)
 
 CHANNEL_BY_RAW_TOPIC = {catalog.raw(channel): channel for channel in CHANNELS}
 

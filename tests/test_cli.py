@@ -53,3 +53,30 @@ def test_broken_routing_file_stops_with_the_file_and_path(tmp_path):
 def test_worker_without_a_broker_says_what_to_set():
     result = run("worker")
     assert result.exit_code != 0 and "TICKETFLOW_BROKER_URL" in result.output
+
+
+def test_import_dry_run_reports_bad_rows_by_line_and_exits_2(tmp_path):
+    from tests.adapters import sheets
+
+    path = tmp_path / "log.csv"
+    path.write_bytes(sheets.csv_bytes(sheets.SEED_ROWS + sheets.BAD_ROWS))
+    result = CliRunner().invoke(main, ["import", "--dry-run", str(path)], env={})
+    assert result.exit_code == 2
+    assert "5 rows: 3 valid (email 1, phone 1, webchat 1), 5 actions, 2 invalid; dry run, nothing published" in result.output
+    assert "log.csv line 5: 问题描述: is empty" in result.output
+
+
+def test_import_of_a_file_that_is_not_a_request_log_says_which_columns_are_missing(tmp_path):
+    path = tmp_path / "other.csv"
+    path.write_text("name,phone\nA,1\n", encoding="utf-8")
+    result = run("import", "--dry-run", str(path))
+    assert result.exit_code != 0 and "问题描述" in result.output and "提交时间" in result.output
+
+
+def test_import_without_a_broker_says_what_to_set(tmp_path):
+    from tests.adapters import sheets
+
+    path = tmp_path / "log.csv"
+    path.write_bytes(sheets.csv_bytes(sheets.SEED_ROWS))
+    result = run("import", str(path))
+    assert result.exit_code != 0 and "TICKETFLOW_BROKER_URL" in result.output

@@ -38,3 +38,32 @@ def test_settings_pass_to_child_processes_unchanged(monkeypatch):
     for key, value in settings_environment(settings).items():
         monkeypatch.setenv(key, value)
     assert Settings() == settings
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [("app_secret", "short", "at least 16"), ("wecom_aes_key", "x" * 42, "43 characters"),
+     ("wecom_token", "bad token!", "3-32"), ("sheet_timezone", "Mars/Olympus", "time zone")],
+)  # fmt: skip
+def test_bad_channel_settings_are_refused_naming_the_variable(name, value, message):
+    with pytest.raises(ValidationError) as error:
+        Settings(**{name: value})
+    described = describe_settings_error(error.value)
+    assert f"TICKETFLOW_{name.upper()}" in described and message in described
+
+
+def test_half_configured_wecom_names_the_missing_variables():
+    with pytest.raises(ValidationError) as error:
+        Settings(wecom_token="QDG6eK")
+    described = describe_settings_error(error.value)
+    assert "TICKETFLOW_WECOM_AES_KEY" in described and "TICKETFLOW_WECOM_CORP_ID" in described
+
+
+def test_secrets_reach_child_processes_but_are_never_shown(monkeypatch):
+    settings = Settings(app_secret="app-secret-0123456789", imap_host="imap.example", imap_user="support",
+                        imap_password="mailbox-password")  # fmt: skip
+    assert "app-secret-0123456789" not in repr(settings) and "mailbox-password" not in str(settings)
+    for key, value in settings_environment(settings).items():
+        monkeypatch.setenv(key, value)
+    assert Settings().channel_secret("app") == b"app-secret-0123456789"
+    assert Settings().imap_password.get_secret_value() == "mailbox-password"

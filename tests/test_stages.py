@@ -12,7 +12,7 @@ from streams.catalog import TopicCatalog
 from streams.domain.policies import PolicyFile
 from streams.domain.tickets import TicketState
 from streams.models import RawEnvelope, TicketAction
-from streams.stages import ClassifyStage, LifecycleStage, NormalizeStage, Source
+from streams.stages import ClassifyStage, IdentityStage, LifecycleStage, NormalizeStage, Source
 from streams.state.deadlines import DeadlineIndex
 from streams.state.open_tickets import OpenTickets
 
@@ -94,6 +94,54 @@ def test_normalize_keeps_the_whole_envelope_of_a_rejected_body():
 def test_normalize_refuses_an_envelope_on_another_channels_topic():
     (output,) = NormalizeStage(CATALOG).process(raw_record(channel="email"), "app")
     assert orjson.loads(output.value)["error_code"] == "channel_mismatch"
+
+
+def call_event_record(kind: str) -> bytes:
+    body = {"event": kind, "call_id": "c-1", "at": NOW.isoformat(), "caller": "13800000000"}
+    return RawEnvelope(
+        channel="phone", received_at=NOW, adapter="cti-webhook/v1", idempotency_key=f"c-1:{kind}",
+        request_id=ids.request_id("phone", "c-1"), ticket_id=ids.ticket_id("phone", "c-1"), body=orjson.dumps(body).decode(),
+    ).model_dump_json().encode()  # fmt: skip
+
+
+def test_normalize_produces_nothing_for_a_call_event_that_is_not_a_request():
+    assert NormalizeStage(CATALOG).process(call_event_record("offered"), "phone") == []
+
+
+def test_normalize_reads_each_envelope_with_its_adapters_parser():
+    record = call_event_record("abandoned").replace(b'\\"caller\\"', b'\\"callback_requested\\":true,\\"caller\\"')
+    (output,) = NormalizeStage(CATALOG).process(record, "phone")
+    assert output.topic == "t.requests.normalized" and "回电" in orjson.loads(output.value)["text"]
+
+
+def test_normalize_resolves_the_customer_through_the_contact_index():
+    index = {"phone:13800000000": "CRM-9"}
+    (output,) = NormalizeStage(CATALOG, contacts=index.get).process(raw_record(), "app")
+    assert output.key == b"CRM-9" and orjson.loads(output.value)["customer_id"] == "CRM-9"
+
+
+class DictContacts(dict):
+    def put(self, key, value):
+        self[key] = value
+
+    def delete(self, key):
+        self.pop(key, None)
+
+
+def test_identity_stage_indexes_a_profile_and_forgets_dropped_contacts():
+    store = DictContacts()
+    stage = IdentityStage(store)
+    profile = {"customer_id": "CRM-1", "contacts": {"phones": ["13800000000"], "emails": ["a@b.cn"]}}
+    stage.process(orjson.dumps(profile))
+    assert stage.lookup("phone:13800000000") == "CRM-1" and stage.lookup("email:a@b.cn") == "CRM-1"
+    stage.process(orjson.dumps({**profile, "contacts": {"phones": ["13800000000"]}}))
+    assert stage.lookup("email:a@b.cn") is None and stage.lookup("phone:13800000000") == "CRM-1"
+
+
+def test_identity_stage_ignores_an_invalid_profile():
+    store = DictContacts()
+    IdentityStage(store).process(b'{"contacts": 1}')
+    assert store == {}
 
 
 def test_an_unexpected_error_goes_to_invalid_instead_of_stopping(monkeypatch, classifier):

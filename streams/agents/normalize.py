@@ -1,12 +1,14 @@
-"""normalize: raw.<channel> → requests.normalized | requests.invalid."""
+"""normalize: raw.<channel> → requests.normalized | requests.invalid (customers resolved
+through the contact index of streams/agents/identity.py)."""
 
 from __future__ import annotations
 
+from streams.agents import identity
 from streams.app import app
 from streams.stages import NormalizeStage, Source
 from streams.topics import CHANNEL_BY_RAW_TOPIC, emitter, raw_topics
 
-stage = NormalizeStage(app.catalog)
+stage = NormalizeStage(app.catalog, contacts=identity.stage.lookup)
 
 
 @app.agent(raw_topics)

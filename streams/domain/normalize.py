@@ -1,72 +1,34 @@
 """Turn what a channel sent into a canonical request, or say precisely why not.
 
-Pure: bytes and timestamps in, a `CanonicalRequest` or a `Rejection` out. Used by the
-gateway (to answer 4xx at once) and by the normalize agent (the authority for records
-that reached `raw.<channel>` by any route).
+Pure: bytes and timestamps in, a `CanonicalRequest`, a `Rejection` or a `Skip` (a record of
+the channel's log that is not a request) out. The body is read by the parser of the adapter
+that produced the envelope (streams/adapters/); the customer is resolved through the contact
+index when one is given. Used by the gateway (to answer 4xx at once) and by the normalize
+agent (the authority for records that reached `raw.<channel>` by any route).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from streams import ids
-from streams.models import CanonicalRequest, RawEnvelope, RequestSubmission
+from streams import adapters
+from streams.adapters.base import Skip
+from streams.adapters.generic import JSON_CONTENT_TYPES, parse_submission
+from streams.domain.identity import Lookup, resolve_customer
+from streams.domain.rejections import ERROR_CODES, Rejection, describe_validation_error
+from streams.models import CanonicalRequest, RawEnvelope
+
+__all__ = [
+    "ERROR_CODES", "JSON_CONTENT_TYPES", "MAX_CLOCK_SKEW", "Rejection", "Skip", "canonical_request",
+    "describe_validation_error", "detect_language", "normalize_record", "parse_envelope", "parse_submission",
+]  # fmt: skip
 
 # How far ahead of our own clock a channel's timestamp may be and still be taken as skew.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-
-JSON_CONTENT_TYPES = ("application/json",)
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a record cannot become a request. `error_code` is from a small fixed set (a metric label)."""
-
-    error_code: str
-    reason: str
-    errors: list[dict[str, Any]] = field(default_factory=list)
-
-
-ERROR_CODES = (
-    "invalid_envelope",
-    "invalid_json",
-    "invalid_request",
-    "unsupported_content_type",
-    "submitted_in_future",
-    "body_too_large",
-    "unknown_channel",
-)
-
-
-def describe_validation_error(error: ValidationError) -> tuple[str, list[dict[str, Any]]]:
-    """A one-line reason naming each bad field, and the structured list for machines."""
-    details: list[dict[str, Any]] = []
-    parts: list[str] = []
-    for item in error.errors(include_url=False, include_input=False):
-        location = ".".join(str(part) for part in item["loc"]) or "(body)"
-        details.append({"field": location, "problem": item["msg"], "kind": item["type"]})
-        parts.append(f"{location}: {item['msg']}")
-    return "; ".join(parts[:5]) + (f" (+{len(parts) - 5} more)" if len(parts) > 5 else ""), details
-
-
-def parse_submission(body: bytes | str) -> RequestSubmission | Rejection:
-    """Parse the generic JSON request body (`POST /v1/requests/{channel}`)."""
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        return Rejection("invalid_json", f"body is not valid JSON: {exc}")
-    if not isinstance(document, dict):
-        return Rejection("invalid_request", f"body must be a JSON object, got {type(document).__name__}")
-    try:
-        return RequestSubmission.model_validate(document)
-    except ValidationError as exc:
-        reason, details = describe_validation_error(exc)
-        return Rejection("invalid_request", reason, details)
 
 
 def parse_envelope(raw: bytes) -> RawEnvelope | Rejection:
@@ -95,16 +57,15 @@ def detect_language(text: str) -> str:
     return "zh" if cjk else "en"
 
 
-def canonical_request(envelope: RawEnvelope) -> CanonicalRequest | Rejection:
-    """Validate the envelope's body and build the canonical request."""
-    if envelope.content_type.split(";")[0].strip().lower() not in JSON_CONTENT_TYPES:
-        return Rejection(
-            "unsupported_content_type",
-            f"content type {envelope.content_type!r} has no parser for channel {envelope.channel!r} yet",
-        )
-    submission = parse_submission(envelope.body)
-    if isinstance(submission, Rejection):
-        return submission
+def canonical_request(envelope: RawEnvelope, lookup: Lookup | None = None) -> CanonicalRequest | Rejection | Skip:
+    """Read the envelope's body with its adapter's parser and build the canonical request.
+
+    `lookup` is the contact index (contact key → customer id) fed from customers.profiles.
+    """
+    parsed = adapters.parse_body(envelope)
+    if isinstance(parsed, (Rejection, Skip)):
+        return parsed
+    submission = parsed.submission
     submitted_at = submission.submitted_at or envelope.received_at
     if submitted_at > envelope.received_at:
         if submitted_at - envelope.received_at > MAX_CLOCK_SKEW:
@@ -115,13 +76,7 @@ def canonical_request(envelope: RawEnvelope) -> CanonicalRequest | Rejection:
             )
         submitted_at = envelope.received_at  # clock skew: the clock cannot start in the future
     customer = submission.customer
-    customer_id, _source = ids.customer_id_for(
-        explicit_id=customer.id,
-        phone=customer.phone,
-        email=customer.email,
-        wecom_id=customer.wecom_id,
-        fallback=envelope.request_id,
-    )
+    customer_id, _source = resolve_customer(customer, lookup, fallback=parsed.sender_handle or envelope.request_id)
     return CanonicalRequest(
         request_id=envelope.request_id,
         ticket_id=envelope.ticket_id,
@@ -137,12 +92,15 @@ def canonical_request(envelope: RawEnvelope) -> CanonicalRequest | Rejection:
     )
 
 
-def normalize_record(raw: bytes) -> tuple[CanonicalRequest | Rejection, RawEnvelope | None]:
-    """A raw topic record → the canonical request, or the rejection and whatever envelope could be read."""
+def normalize_record(
+    raw: bytes, lookup: Lookup | None = None
+) -> tuple[CanonicalRequest | Rejection | Skip, RawEnvelope | None]:
+    """A raw topic record → the canonical request, a skip (not a request), or the rejection and
+    whatever envelope could be read."""
     envelope = parse_envelope(raw)
     if isinstance(envelope, Rejection):
         return envelope, None
-    return canonical_request(envelope), envelope
+    return canonical_request(envelope, lookup), envelope
 
 
 def envelope_as_dict(envelope: RawEnvelope) -> dict[str, Any]:

@@ -1,16 +1,21 @@
-"""The HTTP ingestion gateway.
+"""The ingestion gateway: every channel in its own protocol.
 
-- `POST /v1/requests/{channel}`: a customer request → `raw.<channel>`; 202 with the request and
-  ticket ids once the broker acknowledged the record (acks=all).
+HTTP (`--gateway-port`):
+- `POST /v1/requests/{channel}`: the generic JSON request → `raw.<channel>`.
+- `POST /v1/channels/{app|webchat|social|vip}/webhook`: the channel's signed JSON webhook.
+- `POST /v1/channels/phone/events`: CTI call events (signed like the webhooks).
+- `GET|POST /v1/channels/wecom/callback`: the WeChat Work callback (URL check; encrypted XML).
 - `POST /v1/tickets/{ticket_id}/actions`: an agent or customer action → `tickets.actions`.
-- `GET /healthz`: broker reachable and the pipeline's topics exist.
-- `GET /metrics`: Prometheus metrics of this gateway.
+- `GET /healthz`, `GET /metrics`.
+SMTP (`--smtp-port`, streams/gateway/smtp.py) and the IMAP poller (streams/gateway/imap.py)
+run in the same process.
 
-A request the gateway rejects is answered with a 4xx JSON error that says what is wrong,
-and is also published to `requests.invalid` with everything needed to fix and replay it.
-The same idempotency key twice returns the same ids and publishes one record; ids are
-derived from the key, so a repeat that reaches the pipeline anyway (after a gateway
-restart, or through a second gateway) still collapses into the same ticket downstream.
+Accepted payloads are answered 202 (WeChat Work: the 200 its protocol expects) only after the
+broker acknowledged every record (acks=all); when it cannot, 503 with `Retry-After` and nothing
+is remembered, so a retry publishes. A payload refused after verification is answered with a
+4xx JSON error and kept on `requests.invalid`; an authentication failure (missing, bad or stale
+signature; a message for another corp id) is answered 401/403, counted, and not published.
+Ids derive from each channel's own message id, so a repeat collapses into the same ticket.
 """
 
 from __future__ import annotations
@@ -19,10 +24,10 @@ import asyncio
 import json
 import logging
 import re
-import time
 import uuid
 from collections import OrderedDict
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aiohttp import web
@@ -31,75 +36,70 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram,
 from pydantic import ValidationError
 
 from streams import ids
+from streams.adapters import cti, webhook, wecom
+from streams.adapters.base import HttpInput, Intake, Refusal, Reply
+from streams.adapters.generic import ADAPTER, parse_submission
 from streams.catalog import TopicCatalog
-from streams.domain.normalize import Rejection, describe_validation_error, parse_submission
-from streams.models import CHANNELS, ActionSubmission, RawEnvelope, TicketAction
+from streams.domain.rejections import Rejection, describe_validation_error
+from streams.gateway.intake import IdempotencyCache, IntakeSink, Publisher
+from streams.gateway.pii import mask_pii
+from streams.models import CHANNELS, ActionSubmission, TicketAction
 from streams.settings import Settings
-from streams.stages import invalid_output
 from streams.transport.publisher import KafkaPublisher, PublishError
 
 log = logging.getLogger("ticketflow.gateway")
 
-ADAPTER = "http-json/v1"
+__all__ = ["ADAPTER", "Gateway", "IdempotencyCache", "JsonAccessLogger", "serve"]
+
 RETRY_AFTER_SECONDS = 5
+WEBHOOK_CHANNELS = tuple(webhook.CHANNELS)
 _TICKET_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+LOG_INFO = web.RequestKey("log_info", dict)
 
 HTTP_REQUESTS = Counter(
     "ticketflow_gateway_requests",
     "HTTP requests answered by the gateway, by endpoint, channel and status code.",
     ["endpoint", "channel", "status"],
 )
-GATEWAY_DUPLICATES = Counter(
-    "ticketflow_gateway_duplicates",
-    "Submissions answered from the idempotency cache without publishing again.",
-    ["channel"],
+CALL_EVENTS = Counter("ticketflow_call_events", "Hotline call events received, by event.", ["event"])
+CALLS_ANSWERED = Counter(
+    "ticketflow_calls_answered",
+    "Answered hotline calls, by whether the caller waited no longer than the answer target (seed 000: 10 minutes).",
+    ["within_target"],
 )
-PUBLISH_SECONDS = Histogram(
-    "ticketflow_gateway_publish_seconds",
-    "Time until the broker acknowledged a published record.",
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+CALL_ANSWER_SECONDS = Histogram(
+    "ticketflow_call_answer_seconds",
+    "How long hotline callers waited from the call being offered to an agent answering.",
+    buckets=(5, 10, 20, 30, 60, 120, 300, 600, 900, 1800, 3600),
+)
+CALLS_ABANDONED = Counter(
+    "ticketflow_calls_abandoned",
+    "Hotline calls the caller hung up on before an answer, by whether a callback was requested.",
+    ["callback_requested"],
 )
 
 
-class IdempotencyCache:
-    """Recently accepted idempotency keys → the ids answered, bounded in size and age.
+class CallTracker:
+    """When each recent call was offered (bounded), for answered events that do not carry it."""
 
-    Concurrent submissions with the same key wait for the first one's publish instead of
-    publishing twice.
-    """
+    def __init__(self, max_calls: int = 100_000) -> None:
+        self.max_calls = max_calls
+        self._offered: OrderedDict[str, datetime] = OrderedDict()
 
-    def __init__(self, max_entries: int = 200_000, ttl_seconds: float = 24 * 3600) -> None:
-        self.max_entries = max_entries
-        self.ttl = ttl_seconds
-        self._done: OrderedDict[tuple[str, str], tuple[float, dict[str, str]]] = OrderedDict()
-        self._in_flight: dict[tuple[str, str], asyncio.Future[dict[str, str]]] = {}
-
-    def get(self, scope: str, key: str) -> dict[str, str] | asyncio.Future[dict[str, str]] | None:
-        entry = self._done.get((scope, key))
-        if entry is not None:
-            stored_at, answer = entry
-            if time.monotonic() - stored_at <= self.ttl:
-                return answer
-            del self._done[(scope, key)]
-        return self._in_flight.get((scope, key))
-
-    def begin(self, scope: str, key: str) -> asyncio.Future[dict[str, str]]:
-        future: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
-        self._in_flight[(scope, key)] = future
-        return future
-
-    def finish(self, scope: str, key: str, answer: dict[str, str] | None, error: BaseException | None = None) -> None:
-        future = self._in_flight.pop((scope, key), None)
-        if answer is not None:
-            self._done[(scope, key)] = (time.monotonic(), answer)
-            while len(self._done) > self.max_entries:
-                self._done.popitem(last=False)
-        if future is not None and not future.done():
-            if error is not None:
-                future.set_exception(error)
-                future.exception()  # retrieved here, so an unawaited future does not warn
-            else:
-                future.set_result(answer or {})
+    def observe(self, event: cti.CallEvent, target_seconds: float) -> None:
+        CALL_EVENTS.labels(event.event).inc()
+        if event.event == "offered":
+            self._offered[event.call_id] = event.at
+            while len(self._offered) > self.max_calls:
+                self._offered.popitem(last=False)
+        elif event.event == "answered":
+            wait = cti.answer_wait(event, self._offered.pop(event.call_id, None))
+            if wait is not None:
+                CALL_ANSWER_SECONDS.observe(wait.seconds)
+                CALLS_ANSWERED.labels(str(wait.seconds <= target_seconds).lower()).inc()
+        elif event.event == "abandoned":
+            self._offered.pop(event.call_id, None)
+            CALLS_ABANDONED.labels(str(event.callback_requested).lower()).inc()
 
 
 def _error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None,
@@ -110,19 +110,36 @@ def _error(status: int, code: str, message: str, details: list[dict[str, Any]] |
     return web.json_response(body, status=status, headers=headers)
 
 
+def _note(request: web.Request, **fields: str) -> None:
+    """Facts for the access log line (never message text or contact data)."""
+    request.setdefault(LOG_INFO, {}).update(fields)
+
+
 class Gateway:
-    def __init__(self, settings: Settings, publisher: KafkaPublisher) -> None:
+    def __init__(self, settings: Settings, publisher: Publisher) -> None:
         self.settings = settings
         self.publisher = publisher
         self.catalog = TopicCatalog(settings.topic_prefix)
         self.departments = set(settings.routing.departments)
-        self.cache = IdempotencyCache()
+        self.sink = IntakeSink(publisher, self.catalog, IdempotencyCache())
+        self.cache = self.sink.cache
+        self.calls = CallTracker()
+        self.max_age = timedelta(seconds=settings.webhook_max_age_seconds)
+        self.wecom: wecom.WeComCrypto | None = None
+        if settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id:
+            self.wecom = wecom.WeComCrypto.create(settings.wecom_token.get_secret_value(),
+                                                  settings.wecom_aes_key.get_secret_value(),
+                                                  settings.wecom_corp_id)  # fmt: skip
 
     def build(self) -> web.Application:
         application = web.Application(client_max_size=self.settings.max_body_bytes)
         application.add_routes(
             [
                 web.post("/v1/requests/{channel}", self.submit_request),
+                web.post("/v1/channels/phone/events", self.phone_events),
+                web.get("/v1/channels/wecom/callback", self.wecom_verify),
+                web.post("/v1/channels/wecom/callback", self.wecom_message),
+                web.post("/v1/channels/{channel}/webhook", self.channel_webhook),
                 web.post("/v1/tickets/{ticket_id}/actions", self.submit_action),
                 web.get("/healthz", self.healthz),
                 web.get("/metrics", self.metrics),
@@ -130,11 +147,12 @@ class Gateway:
         )
         return application
 
-    # -- endpoints ---------------------------------------------------------------------------
+    # -- the generic JSON endpoint -------------------------------------------------------------
 
     async def submit_request(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
         label = channel if channel in CHANNELS else "unknown"
+        _note(request, channel=label)
         response = await self._submit_request(request, channel)
         HTTP_REQUESTS.labels("requests", label, str(response.status)).inc()
         return response
@@ -143,56 +161,105 @@ class Gateway:
         received_at = datetime.now(timezone.utc)
         body = await self._read_body(request)
         if isinstance(body, web.Response):
-            await self._record_rejection(channel, Rejection("body_too_large", body.text or ""), b"")
+            await self._refuse(request, channel, Refusal(413, Rejection("body_too_large", body.text or ""), True))
             return body
         if channel not in CHANNELS:
             rejection = Rejection("unknown_channel", f"unknown channel {channel!r}; known channels: {list(CHANNELS)}")
-            await self._record_rejection("unknown", rejection, body)
+            await self._refuse(request, "unknown", Refusal(404, rejection, publish=True, raw=body))
             return _error(404, rejection.error_code, rejection.reason)
         submission = parse_submission(body)
         if isinstance(submission, Rejection):
-            await self._record_rejection(channel, submission, body)
             status = 400 if submission.error_code == "invalid_json" else 422
+            await self._refuse(request, channel, Refusal(status, submission, publish=True, raw=body))
             return _error(status, submission.error_code, submission.reason, submission.errors)
         idempotency_key = submission.idempotency_key or request.headers.get("Idempotency-Key") or uuid.uuid4().hex
-        known = self.cache.get(channel, idempotency_key)
-        if known is not None:
-            try:
-                answer = await known if isinstance(known, asyncio.Future) else known
-            except PublishError:
-                return self._unavailable()
-            GATEWAY_DUPLICATES.labels(channel).inc()
-            return web.json_response({**answer, "duplicate": True}, status=202)
+        intake = Intake(channel=channel, adapter=ADAPTER, idempotency_key=idempotency_key,
+                        content_type="application/json", body=body.decode("utf-8"), received_at=received_at,
+                        sender=submission.customer)  # fmt: skip
+        return await self._accept(request, intake)
 
-        request_id = ids.request_id(channel, idempotency_key)
-        ticket_id = ids.ticket_id(channel, idempotency_key)
-        sender_id, _ = ids.customer_id_for(
-            explicit_id=submission.customer.id,
-            phone=submission.customer.phone,
-            email=submission.customer.email,
-            wecom_id=submission.customer.wecom_id,
-            fallback=request_id,
-        )
-        envelope = RawEnvelope(
-            channel=channel,
-            received_at=received_at,
-            adapter=ADAPTER,
-            idempotency_key=idempotency_key,
-            request_id=request_id,
-            ticket_id=ticket_id,
-            content_type="application/json",
-            body=body.decode("utf-8"),
-        )
-        answer = {"request_id": request_id, "ticket_id": ticket_id}
-        self.cache.begin(channel, idempotency_key)
+    # -- channel adapters ------------------------------------------------------------------------
+
+    async def channel_webhook(self, request: web.Request) -> web.Response:
+        channel = request.match_info["channel"]
+        if channel not in WEBHOOK_CHANNELS:
+            _note(request, channel="unknown", error="unknown_channel")
+            HTTP_REQUESTS.labels("channel", "unknown", "404").inc()
+            return _error(404, "unknown_channel", f"webhooks exist for {list(WEBHOOK_CHANNELS)}; "
+                          "phone events and the WeChat Work callback have their own paths")  # fmt: skip
+        secret = self.settings.channel_secret(channel)
+        return await self._channel(request, channel, lambda http: webhook.accept(channel, http, secret, self.max_age))
+
+    async def phone_events(self, request: web.Request) -> web.Response:
+        secret = self.settings.channel_secret("phone")
+        response = await self._channel(request, "phone", lambda http: cti.accept(http, secret, self.max_age),
+                                       on_accepted=self._observe_call)  # fmt: skip
+        return response
+
+    async def wecom_verify(self, request: web.Request) -> web.Response:
+        return await self._channel(request, "wecom", lambda http: self._wecom(http, wecom.verify_url))
+
+    async def wecom_message(self, request: web.Request) -> web.Response:
+        return await self._channel(request, "wecom", lambda http: self._wecom(http, wecom.accept))
+
+    def _wecom(self, http: HttpInput, step: Callable) -> Intake | Refusal | Reply:  # noqa: ANN401
+        if self.wecom is None:
+            return Refusal(403, Rejection("channel_not_configured", "the WeChat Work callback is not configured"),
+                           publish=False)  # fmt: skip
+        return step(http, self.wecom)
+
+    def _observe_call(self, intake: Intake) -> None:
+        event = cti.parse_event(intake.body)
+        if isinstance(event, cti.CallEvent):
+            self.calls.observe(event, self.settings.call_answer_target_seconds)
+
+    async def _channel(self, request: web.Request, channel: str,
+                       handle: Callable[[HttpInput], Intake | Refusal | Reply],
+                       on_accepted: Callable[[Intake], None] | None = None) -> web.Response:  # fmt: skip
+        _note(request, channel=channel)
+        response = await self._channel_response(request, channel, handle, on_accepted)
+        HTTP_REQUESTS.labels("channel", channel, str(response.status)).inc()
+        return response
+
+    async def _channel_response(self, request: web.Request, channel: str,
+                                handle: Callable[[HttpInput], Intake | Refusal | Reply],
+                                on_accepted: Callable[[Intake], None] | None) -> web.Response:  # fmt: skip
+        body = await self._read_body(request)
+        if isinstance(body, web.Response):  # cannot be verified: counted, not kept
+            await self._refuse(request, channel, Refusal(413, Rejection("body_too_large", body.text or ""), False))
+            return body
+        http = HttpInput.of(request.method, request.query, request.headers, body)
+        outcome = handle(http)
+        if isinstance(outcome, Reply):
+            return web.Response(status=outcome.status, text=outcome.text, content_type=outcome.content_type)
+        if isinstance(outcome, Refusal):
+            await self._refuse(request, channel, outcome)
+            rejection = outcome.rejection
+            return _error(outcome.status, rejection.error_code, rejection.reason, rejection.errors)
+        return await self._accept(request, outcome, on_accepted)
+
+    # -- shared --------------------------------------------------------------------------------
+
+    async def _accept(self, request: web.Request, intake: Intake,
+                      on_accepted: Callable[[Intake], None] | None = None) -> web.Response:  # fmt: skip
         try:
-            await self._publish(self.catalog.raw(channel), sender_id.encode(), envelope.model_dump_json().encode())
+            answer, duplicate = await self.sink.accept(intake)
         except PublishError as exc:
-            self.cache.finish(channel, idempotency_key, None, exc)
             log.warning("publish failed: %s", exc)
+            _note(request, error="broker_unavailable")
             return self._unavailable()
-        self.cache.finish(channel, idempotency_key, answer)
-        return web.json_response({**answer, "duplicate": False}, status=202)
+        if on_accepted is not None and not duplicate:
+            on_accepted(intake)
+        if intake.reply is not None:
+            return web.Response(status=intake.reply.status, text=intake.reply.text,
+                                content_type=intake.reply.content_type)  # fmt: skip
+        return web.json_response({**answer, "duplicate": duplicate}, status=202)
+
+    async def _refuse(self, request: web.Request, channel: str, refusal: Refusal) -> None:
+        _note(request, error=refusal.error_code)
+        await self.sink.refuse(channel, refusal)
+
+    # -- actions, health, metrics ----------------------------------------------------------------
 
     async def submit_action(self, request: web.Request) -> web.Response:
         response = await self._submit_action(request)
@@ -211,14 +278,15 @@ class Gateway:
         except ValidationError as exc:
             reason, details = describe_validation_error(exc)
             code = "invalid_json" if details and details[0]["kind"] == "json_invalid" else "invalid_action"
-            await self._record_rejection("unknown", Rejection(code, reason, details), body, topic=self.catalog.tickets_actions)
-            return _error(400 if code == "invalid_json" else 422, code, reason, details)
+            refusal = Refusal(400 if code == "invalid_json" else 422, Rejection(code, reason, details), True, body)
+            await self.sink.refuse("unknown", refusal, replay_topic=self.catalog.tickets_actions)
+            return _error(refusal.status, code, reason, details)
         if submission.type == "transfer" and submission.department not in self.departments:
             reason = (
                 f"a transfer needs 'department', one of {sorted(self.departments)}; got {submission.department!r}"
             )
-            await self._record_rejection("unknown", Rejection("unknown_department", reason), body,
-                                         topic=self.catalog.tickets_actions)  # fmt: skip
+            refusal = Refusal(422, Rejection("unknown_department", reason), True, body)
+            await self.sink.refuse("unknown", refusal, replay_topic=self.catalog.tickets_actions)
             return _error(422, "unknown_department", reason)
         idempotency_key = submission.idempotency_key or request.headers.get("Idempotency-Key")
         action_id = ids.action_id(ticket_id, idempotency_key) if idempotency_key else "ACT-" + uuid.uuid4().hex
@@ -234,7 +302,7 @@ class Gateway:
             note=submission.note,
         )
         try:
-            await self._publish(self.catalog.tickets_actions, ticket_id.encode(), action.model_dump_json().encode())
+            await self.sink.publish(self.catalog.tickets_actions, ticket_id.encode(), action.model_dump_json().encode())
         except PublishError as exc:
             log.warning("publish failed: %s", exc)
             return self._unavailable()
@@ -253,8 +321,6 @@ class Gateway:
     async def metrics(self, request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    # -- helpers -----------------------------------------------------------------------------
-
     async def _read_body(self, request: web.Request) -> bytes | web.Response:
         limit = self.settings.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
@@ -263,21 +329,6 @@ class Gateway:
             return await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _error(413, "body_too_large", f"body exceeds the {limit}-byte limit")
-
-    async def _publish(self, topic: str, key: bytes, value: bytes) -> None:
-        started = time.perf_counter()
-        await self.publisher.publish(topic, key, value)
-        PUBLISH_SECONDS.observe(time.perf_counter() - started)
-
-    async def _record_rejection(self, channel: str, rejection: Rejection, body: bytes, topic: str | None = None) -> None:
-        """Keep the rejected payload on requests.invalid; a broker failure here is logged, not raised."""
-        replay_topic = topic or (self.catalog.raw(channel) if channel in CHANNELS else None)
-        output = invalid_output(self.catalog, stage="gateway", channel=channel, rejection=rejection, raw=body,
-                                source=None, replay_topic=replay_topic)  # fmt: skip
-        try:
-            await self.publisher.publish(output.topic, output.key, output.value)
-        except PublishError as exc:
-            log.error("could not record a rejected %s payload on %s: %s", channel, output.topic, exc)
 
     @staticmethod
     def _unavailable() -> web.Response:
@@ -288,25 +339,27 @@ class Gateway:
 
 
 class JsonAccessLogger(AbstractAccessLogger):
-    """One JSON line per request: method, path, status, duration. No bodies, no query strings."""
+    """One JSON line per request: method, path, status, duration, channel and error code. No
+    bodies, no query strings (WeChat Work signs there), and phone numbers or e-mail addresses
+    that appear in a path are masked."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:  # noqa: A002
-        self.logger.info(
-            json.dumps(
-                {
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status,
-                    "duration_ms": round(time * 1000, 2),
-                    "bytes_in": request.content_length,
-                },
-                ensure_ascii=False,
-            )
-        )
+        line = {
+            "method": request.method,
+            "path": mask_pii(request.path),
+            "status": response.status,
+            "duration_ms": round(time * 1000, 2),
+            "bytes_in": request.content_length,
+        }
+        line.update(request.get(LOG_INFO, {}))
+        self.logger.info(json.dumps(line, ensure_ascii=False))
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:
-    """Run the gateway until `stop` is set (or forever)."""
+    """Run the gateway — HTTP, SMTP and the IMAP poller when configured — until `stop` is set."""
+    from streams.gateway.imap import ImapPoller
+    from streams.gateway.smtp import start_smtp
+
     publisher = KafkaPublisher(
         settings.bootstrap_servers,
         linger_ms=settings.producer_linger_ms,
@@ -317,12 +370,29 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None, stop: as
     runner = web.AppRunner(gateway.build(), access_log_class=JsonAccessLogger, access_log=logging.getLogger("ticketflow.access"))
     await runner.setup()
     site = web.TCPSite(runner, settings.gateway_host, settings.gateway_port)
+    smtp_server: asyncio.AbstractServer | None = None
+    poller_task: asyncio.Task | None = None
+    stopping = stop or asyncio.Event()
     try:
         await site.start()
         log.info("gateway listening on http://%s:%d", settings.gateway_host, settings.gateway_port)
+        if settings.smtp_port:
+            smtp_server = await start_smtp(gateway.sink, settings.smtp_host, settings.smtp_port, settings.mail_max_bytes)
+            log.info("SMTP intake listening on %s:%d", settings.smtp_host, settings.smtp_port)
+        if settings.imap_host:
+            poller = ImapPoller.from_settings(gateway.sink, settings)
+            poller_task = asyncio.create_task(poller.run(stopping))
+            log.info("polling IMAP mailbox %s on %s:%d every %gs", settings.imap_mailbox, settings.imap_host,
+                     settings.imap_port, settings.imap_poll_seconds)  # fmt: skip
         if ready is not None:
             ready.set()
-        await (stop.wait() if stop is not None else asyncio.Event().wait())
+        await stopping.wait()
     finally:
+        stopping.set()
+        if poller_task is not None:
+            await asyncio.gather(poller_task, return_exceptions=True)
+        if smtp_server is not None:
+            smtp_server.close()
+            await smtp_server.wait_closed()
         await runner.cleanup()
         await publisher.stop()

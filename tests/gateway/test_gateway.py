@@ -12,31 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from streams import ids
 from streams.gateway.app import Gateway
 from streams.settings import Settings
-from streams.transport.publisher import PublishError
-
-
-class RecordingPublisher:
-    bootstrap = "test:9092"
-
-    def __init__(self, fail: bool = False, delay: float = 0.0, missing: list[str] | None = None) -> None:
-        self.fail = fail
-        self.delay = delay
-        self.missing = missing or []
-        self.records: list[tuple[str, bytes, bytes]] = []
-
-    async def publish(self, topic, key, value):
-        await asyncio.sleep(self.delay)
-        if self.fail:
-            raise PublishError("broker down")
-        self.records.append((topic, key, value))
-
-    async def missing_topics(self, topics, timeout=3.0):
-        if self.fail:
-            raise PublishError("broker unreachable")
-        return [topic for topic in topics if topic in self.missing]
-
-    def on(self, topic):
-        return [(key, json.loads(value)) for name, key, value in self.records if name == topic]
+from tests.gateway.recording import RecordingPublisher
 
 
 def call(publisher, requests, *, max_body=64 * 1024):

@@ -47,6 +47,7 @@ def stack_settings(broker: EmbeddedBroker, policy_file: Path | None = None, **ov
         fetch_max_wait_ms=20,
         sla_tick_seconds=0.1,
         gateway_port=free_port(),
+        smtp_port=free_port(),
         worker_port=free_port(),
         policy_file=policy_file,
         log_level="info",

@@ -80,7 +80,7 @@ def test_up_starts_everything_and_ctrl_c_leaves_no_process_behind(tmp_path):
     env.pop("TICKETFLOW_BROKER_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "up", "--gateway-port", str(gateway_port), "--worker-port",
-         str(worker_port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+         str(worker_port), "--smtp-port", str(free_port())], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)

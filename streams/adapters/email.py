@@ -1,0 +1,236 @@
+"""E-mail: RFC 5322 messages as the SMTP server or the IMAP poller received them.
+
+Parsed with the standard library: multipart bodies (text/plain preferred, HTML-only mail
+turned into text), quoted-printable and base64 transfer encodings, GB2312/GBK/GB18030/Big5/
+UTF-8 charsets (GB2312 and GBK are read as their superset GB18030, since mail clients label
+GBK text as GB2312), and RFC 2047 encoded headers.
+
+- Idempotency key: the Message-ID (a redelivered or re-polled mail is the same request).
+- Threading: a reply is not a new ticket. A subject carrying a ticket id (`TKT-…`) names the
+  ticket; otherwise the root of `References` (or `In-Reply-To`) is the Message-ID of the mail
+  that opened the ticket, whose id is `ticket_id("email", that Message-ID)`. Replies become
+  `customer_reply` actions on tickets.actions (they resume a paused clock), not raw.email.
+- What is kept on raw.email is the message exactly as received (`message/rfc822`; base64
+  with a marker in the content type when it is not UTF-8, e.g. 8-bit GBK).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import html.parser
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parsedate_to_datetime
+
+from streams import ids
+from streams.adapters.base import Intake, Parsed, Refusal, clamp_to, digest_key, envelope_bytes, invalid, text_body
+from streams.domain.rejections import Rejection
+from streams.models import CustomerRef, RawEnvelope, RequestSubmission, TicketAction
+
+CONTENT_TYPE = "message/rfc822"
+SMTP_ADAPTER = "email-smtp/v1"
+IMAP_ADAPTER = "email-imap/v1"
+TICKET_IN_SUBJECT = re.compile(r"\bTKT-[A-Z2-7]{16}\b")
+_MESSAGE_ID = re.compile(r"<([^<>\s]{1,500})>")
+_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
+                    "ks_c_5601-1987": "cp949", "big5": "big5hkscs"}  # fmt: skip
+_MAX_TEXT = 20_000
+
+
+@dataclass(frozen=True)
+class Mail:
+    message_id: str | None
+    subject: str
+    from_name: str | None
+    from_address: str | None
+    date: datetime | None
+    text: str
+    references: tuple[str, ...]  # References then In-Reply-To, oldest first
+    attachments: tuple[str, ...]
+
+    @property
+    def thread_ticket(self) -> str | None:
+        """The ticket this mail answers, or None when it opens a new one."""
+        found = TICKET_IN_SUBJECT.search(self.subject)
+        if found:
+            return found.group(0)
+        if self.references:
+            return ids.ticket_id("email", self.references[0])
+        return None
+
+
+class _HtmlText(html.parser.HTMLParser):
+    _BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
+    _SKIP = {"script", "style", "head", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in self._SKIP:
+            self.skipping += 1
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self._BREAKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    parser = _HtmlText()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except (AssertionError, ValueError):  # html.parser on hopeless markup
+        return re.sub(r"<[^>]*>", " ", markup)
+    text = "".join(parser.parts)
+    return re.sub(r"\n\s*\n+", "\n\n", re.sub(r"[ \t\xa0]+", " ", text)).strip()
+
+
+def _decode_part(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if payload is None:
+        payload = b""
+    if not isinstance(payload, bytes):
+        payload = str(payload).encode("utf-8", "replace")
+    declared = (part.get_content_charset() or "").lower()
+    for charset in (_CHARSET_ALIASES.get(declared, declared), "utf-8", "gb18030"):
+        if not charset:
+            continue
+        try:
+            return payload.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("utf-8", "replace")
+
+
+def _body_text(message: Message) -> tuple[str, tuple[str, ...]]:
+    plain: list[str] = []
+    markup: list[str] = []
+    attachments: list[str] = []
+    for part in message.walk() if message.is_multipart() else [message]:
+        if part.is_multipart():
+            continue
+        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        filename = part.get_filename()
+        if disposition == "attachment" or (filename and disposition != "inline"):
+            attachments.append(str(filename or part.get_content_type()))
+            continue
+        kind = part.get_content_type()
+        if kind == "text/plain":
+            plain.append(_decode_part(part))
+        elif kind == "text/html":
+            markup.append(_decode_part(part))
+    if any(text.strip() for text in plain):
+        text = "\n\n".join(text.strip() for text in plain if text.strip())
+    else:
+        text = "\n\n".join(html_to_text(item) for item in markup)
+    return text.strip(), tuple(attachments)
+
+
+def _header(message: Message, name: str) -> str:
+    try:
+        value = message.get(name)
+    except Exception:  # noqa: BLE001 - a malformed header must not stop the mail
+        return ""
+    return "" if value is None else re.sub(r"\s+", " ", str(value)).strip()
+
+
+def _message_ids(value: str) -> list[str]:
+    return _MESSAGE_ID.findall(value or "")
+
+
+def parse_mail(raw: bytes) -> Mail | Rejection:
+    """An RFC 5322 message → the fields a request needs, or why it cannot be one."""
+    if not raw.strip():
+        return Rejection("invalid_mail", "the message is empty")
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+    except Exception as exc:  # noqa: BLE001 - the parser should not raise, but never trust it
+        return Rejection("invalid_mail", f"the message cannot be parsed: {type(exc).__name__}: {exc}")
+    try:
+        text, attachments = _body_text(message)
+    except Exception as exc:  # noqa: BLE001 - broken MIME structure
+        return Rejection("invalid_mail", f"the body cannot be decoded: {type(exc).__name__}: {exc}")
+    subject = _header(message, "Subject")
+    name, address = None, None
+    addresses = getaddresses([_header(message, "From")])
+    if addresses and addresses[0][1] and "@" in addresses[0][1]:
+        name, address = addresses[0][0] or None, addresses[0][1].strip().lower()[:320]
+    if address is None:
+        return Rejection("invalid_mail", "the message has no usable From address")
+    if not text and not subject:
+        return Rejection("invalid_mail", "the message has neither a subject nor a readable text body")
+    date = None
+    if date_header := _header(message, "Date"):
+        try:
+            date = parsedate_to_datetime(date_header)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            date = None
+    own = _message_ids(_header(message, "Message-ID"))
+    references = _message_ids(_header(message, "References")) + _message_ids(_header(message, "In-Reply-To"))
+    return Mail(
+        message_id=own[0] if own else None,
+        subject=subject[:1_000],
+        from_name=(name or None) and name[:256],
+        from_address=address,
+        date=date,
+        text=text,
+        references=tuple(dict.fromkeys(ref for ref in references if ref not in own)),
+        attachments=attachments,
+    )
+
+
+def mail_intake(raw: bytes, received_at: datetime, adapter: str = SMTP_ADAPTER) -> Intake | Refusal:
+    """A received mail → a new request on raw.email, or a customer_reply on its ticket."""
+    mail = parse_mail(raw)
+    if isinstance(mail, Rejection):
+        return invalid(mail.error_code, mail.reason, raw)
+    key = mail.message_id or digest_key("mail", raw)
+    sender = CustomerRef(name=mail.from_name, email=mail.from_address)
+    body, content_type = text_body(raw, CONTENT_TYPE)
+    ticket = mail.thread_ticket
+    if ticket is None:
+        return Intake(channel="email", adapter=adapter, idempotency_key=key, content_type=content_type, body=body,
+                      received_at=received_at, sender=sender)  # fmt: skip
+    note = (mail.text or mail.subject)[:2_000]
+    action = TicketAction(action_id=ids.action_id(ticket, f"email:{key}"), ticket_id=ticket, type="customer_reply",
+                          by="customer", at=clamp_to(mail.date, received_at), channel="email", note=note)  # fmt: skip
+    return Intake(channel="email", adapter=adapter, idempotency_key=key, content_type=content_type, body=body,
+                  received_at=received_at, sender=sender, publish_request=False, actions=(action,))  # fmt: skip
+
+
+def parse(envelope: RawEnvelope) -> Parsed | Rejection:
+    try:
+        raw = envelope_bytes(envelope)
+    except ValueError as exc:
+        return Rejection("invalid_envelope", f"body marked base64 is not base64: {exc}")
+    mail = parse_mail(raw)
+    if isinstance(mail, Rejection):
+        return mail
+    text = mail.text or mail.subject
+    if mail.attachments:
+        text += "\n" + "\n".join(f"[attachment] {name}" for name in mail.attachments[:20])
+    customer = CustomerRef(name=mail.from_name, email=mail.from_address)
+    return Parsed(RequestSubmission(customer=customer, text=text[:_MAX_TEXT], subject=mail.subject or None,
+                                    submitted_at=mail.date))  # fmt: skip
+
+
+def new_message(**headers: str) -> EmailMessage:
+    """An empty message with the given headers (used by senders and tests)."""
+    message = EmailMessage()
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    return message
