@@ -109,3 +109,8 @@ STAGE_ERRORS = Counter(
     "Records a stage could not process because of an unexpected error (sent to requests.invalid).",
     ["stage"],
 )
+TICKETS_EXPIRED = Counter(
+    "ticketflow_tickets_expired",
+    "Tickets dropped from the tickets table after their retention, by final status.",
+    ["status"],
+)

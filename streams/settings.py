@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     sla_tick_seconds: float = Field(
         default=0.1, gt=0, le=5, description="Longest the SLA timer sleeps; it wakes earlier for a known due point."
     )
+    ticket_retention_days: float = Field(
+        default=30.0, gt=0, le=3660, description="Resolved and closed tickets leave the tickets table after this."
+    )
+    orphan_action_retention_hours: float = Field(
+        default=24.0, gt=0, le=24 * 365, description="Actions whose request never arrives are kept this long."
+    )
     report_timezone: str = Field(default="Asia/Shanghai", description="Day windows start at local midnight here.")
     window_grace_seconds: float = Field(
         default=120.0, ge=0, le=86400, description="A window is emitted this long after it ends (late facts revise it)."

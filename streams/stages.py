@@ -257,6 +257,8 @@ class TicketStore(Protocol):
 
     def put(self, partition: int, state: TicketState) -> None: ...
 
+    def delete(self, partition: int, ticket_id: str) -> None: ...
+
     def items(self) -> Iterable[tuple[str, TicketState]]: ...
 
 
@@ -277,10 +279,13 @@ class LifecycleStage:
         index: DeadlineIndex,
         open_tickets: OpenTickets,
         facts_topic: str | None = None,
+        retention_seconds: float = 30 * 86400,
+        orphan_retention_seconds: float = 86400,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
         self.facts_topic = facts_topic
+        self.retention = (retention_seconds, orphan_retention_seconds)
         self.routing = routing
         self.policies = policies
         self.store = store
@@ -344,17 +349,23 @@ class LifecycleStage:
         return self._commit(partition, was_open, outcome, None, now)
 
     def fire_due(self, partition: int, now: float, limit: int = 2000) -> list[Output]:
-        """The timer's step for one owned partition: emit every point due by `now`."""
+        """The timer's step for one owned partition: emit every point due by `now`, and drop
+        tickets whose retention has run out."""
         outputs: list[Output] = []
         for ticket_id in self.index.pop_due(partition, now, limit):
             state = self.store.get(ticket_id)
             if state is None:
                 continue
             outcome = tickets.fire_due(state, now=now)
-            if outcome.state is None:
-                self.index.schedule(partition, ticket_id, state.next_due())
+            if outcome.state is not None:
+                outputs.extend(self._commit(partition, OpenTickets.key(state), outcome, None, now))
                 continue
-            outputs.extend(self._commit(partition, OpenTickets.key(state), outcome, None, now))
+            expires = state.expires_at(*self.retention)
+            if expires is not None and expires <= now and state.next_due() is None:
+                self.store.delete(partition, ticket_id)
+                metrics.TICKETS_EXPIRED.labels(state.status).inc()
+                continue
+            self.index.schedule(partition, ticket_id, state.wake_at(*self.retention))
         return outputs
 
     # -- ownership ---------------------------------------------------------------------------
@@ -381,7 +392,7 @@ class LifecycleStage:
             partition = partition_of(ticket_id)
             if partition not in partitions:
                 continue
-            self.index.schedule(partition, ticket_id, state.next_due())
+            self.index.schedule(partition, ticket_id, state.wake_at(*self.retention))
             self.open_tickets.update(partition, None, OpenTickets.key(state))
         yield seen
 
@@ -408,7 +419,7 @@ class LifecycleStage:
         assert state is not None
         outputs = list(self._emit(state, outcome, classified, now))
         self.store.put(partition, state)
-        self.index.schedule(partition, state.ticket_id, state.next_due())
+        self.index.schedule(partition, state.ticket_id, state.wake_at(*self.retention))
         self.open_tickets.update(partition, was_open, OpenTickets.key(state))
         return outputs
 

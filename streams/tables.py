@@ -42,6 +42,11 @@ class FaustTicketStore:
         self.table.data[key] = value
         self.table.send_changelog(partition, key, value)
 
+    def delete(self, partition: int, ticket_id: str) -> None:
+        key = ticket_id.encode()
+        self.table.data.pop(key, None)
+        self.table.send_changelog(partition, key, None)  # a tombstone: compaction drops the key
+
     def items(self) -> Iterator[tuple[str, TicketState]]:
         for key in list(self.table.data.keys()):  # a snapshot: the timer may write meanwhile
             raw = self.table.data.get(key)

@@ -33,6 +33,9 @@ class DictStore:
         self.states[state.ticket_id] = state.model_dump_json().encode()
         self.writes.append((partition, state.ticket_id))
 
+    def delete(self, partition, ticket_id):
+        self.states.pop(ticket_id, None)
+
     def items(self):
         return [(key, TicketState.model_validate_json(raw)) for key, raw in self.states.items()]
 
@@ -310,3 +313,38 @@ def test_windows_of_partitions_not_owned_are_left_alone(window_stage):
     fact = windows.fact("received", at=NOW.timestamp() - 7200, department="product", channel="app", priority="high")
     window_stage.on_facts([(0, orjson.dumps(fact))])
     assert window_stage.close_due({1, 2}) == []
+
+
+def _action(ticket_id, kind, seconds, action_id):
+    return TicketAction(action_id=action_id, ticket_id=ticket_id, type=kind, by="agent",
+                        at=NOW + timedelta(seconds=seconds)).model_dump_json().encode()  # fmt: skip
+
+
+def test_resolved_tickets_leave_the_table_after_their_retention(routing, short_policies, classifier):
+    index, counts = DeadlineIndex(), OpenTickets()
+    index.assign([0])
+    counts.assign([0])
+    store = DictStore()
+    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=store, index=index,
+                           open_tickets=counts, retention_seconds=3600, clock=lambda: NOW.timestamp() + 5)  # fmt: skip
+    classified = through_classify(classifier, raw_record())
+    ticket_id = classified.key.decode()
+    stage.on_classified(classified.value, 0)
+    stage.on_action(_action(ticket_id, "resolve", 5, "A-resolve"), 0)
+    assert stage.fire_due(0, NOW.timestamp() + 3000) == [] and store.get(ticket_id) is not None
+    stage.fire_due(0, NOW.timestamp() + 3606)
+    assert store.get(ticket_id) is None and index.scheduled() == 0
+
+
+def test_open_tickets_never_expire(lifecycle, classifier):
+    classified = through_classify(classifier, raw_record())
+    lifecycle.on_classified(classified.value, 0)
+    lifecycle.fire_due(0, NOW.timestamp() + 400 * 86400)
+    assert lifecycle.store.get(classified.key.decode()) is not None
+
+
+def test_an_action_whose_request_never_came_is_dropped_after_a_day(lifecycle):
+    lifecycle.on_action(_action("TKT-NEVER", "reply", 0, "A-orphan"), 0)
+    assert lifecycle.store.get("TKT-NEVER").status == "awaiting_request"
+    lifecycle.fire_due(0, NOW.timestamp() + 86401)
+    assert lifecycle.store.get("TKT-NEVER") is None

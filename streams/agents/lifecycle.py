@@ -38,6 +38,8 @@ stage = LifecycleStage(
     index=DeadlineIndex(),
     open_tickets=OpenTickets(),
     facts_topic=sla_facts.get_topic_name(),
+    retention_seconds=settings.ticket_retention_days * 86400,
+    orphan_retention_seconds=settings.orphan_action_retention_hours * 3600,
 )
 REGISTRY.register(stage.open_tickets)
 

@@ -79,6 +79,23 @@ class TicketState(BaseModel):
         moments = [moment for clock in self.clocks.values() if (moment := clock.next_point()) is not None]
         return min(moments) if moments else None
 
+    def expires_at(self, retention: float, orphan_retention: float) -> float | None:
+        """When the ticket may leave the table: `retention` seconds after it was resolved or
+        closed; an action whose request never came, `orphan_retention` after it happened.
+        Open tickets never expire."""
+        if self.status == "closed" and self.closed_at is not None:
+            return self.closed_at + retention
+        if self.status == "resolved" and self.resolved_at is not None:
+            return self.resolved_at + retention
+        if self.status == "awaiting_request" and self.early_actions:
+            return min(action.at.timestamp() for action in self.early_actions) + orphan_retention
+        return None
+
+    def wake_at(self, retention: float, orphan_retention: float) -> float | None:
+        """The next moment the SLA timer must look at this ticket: a due point or its expiry."""
+        moments = [m for m in (self.next_due(), self.expires_at(retention, orphan_retention)) if m is not None]
+        return min(moments) if moments else None
+
     def facts(self) -> dict:
         return {"channel": self.channel, "type": self.type, "urgency": self.urgency,
                 "complaint_grade": self.complaint_grade, "tier": self.segment, "department": self.department}  # fmt: skip
