@@ -40,6 +40,13 @@ def test_english_negation_this_is_not_a_complaint(classifier):
     assert classifier.classify("This is not a complaint, just a question about my points").type == "inquiry"
 
 
+def test_negated_type_is_ruled_out_even_when_the_model_favours_it(classifier):
+    text = "我不是要投诉，只是快递一直没更新"
+    assert classifier.decide(text).type_probabilities["complaint"] > 0.2
+    result = classifier.classify(text)
+    assert result.type != "complaint" and any("ruled out by negation: complaint" in r for r in result.reasons)
+
+
 def test_cannot_is_not_read_as_a_negation(classifier):
     result = classifier.classify("I cannot log in, the app crashes")
     assert result.type == "product_issue"
@@ -83,22 +90,31 @@ def test_vip_segment_raises_normal_urgency(classifier):
     assert classifier.classify("请问会员权益有哪些？", segment="vip").urgency == "high"
 
 
-def test_text_without_any_rule_gets_low_confidence(classifier):
-    result = classifier.classify("hello")
+def test_text_without_any_rule_gets_low_confidence_from_the_rules_alone(rules_only):
+    result = rules_only.classify("hello")
     assert result.confidence < 0.5 and "no type rule matched" in result.reasons[-1]
+
+
+def test_text_the_model_cannot_place_gets_low_confidence(classifier):
+    assert classifier.classify("hello").confidence < 0.55
 
 
 def test_clear_margin_gives_high_confidence(classifier):
     assert classifier.classify("我要投诉！客服态度太差").confidence > 0.8
 
 
-def test_model_version_is_recorded(classifier):
-    assert classifier.classify("hi").model_version == classifier.rules.version
+def test_model_version_names_the_rules_and_the_trained_weights(classifier, text_model):
+    assert classifier.classify("hi").model_version == f"{classifier.rules.version}+{text_model.version}"
 
 
-def test_english_terms_match_whole_words_only(classifier):
-    # "error" must not match inside "terror"; "return" not inside "returned"... whole words only.
-    assert classifier.classify("the terror movie").type != "product_issue"
+def test_rules_only_classifier_records_the_rules_version(rules_only):
+    assert rules_only.classify("hi").model_version == rules_only.rules.version
+
+
+def test_english_terms_match_whole_words_only(rules_only):
+    # "error" must not match inside "terror": no product_issue term, so the default type.
+    result = rules_only.classify("the terror movie")
+    assert result.type == rules_only.rules.default_type and not any("error" in r for r in result.reasons)
 
 
 def test_rules_file_errors_name_the_path(tmp_path):
