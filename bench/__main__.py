@@ -11,6 +11,10 @@ and write one record per request; both are timed by the same reader. Two phases 
 Figures are printed as a table with the ratio pipeline / pass-through, and written to
 bench-results/pipeline.json. Sizes: BENCH_REQUESTS (default 3000), BENCH_RATE (default 100/s),
 BENCH_SECONDS (default 10).
+
+Before the pipeline phases, the classification cost per request is measured on its own
+(bench/classification.py: µs p50/p99 and requests/s on one core), printed, and recorded in the
+same JSON under "classification".
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench import classification as classification_bench
 
 from streams import ids
 from streams.catalog import TopicCatalog, TopicSpec, pipeline_topic_specs
@@ -241,6 +247,8 @@ async def main() -> None:
     rate = float(os.environ.get("BENCH_RATE", "100"))
     seconds = float(os.environ.get("BENCH_SECONDS", "10"))
     paced_count = int(rate * seconds)
+    cost = classification_bench.measure()
+    print(classification_bench.render(cost), flush=True)
     log_dir = Path(tempfile.mkdtemp(prefix="ticketflow-bench-"))
     broker = EmbeddedBroker(port=0, log_path=log_dir / "broker.log").start()
     try:
@@ -275,11 +283,13 @@ async def main() -> None:
         print(f"{result.name:<46}{result.throughput_rps:>9.0f}{ratio:>8.3f}{result.latency_p50_ms:>9.1f}"
               f"{result.latency_p99_ms:>9.1f}")  # fmt: skip
     print("\nratio = throughput / raw pass-through throughput, same broker, same messages, same run.")
+    print(classification_bench.render(cost))
     output = Path("bench-results")
     output.mkdir(exist_ok=True)
     document = {
         "when": datetime_now().isoformat(),
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
+        "classification": asdict(cost),
         "baseline": asdict(baseline),
         "pipeline": [dict(asdict(result), ratio=result.throughput_rps / baseline.throughput_rps) for result in results],
     }

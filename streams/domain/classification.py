@@ -244,12 +244,18 @@ class Classifier:
             for term, weight in getattr(rules.sentiment, polarity).items():
                 add(term, _Hit(polarity, polarity, weight))
         self._hits = hits
-        # Terms by first character, longest first, so "not working" wins over "not" at the
-        # same position. One pass over the text looks only at terms that can start there.
-        by_first: dict[str, list[str]] = {}
+        # Terms by their first two characters (one-character terms apart), longest first, so
+        # "not working" wins over "not" at the same position. One pass over the text looks only
+        # at the few terms that can start at each position.
+        by_prefix: dict[str, list[str]] = {}
+        single: dict[str, str] = {}
         for term in sorted(hits, key=len, reverse=True):
-            by_first.setdefault(term[0], []).append(term)
-        self._by_first = by_first
+            if len(term) == 1:
+                single[term] = term
+            else:
+                by_prefix.setdefault(term[:2], []).append(term)
+        self._by_prefix = by_prefix
+        self._single = single
         self._negation_cues = tuple(textprep.normalize(cue) for cue in rules.negation.cues)
         self._fillers = tuple(sorted((textprep.normalize(f) for f in rules.negation.fillers), key=len, reverse=True))
 
@@ -262,22 +268,27 @@ class Classifier:
         """Non-overlapping term matches, left to right, longest term first at each position.
         English (ASCII) terms must stand as whole words; Chinese terms match anywhere."""
         found: list[tuple[int, str]] = []
-        by_first = self._by_first
+        by_prefix, single = self._by_prefix, self._single
         position, end = 0, len(text)
         while position < end:
-            candidates = by_first.get(text[position])
-            if candidates is not None:
-                for term in candidates:
-                    if text.startswith(term, position) and (
-                        not term.isascii() or _whole_word(text, position, position + len(term))
-                    ):
-                        found.append((position, term))
-                        position += len(term)
-                        break
-                else:
-                    position += 1
+            char = text[position]
+            if char.isascii() and char.isalnum() and position and _is_word_char(text[position - 1]):
+                position += 1  # inside an English word: no English term can start here
                 continue
-            position += 1
+            matched = None
+            for term in by_prefix.get(text[position : position + 2], ()):
+                if text.startswith(term, position) and (
+                    not term.isascii() or _whole_word(text, position, position + len(term))
+                ):
+                    matched = term
+                    break
+            if matched is None and char in single and (not char.isascii() or _whole_word(text, position, position + 1)):
+                matched = char
+            if matched is not None:
+                found.append((position, matched))
+                position += len(matched)
+            else:
+                position += 1
         return found
 
     def _negated(self, text: str, start: int) -> bool:

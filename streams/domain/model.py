@@ -8,6 +8,7 @@ features) / sqrt(number of features)`, exactly what the training fitted.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from dataclasses import dataclass
@@ -36,17 +37,16 @@ def _display(feature: str) -> str:
 class TypePrediction:
     probabilities: dict[str, float]
     classes: tuple[str, ...]
-    known: list[tuple[str, tuple[float, ...]]]  # the text's features the model has weights for
+    known: list[tuple[str, tuple[float, ...]]]  # the text's known features, weights centred on the class mean
     scale: float
 
     def evidence(self, type_name: str, top: int = 3) -> list[tuple[str, float]]:
         """The features that pushed most towards `type_name` (contribution relative to the class mean)."""
         index = self.classes.index(type_name)
-        count = len(self.classes)
-        relative = [(feature, (row[index] - sum(row) / count) * self.scale) for feature, row in self.known]
-        relative.sort(key=lambda item: -item[1])
+        ranked = heapq.nlargest(top * 2, self.known, key=lambda item: item[1][index])
         shown: dict[str, float] = {}
-        for feature, value in relative:
+        for feature, centred in ranked:
+            value = centred[index] * self.scale
             if value <= 0 or len(shown) == top:
                 break
             shown.setdefault(_display(feature), value)  # a word and its character bigram read the same
@@ -75,6 +75,9 @@ class TextModel:
         self.type_classes: tuple[str, ...] = tuple(type_part["classes"])
         self._type_bias: tuple[float, ...] = tuple(type_part["bias"])
         self._type_weights: dict[str, tuple[float, ...]] = {k: tuple(v) for k, v in type_part["weights"].items()}
+        self._type_centred: dict[str, tuple[float, ...]] = {
+            k: tuple(w - sum(v) / len(v) for w in v) for k, v in self._type_weights.items()
+        }
         sentiment_part = document["sentiment"]
         self._sentiment_bias: float = float(sentiment_part["bias"])
         self._sentiment_weights: dict[str, float] = sentiment_part["weights"]
@@ -96,18 +99,14 @@ class TextModel:
             raise ModelArtefactError(f"{path}: not a model artefact (missing {exc})") from None
 
     def predict_type(self, features: list[str]) -> TypePrediction:
-        count = len(self.type_classes)
-        totals = [0.0] * count
-        known: list[tuple[str, tuple[float, ...]]] = []
-        weights = self._type_weights
-        for name in features:
-            row = weights.get(name)
-            if row is not None:
-                known.append((name, row))
-                for index in range(count):
-                    totals[index] += row[index]
+        weights, centred = self._type_weights, self._type_centred
+        known = [(name, centred[name]) for name in features if name in weights]
         scale = 1.0 / math.sqrt(max(len(features), 1))
-        scores = [bias + total * scale for bias, total in zip(self._type_bias, totals)]
+        if known:
+            totals = map(sum, zip(*(weights[name] for name, _ in known)))
+            scores = [bias + total * scale for bias, total in zip(self._type_bias, totals)]
+        else:
+            scores = list(self._type_bias)
         peak = max(scores)
         exps = [math.exp(score - peak) for score in scores]
         norm = sum(exps)
