@@ -75,6 +75,9 @@ class TextModel:
         self.type_classes: tuple[str, ...] = tuple(type_part["classes"])
         self._type_bias: tuple[float, ...] = tuple(type_part["bias"])
         self._type_weights: dict[str, tuple[float, ...]] = {k: tuple(v) for k, v in type_part["weights"].items()}
+        # Calibration fitted on held-back training rows: scores are divided by the temperature of
+        # the request's language (Chinese training data is scarcer, so its scores need sharpening).
+        self._temperature: dict[str, float] = dict(type_part.get("temperature") or {})
         self._type_centred: dict[str, tuple[float, ...]] = {
             k: tuple(w - sum(v) / len(v) for w in v) for k, v in self._type_weights.items()
         }
@@ -98,7 +101,8 @@ class TextModel:
         except (KeyError, TypeError) as exc:
             raise ModelArtefactError(f"{path}: not a model artefact (missing {exc})") from None
 
-    def predict_type(self, features: list[str]) -> TypePrediction:
+    def type_scores(self, features: list[str]) -> tuple[list[float], list[tuple[str, tuple[float, ...]]], float]:
+        """Uncalibrated class scores, the known features (centred weights) and the feature scale."""
         weights, centred = self._type_weights, self._type_centred
         known = [(name, centred[name]) for name in features if name in weights]
         scale = 1.0 / math.sqrt(max(len(features), 1))
@@ -107,8 +111,17 @@ class TextModel:
             scores = [bias + total * scale for bias, total in zip(self._type_bias, totals)]
         else:
             scores = list(self._type_bias)
+        return scores, known, scale
+
+    def temperature(self, features: list[str]) -> float:
+        language = "en" if "lang:en" in features else "zh"
+        return self._temperature.get(language, 1.0)
+
+    def predict_type(self, features: list[str]) -> TypePrediction:
+        scores, known, scale = self.type_scores(features)
+        temperature = self.temperature(features)
         peak = max(scores)
-        exps = [math.exp(score - peak) for score in scores]
+        exps = [math.exp((score - peak) / temperature) for score in scores]
         norm = sum(exps)
         probabilities = {name: value / norm for name, value in zip(self.type_classes, exps)}
         return TypePrediction(probabilities, self.type_classes, known, scale)

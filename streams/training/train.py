@@ -88,6 +88,44 @@ def train_type_model(rows: list[Row], featurize: Callable[[str], list[str]] | No
     }
 
 
+def is_validation_row(text: str) -> bool:
+    """A fifth of the training rows, held back to fit the calibration (never an evaluation row)."""
+    return int(hashlib.sha256(("val:" + text).encode("utf-8")).hexdigest(), 16) % 5 == 0
+
+
+def fit_temperatures(rows: list[Row]) -> dict[str, dict]:
+    """Per language ('zh' for Chinese or mixed, 'en'), the temperature that minimises the
+    log-loss of a model trained on the other rows on the held-back fifth."""
+    from streams.domain.model import TextModel
+
+    part = train_type_model([row for row in rows if not is_validation_row(row.text)])
+    model = TextModel({"format": 1, "version": "calibration", "type": part, "sentiment": {"bias": 0, "weights": {}}})
+    groups: dict[str, list[tuple[list[float], int]]] = {"zh": [], "en": []}
+    for row in rows:
+        if is_validation_row(row.text) and row.label in model.type_classes:
+            features = textprep.features(textprep.normalize(row.text))
+            scores, _, _ = model.type_scores(features)
+            groups["en" if "lang:en" in features else "zh"].append((scores, model.type_classes.index(row.label)))
+    fitted = {}
+    for language, items in groups.items():
+        if not items:
+            continue
+
+        def log_loss(temperature: float) -> float:
+            total = 0.0
+            for scores, gold in items:
+                peak = max(scores)
+                norm = sum(math.exp((score - peak) / temperature) for score in scores)
+                total += math.log(norm) - (scores[gold] - peak) / temperature
+            return total / len(items)
+
+        candidates = [round(0.2 + 0.05 * step, 2) for step in range(57)]  # 0.2 … 3.0
+        best = min(candidates, key=log_loss)
+        fitted[language] = {"temperature": best, "rows": len(items), "log_loss": round(log_loss(best), 4),
+                            "log_loss_uncalibrated": round(log_loss(1.0), 4)}  # fmt: skip
+    return fitted
+
+
 def train_sentiment_model(rows: list[Row], featurize: Callable[[str], list[str]] | None = None) -> dict:
     import numpy as np
     from scipy.sparse import diags
@@ -131,7 +169,11 @@ def train(data_dir: Path, output: Path, log: Callable[[str], None] = print) -> d
     rows = training_rows(data_dir)
     sources = {task: dict(Counter(row.source for row in task_rows)) for task, task_rows in rows.items()}
     log(f"training rows: type {sources['type']}, sentiment {sources['sentiment']}")
+    calibration = fit_temperatures(rows["type"])
+    log(f"calibration: {calibration}, {time.monotonic() - started:.0f}s")
     type_model = train_type_model(rows["type"])
+    type_model["temperature"] = {language: fit["temperature"] for language, fit in calibration.items()}
+    type_model["calibration"] = calibration
     log(f"type model: {len(type_model['weights'])} features, {time.monotonic() - started:.0f}s")
     sentiment_model = train_sentiment_model(rows["sentiment"])
     log(f"sentiment model: {len(sentiment_model['weights'])} features, {time.monotonic() - started:.0f}s")
