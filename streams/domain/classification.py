@@ -292,14 +292,22 @@ class Classifier:
         return found
 
     def _negated(self, text: str, start: int) -> bool:
+        """True when a negation cue ends right before `start`, possibly across up to max_gap fillers
+        ("不是投诉", "不是要投诉", "not a complaint"). Cues are tried before each filler is dropped,
+        so a cue that ends in a filler word ("no need to", "不需要") still counts."""
         prefix = text[max(0, start - 16) : start].rstrip()
-        for _ in range(self.rules.negation.max_gap):
+        for _ in range(self.rules.negation.max_gap + 1):
+            if self._ends_with_cue(prefix):
+                return True
             for filler in self._fillers:
                 if prefix.endswith(filler):
                     prefix = prefix[: -len(filler)].rstrip()
                     break
             else:
-                break
+                return False
+        return False
+
+    def _ends_with_cue(self, prefix: str) -> bool:
         for cue in self._negation_cues:
             if prefix.endswith(cue):
                 # An English cue must start a word: "cannot" must not read as "not".
@@ -367,7 +375,7 @@ class Classifier:
         decided_by: Literal["safety", "rules", "model", "default"]
         if scan.safety_terms:
             request_type, confidence, decided_by = "complaint", 0.95, "safety"
-            reasons.append(f"safety «{scan.safety_terms[0]}» forces a grade-1 complaint")
+            reasons.append(f"safety or property loss «{scan.safety_terms[0]}» forces a grade-1 complaint")
         elif certain is not None:
             request_type, best, margin = certain
             confidence = round(0.5 + 0.5 * margin / (best + 1.0), 3)

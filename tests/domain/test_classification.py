@@ -220,3 +220,18 @@ def test_negative_neutral_band_is_refused(rules):
 
 def test_polarity_never_says_neutral(classifier):
     assert classifier.decide("请问你们周末几点开门？").polarity in ("positive", "negative")
+
+
+@pytest.mark.parametrize(
+    ("text", "negated"),
+    [("No need to refund anything, I just wanted to ask about vegan options", "refund"),
+     ("不需要退货，想问一下这个鞋怎么清洗", "退货")],
+)
+def test_negation_cue_ending_in_a_filler_word_still_negates(classifier, text, negated):
+    result = classifier.classify(text)
+    assert result.type == "inquiry" and f"negated «{negated}»" in result.reasons
+
+
+def test_property_loss_term_makes_an_urgent_grade_one_complaint(classifier):
+    result = classifier.classify("我的信用卡被盗刷了，请帮我停卡")
+    assert (result.type, result.complaint_grade, result.urgency) == ("complaint", 1, "urgent")
