@@ -131,9 +131,8 @@ class TextModel:
         known = [(name, weights[name]) for name in features if name in weights]
         scale = 1.0 / math.sqrt(max(len(features), 1))
         logit = self._sentiment_bias + sum(weight for _, weight in known) * scale
-        known.sort(key=lambda item: -abs(item[1]))
         shown: dict[str, float] = {}
-        for name, weight in known:
+        for name, weight in heapq.nlargest(top * 3, known, key=lambda item: abs(item[1])):
             if len(shown) == top:
                 break
             shown.setdefault(_display(name), weight * scale)

@@ -59,34 +59,41 @@ def _number_token(token: str) -> str:
     return "<num>" if digits <= 4 else "<id>"
 
 
-def tokens(normalized: str) -> list[str]:
-    """Words of a normalized text: Latin words, numbers as <num>/<id>, jieba words for Chinese runs."""
-    out: list[str] = []
+@lru_cache(maxsize=64)
+def _segments(normalized: str) -> tuple[tuple[str, bool, tuple[str, ...]], ...]:
+    """(run, is Chinese, words) per token run; cached so that the type and sentiment features of
+    one request segment it once."""
+    out = []
     cut = _segmenter().cut
     for match in _TOKEN.finditer(normalized):
         token = match.group()
         first = token[0]
         if "a" <= first <= "z":
-            out.append(token)
+            out.append((token, False, (token,)))
         elif first.isdigit():
-            out.append(_number_token(token))
+            out.append((token, False, (_number_token(token),)))
         else:
-            out.extend(cut(token, True))
-    return out
+            out.append((token, True, tuple(cut(token, True))))
+    return tuple(out)
+
+
+def tokens(normalized: str) -> list[str]:
+    """Words of a normalized text: Latin words, numbers as <num>/<id>, jieba words for Chinese runs."""
+    return [word for _, _, words in _segments(normalized) for word in words]
 
 
 def features(normalized: str) -> list[str]:
     """Distinct model features of a normalized text (order of first appearance)."""
-    words = tokens(normalized)
     found: dict[str, None] = {"lang:" + language(normalized): None}
     previous = "<s>"
-    for word in words:
-        found["w:" + word] = None
-        found["b:" + previous + " " + word] = None
-        previous = word
-    for match in _TOKEN.finditer(normalized):
-        run = match.group()
-        if run[0] >= "\u3400":
+    segments = _segments(normalized)
+    for _, _, words in segments:
+        for word in words:
+            found["w:" + word] = None
+            found["b:" + previous + " " + word] = None
+            previous = word
+    for run, chinese, _ in segments:
+        if chinese:
             for index in range(len(run) - 1):
                 found["c:" + run[index : index + 2]] = None
     return list(found)
@@ -99,13 +106,11 @@ def sentiment_features(normalized: str) -> list[str]:
     words in it are noise. English sentiment comes from the rules' terms.
     """
     found: dict[str, None] = {}
-    cut = _segmenter().cut
-    for match in _TOKEN.finditer(normalized):
-        run = match.group()
-        if run[0] < "\u3400":
+    for run, chinese, words in _segments(normalized):
+        if not chinese:
             continue
         previous = "<s>"
-        for word in cut(run, True):
+        for word in words:
             found["w:" + word] = None
             found["b:" + previous + " " + word] = None
             previous = word
