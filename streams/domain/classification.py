@@ -258,6 +258,8 @@ class Classifier:
         self._single = single
         self._negation_cues = tuple(textprep.normalize(cue) for cue in rules.negation.cues)
         self._fillers = tuple(sorted((textprep.normalize(f) for f in rules.negation.fillers), key=len, reverse=True))
+        if model is not None:
+            self.decide("預熱 warm-up")  # load the converter and the segmenter now, not on the first request
 
     @cached_property
     def version(self) -> str:
@@ -394,7 +396,7 @@ class Classifier:
             confidence = round(posterior[request_type], 3)
             decided_by = "model"
             evidence = ", ".join(f"«{name}» {value:+.2f}" for name, value in prediction.evidence(request_type))
-            note = f" with rule evidence" if scan.type_scores.get(request_type) else ""
+            note = " with rule evidence" if scan.type_scores.get(request_type) else ""
             ruled_out = f"; ruled out by negation: {', '.join(sorted(excluded))}" if excluded else ""
             reasons.append(f"decided by model{note}: {request_type} {confidence:.2f} "
                            f"(model alone {prediction.probabilities[request_type]:.2f}; {evidence or 'no strong feature'})"

@@ -135,6 +135,7 @@ def testset_result(cases: list[dict], classifier: Classifier, routing: RoutingCo
         "complaint_grade": Measure.of(gold_grade, got["grade"], ("1", "2", "3", "None")).__dict__,
         "department": Measure.of([c["department"] for c in cases], got["department"], ()).__dict__,
         "all_four_right": round(all_right / len(cases), 4) if cases else 0.0,
+        "to_triage": round(got["department"].count(routing.triage.department) / len(cases), 4) if cases else 0.0,
         "by_language": {},
         "misses": misses,
     }
