@@ -52,3 +52,21 @@ def test_table_and_json_carry_the_same_figures(classifier, routing, fake_dataset
     bitext = document["datasets"][0]
     assert f"{bitext['type']['macro_f1']:.3f}" in table.splitlines()[4]
     assert "bitext — type confusion" in table and document["classifier_version"] == classifier.version
+
+
+def test_evaluate_reads_a_sample_of_every_real_evaluation_split(classifier, routing):
+    from streams.training.datasets import default_data_dir, default_datasets_dir
+
+    results = evaluate.evaluate(classifier, routing, datasets_dir=default_datasets_dir(), data_dir=default_data_dir(),
+                                sample=12)  # fmt: skip
+    assert [r.rows for r in results] == [12, 12, 12, 12, 12]
+    assert all((r.type or r.sentiment).n == 12 for r in results)
+
+
+def test_the_shipped_classifier_keeps_its_accuracy_on_the_test_set(classifier, routing):
+    from streams.training.datasets import default_data_dir
+
+    result = evaluate.testset_result(evaluate.load_testset(default_data_dir()), classifier, routing)
+    assert result.rows >= 300
+    assert result.type.accuracy >= 0.85 and result.extra["urgency"]["accuracy"] >= 0.90
+    assert result.extra["department"]["accuracy"] >= 0.80 and result.extra["complaint_grade"]["accuracy"] >= 0.88
