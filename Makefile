@@ -4,35 +4,47 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The trained classification model: built from data/train by `ticketflow train` (~30 s), rebuilt
+# when the training data or the feature code changes.
+MODEL := streams/artefacts/classifier-model.json
+MODEL_INPUTS := $(wildcard data/train/*/*) streams/training/train.py streams/training/datasets.py streams/domain/text.py
 
-.PHONY: install demo up test test-unit test-tools bench clean
+.PHONY: install model demo up test test-unit test-tools bench eval clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,train]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(MODEL): $(MODEL_INPUTS) | $(STAMP)
+	$(BIN)/ticketflow train
 
-demo: $(STAMP)
+install: $(STAMP) $(MODEL)
+
+model: $(MODEL)
+
+demo: $(STAMP) $(MODEL)
 	$(BIN)/ticketflow demo
 
-up: $(STAMP)
+up: $(STAMP) $(MODEL)
 	$(BIN)/ticketflow up
 
 # The IMAP poller is tested against a real Dovecot, installed here when missing.
 test-tools:
 	sh scripts/ensure-test-tools.sh
 
-test: $(STAMP) test-tools
+test: $(STAMP) $(MODEL) test-tools
 	$(BIN)/python -m pytest
 
-test-unit: $(STAMP) test-tools
+test-unit: $(STAMP) $(MODEL) test-tools
 	$(BIN)/python -m pytest -m "not integration"
 
-bench: $(STAMP)
+bench: $(STAMP) $(MODEL)
 	$(BIN)/python -m bench
 
+eval: $(STAMP) $(MODEL)
+	$(BIN)/ticketflow eval
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache $(MODEL)

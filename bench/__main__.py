@@ -20,6 +20,10 @@ number of concurrent acknowledged sends (acks=all) as the gateway has requests i
 
 The SLA timer section (bench/sla.py) follows; BENCH_SECTIONS selects sections (default
 "pipeline,sla"; the gateway runs within "pipeline").
+
+Before the pipeline phases, the classification cost per request is measured on its own
+(bench/classification.py: µs p50/p99 and requests/s on one core), printed, and recorded in the
+same JSON under "classification".
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from bench import classification as classification_bench
 
 from streams import ids
 from streams.catalog import TopicCatalog, TopicSpec, pipeline_topic_specs
@@ -320,6 +326,8 @@ async def main() -> None:
     rate = float(os.environ.get("BENCH_RATE", "100"))
     seconds = float(os.environ.get("BENCH_SECONDS", "10"))
     paced_count = int(rate * seconds)
+    cost = classification_bench.measure()
+    print(classification_bench.render(cost), flush=True)
     log_dir = Path(tempfile.mkdtemp(prefix="ticketflow-bench-"))
     broker = EmbeddedBroker(port=0, log_path=log_dir / "broker.log").start()
     try:
@@ -370,11 +378,14 @@ async def main() -> None:
         print(f"{result.name:<46}{result.requests_per_second:>9.0f}{result.requests_per_second / produce_concurrent:>8.3f}"
               f"{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}")  # fmt: skip
     print(f"\nratio = accepted requests/s / raw produce rate with the same {concurrency} acknowledged sends in flight.")
+
+    print(classification_bench.render(cost))
     output = Path("bench-results")
     output.mkdir(exist_ok=True)
     document = {
         "when": datetime_now().isoformat(),
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
+        "classification": asdict(cost),
         "baseline": asdict(baseline),
         "pipeline": [dict(asdict(result), ratio=result.throughput_rps / baseline.throughput_rps) for result in results],
         "ingestion": {

@@ -485,5 +485,68 @@ def replay(policy_file: Path, current_policy: Path | None, since: str | None, ap
         click.echo("roll the new policy file out to the workers (TICKETFLOW_POLICY_FILE) so new tickets use it too")
 
 
+@main.command()
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder with train/ (default: the repository's data/).")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write the artefact (default: the one the worker loads).")  # fmt: skip
+def train(data_dir: Path | None, output: Path | None) -> None:
+    """Train the classification model from data/train/ and write the artefact the worker loads."""
+    from streams.domain.model import default_artefact_path
+    from streams.training.datasets import HeldOutRowError, default_data_dir
+    from streams.training.train import train as run_training
+
+    try:
+        run_training(data_dir or default_data_dir(), output or default_artefact_path(), log=click.echo)
+    except (HeldOutRowError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command(name="import-data")
+@click.option("--datasets", "datasets_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The public data sets (default: ../shared/datasets).")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where train/ is written (default: the repository's data/).")  # fmt: skip
+def import_data(datasets_dir: Path | None, data_dir: Path | None) -> None:
+    """Copy the development rows of the public data sets into data/train/ (held-out rows never)."""
+    from streams.training.datasets import default_data_dir, default_datasets_dir, import_training_data
+
+    counts = import_training_data(datasets_dir or default_datasets_dir(), data_dir or default_data_dir())
+    click.echo("copied " + ", ".join(f"{name} {count} rows" for name, count in counts.items()))
+
+
+@main.command(name="eval")
+@click.option("--datasets", "datasets_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The public data sets (default: ../shared/datasets).")
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder with testset/ (default: the repository's data/).")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("eval-results/eval.json"),
+              show_default=True, help="JSON report.")
+@click.option("--sample", type=int, default=None, help="Evaluate an even sample of N rows per data set.")
+@click.option("--misses", is_flag=True, help="Also print the test-set requests classified wrongly.")
+@routing_option
+def evaluate_command(datasets_dir: Path | None, data_dir: Path | None, output: Path, sample: int | None,
+                     misses: bool, routing_file: Path | None) -> None:  # fmt: skip
+    """Accuracy, macro-F1 and confusion matrices on every evaluation split and the test set."""
+    from streams.training.datasets import default_data_dir, default_datasets_dir
+    from streams.training.evaluate import as_json, evaluate, render_table
+
+    settings = load_settings(routing_file=routing_file)
+    classifier = settings.classifier
+    datasets_dir = datasets_dir or default_datasets_dir()
+    if not datasets_dir.is_dir():
+        raise click.ClickException(f"{datasets_dir}: no such folder (set --datasets)")
+    results = evaluate(classifier, settings.routing, datasets_dir=datasets_dir, data_dir=data_dir or default_data_dir(),
+                       sample=sample, log=lambda line: click.echo(line, err=True))  # fmt: skip
+    click.echo(render_table(results, classifier.version))
+    document = as_json(results, classifier.version)
+    if misses:
+        for miss in document["datasets"][-1]["misses"]:
+            click.echo(json.dumps(miss, ensure_ascii=False))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+    click.echo(f"\nwritten to {output}")
+
+
 if __name__ == "__main__":
     main()

@@ -14,7 +14,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.domain.classification import Classifier, ClassificationRules
-from streams.domain.config_files import bundled_file, load_yaml_model
+from streams.domain.config_files import ConfigFileError, bundled_file, load_yaml_model
+from streams.domain.model import ModelArtefactError, TextModel, default_artefact_path
 from streams.domain.policies import PolicyFile
 from streams.domain.routing import RoutingConfig
 
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     routing_file: Path | None = None
     classification_file: Path | None = None
+    model_file: Path | None = Field(
+        default=None, description="Trained classification model (default: the artefact `make model` builds)."
+    )
     topic_prefix: str = ""
     partitions: int = Field(default=4, ge=1, le=1024, description="Partitions per topic when topics are created.")
     app_id: str = Field(default="ticketflow", pattern=r"^[A-Za-z0-9._-]{1,100}$")
@@ -211,7 +215,11 @@ class Settings(BaseSettings):
     @cached_property
     def classifier(self) -> Classifier:
         rules = load_yaml_model(self.classification_file or bundled_file("classification.yaml"), ClassificationRules)
-        return Classifier(rules)
+        try:
+            model = TextModel.load(self.model_file or default_artefact_path())
+        except ModelArtefactError as exc:
+            raise ConfigFileError(f"TICKETFLOW_MODEL_FILE: {exc}") from None
+        return Classifier(rules, model)
 
     def load_operator_files(self) -> None:
         """Load and validate every operator file now (raises ConfigFileError naming the file)."""

@@ -8,6 +8,7 @@ import pytest
 
 from streams.domain.classification import ClassificationRules, Classifier
 from streams.domain.config_files import bundled_file, load_yaml_model
+from streams.domain.model import TextModel, default_artefact_path
 from streams.domain.policies import PolicyFile
 from streams.domain.routing import RoutingConfig
 
@@ -15,8 +16,25 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="session")
-def classifier() -> Classifier:
-    return Classifier(load_yaml_model(bundled_file("classification.yaml"), ClassificationRules))
+def rules() -> ClassificationRules:
+    return load_yaml_model(bundled_file("classification.yaml"), ClassificationRules)
+
+
+@pytest.fixture(scope="session")
+def text_model() -> TextModel:
+    """The trained artefact `make model` builds (make test builds it first)."""
+    return TextModel.load(default_artefact_path())
+
+
+@pytest.fixture(scope="session")
+def classifier(rules, text_model) -> Classifier:
+    """The classifier as the worker runs it: rules and the trained model."""
+    return Classifier(rules, text_model)
+
+
+@pytest.fixture(scope="session")
+def rules_only(rules) -> Classifier:
+    return Classifier(rules)
 
 
 @pytest.fixture(scope="session")

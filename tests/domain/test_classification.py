@@ -40,6 +40,13 @@ def test_english_negation_this_is_not_a_complaint(classifier):
     assert classifier.classify("This is not a complaint, just a question about my points").type == "inquiry"
 
 
+def test_negated_type_is_ruled_out_even_when_the_model_favours_it(classifier):
+    text = "我不是要投诉，只是快递一直没更新"
+    assert classifier.decide(text).type_probabilities["complaint"] > 0.2
+    result = classifier.classify(text)
+    assert result.type != "complaint" and any("ruled out by negation: complaint" in r for r in result.reasons)
+
+
 def test_cannot_is_not_read_as_a_negation(classifier):
     result = classifier.classify("I cannot log in, the app crashes")
     assert result.type == "product_issue"
@@ -83,22 +90,31 @@ def test_vip_segment_raises_normal_urgency(classifier):
     assert classifier.classify("请问会员权益有哪些？", segment="vip").urgency == "high"
 
 
-def test_text_without_any_rule_gets_low_confidence(classifier):
-    result = classifier.classify("hello")
+def test_text_without_any_rule_gets_low_confidence_from_the_rules_alone(rules_only):
+    result = rules_only.classify("hello")
     assert result.confidence < 0.5 and "no type rule matched" in result.reasons[-1]
+
+
+def test_text_the_model_cannot_place_gets_low_confidence(classifier):
+    assert classifier.classify("hello").confidence < 0.55
 
 
 def test_clear_margin_gives_high_confidence(classifier):
     assert classifier.classify("我要投诉！客服态度太差").confidence > 0.8
 
 
-def test_model_version_is_recorded(classifier):
-    assert classifier.classify("hi").model_version == classifier.rules.version
+def test_model_version_names_the_rules_and_the_trained_weights(classifier, text_model):
+    assert classifier.classify("hi").model_version == f"{classifier.rules.version}+{text_model.version}"
 
 
-def test_english_terms_match_whole_words_only(classifier):
-    # "error" must not match inside "terror"; "return" not inside "returned"... whole words only.
-    assert classifier.classify("the terror movie").type != "product_issue"
+def test_rules_only_classifier_records_the_rules_version(rules_only):
+    assert rules_only.classify("hi").model_version == rules_only.rules.version
+
+
+def test_english_terms_match_whole_words_only(rules_only):
+    # "error" must not match inside "terror": no product_issue term, so the default type.
+    result = rules_only.classify("the terror movie")
+    assert result.type == rules_only.rules.default_type and not any("error" in r for r in result.reasons)
 
 
 def test_rules_file_errors_name_the_path(tmp_path):
@@ -125,3 +141,97 @@ def test_classifier_built_from_custom_rules_uses_them(classifier):
     document["types"]["suggestion"]["terms"]["wishlist"] = 5.0
     custom = Classifier(ClassificationRules.model_validate(document))
     assert custom.classify("wishlist").type == "suggestion"
+
+
+def test_traditional_request_is_classified_like_its_simplified_form(classifier):
+    traditional = classifier.classify("我要投訴，你們門市店員態度非常差")
+    simplified = classifier.classify("我要投诉，你们门市店员态度非常差")
+    assert (traditional.type, traditional.complaint_grade) == (simplified.type, simplified.complaint_grade)
+    assert traditional.type == "complaint"
+
+
+def test_rule_terms_written_in_traditional_characters_match_simplified_text(rules):
+    document = rules.model_dump()
+    document["types"]["suggestion"]["terms"] = {"許願池": 5.0}
+    custom = Classifier(ClassificationRules.model_validate(document))
+    assert custom.classify("许愿池").type == "suggestion"
+
+
+def test_certain_rules_decide_and_say_so(classifier):
+    decision = classifier.decide("我要投诉，你们的客服态度太差")
+    assert decision.decided_by == "rules"
+    assert any(reason.startswith("decided by rules: complaint") for reason in decision.classification.reasons)
+
+
+def test_the_model_decides_when_no_rule_is_certain_and_names_its_top_features(classifier):
+    decision = classifier.decide("My card was declined at the supermarket even though I have money")
+    assert decision.decided_by == "model" and decision.classification.type == "product_issue"
+    reason = next(r for r in decision.classification.reasons if r.startswith("decided by model"))
+    assert "«declined»" in reason
+
+
+def test_safety_terms_win_over_the_model(classifier):
+    decision = classifier.decide("The space heater sparked and caught fire in the living room")
+    assert decision.decided_by == "safety"
+    assert (decision.classification.type, decision.classification.complaint_grade) == ("complaint", 1)
+
+
+def test_unrecognised_card_payment_is_a_grade_one_complaint(classifier):
+    result = classifier.classify("There are payments on my card I don't recognise, I think it was stolen")
+    assert (result.type, result.complaint_grade, result.urgency) == ("complaint", 1, "urgent")
+
+
+def test_double_charge_complaint_is_grade_two(classifier):
+    result = classifier.classify("I was charged twice for the same order, this is a complaint")
+    assert (result.type, result.complaint_grade) == ("complaint", 2)
+
+
+def test_chinese_sentiment_comes_from_the_model(classifier):
+    assert classifier.classify("师傅上门很准时，服务非常专业，特别满意").sentiment == "positive"
+    assert classifier.classify("东西质量太差了，用了一次就坏，非常失望").sentiment == "negative"
+
+
+def test_english_sentiment_comes_from_the_rule_terms(classifier):
+    assert classifier.classify("Thank you, the engineer was excellent").sentiment == "positive"
+    assert classifier.classify("What are your opening hours?").sentiment == "neutral"
+
+
+def test_a_complaint_is_negative_even_in_neutral_words(classifier):
+    result = classifier.classify("I want to file a complaint about order 1234")
+    assert (result.type, result.sentiment) == ("complaint", "negative")
+
+
+def test_a_plain_question_is_neutral(classifier):
+    assert classifier.classify("请问你们周末几点开门？").sentiment == "neutral"
+
+
+def test_rules_file_without_a_decision_section_uses_the_defaults(rules):
+    document = rules.model_dump()
+    del document["decision"]
+    assert ClassificationRules.model_validate(document).decision.certain_score == 4.0
+
+
+def test_negative_neutral_band_is_refused(rules):
+    document = rules.model_dump()
+    document["decision"]["neutral_band"] = {"inquiry": -1}
+    with pytest.raises(ValueError, match="neutral band of inquiry"):
+        ClassificationRules.model_validate(document)
+
+
+def test_polarity_never_says_neutral(classifier):
+    assert classifier.decide("请问你们周末几点开门？").polarity in ("positive", "negative")
+
+
+@pytest.mark.parametrize(
+    ("text", "negated"),
+    [("No need to refund anything, I just wanted to ask about vegan options", "refund"),
+     ("不需要退货，想问一下这个鞋怎么清洗", "退货")],
+)
+def test_negation_cue_ending_in_a_filler_word_still_negates(classifier, text, negated):
+    result = classifier.classify(text)
+    assert result.type == "inquiry" and f"negated «{negated}»" in result.reasons
+
+
+def test_property_loss_term_makes_an_urgent_grade_one_complaint(classifier):
+    result = classifier.classify("我的信用卡被盗刷了，请帮我停卡")
+    assert (result.type, result.complaint_grade, result.urgency) == ("complaint", 1, "urgent")

