@@ -348,3 +348,27 @@ def test_an_action_whose_request_never_came_is_dropped_after_a_day(lifecycle):
     assert lifecycle.store.get("TKT-NEVER").status == "awaiting_request"
     lifecycle.fire_due(0, NOW.timestamp() + 86401)
     assert lifecycle.store.get("TKT-NEVER") is None
+
+
+def test_a_ticket_resolved_long_ago_stays_for_its_retention_after_import(routing, short_policies, classifier):
+    """A historical ticket (an imported sheet row) is kept a full retention period after it
+    was processed, so importing the sheet again is recognised as a repeat."""
+    index, counts = DeadlineIndex(), OpenTickets()
+    index.assign([0])
+    counts.assign([0])
+    store = DictStore()
+    year_ago = NOW - timedelta(days=365)
+    imported_at = NOW.timestamp()
+    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=store, index=index,
+                           open_tickets=counts, retention_seconds=3600, clock=lambda: imported_at)  # fmt: skip
+    classified = through_classify(classifier, raw_record(submitted=year_ago))
+    ticket_id = classified.key.decode()
+    stage.on_classified(classified.value, 0)
+    resolve = TicketAction(action_id="A-old", ticket_id=ticket_id, type="resolve", by="agent",
+                           at=year_ago + timedelta(hours=1)).model_dump_json().encode()  # fmt: skip
+    stage.on_action(resolve, 0)
+    stage.fire_due(0, imported_at + 60)
+    assert store.get(ticket_id) is not None
+    assert stage.on_classified(classified.value, 0) == []  # the re-import is a repeat
+    stage.fire_due(0, imported_at + 3601)
+    assert store.get(ticket_id) is None

@@ -66,6 +66,7 @@ class TicketState(BaseModel):
     reopen_count: int = 0
     transfer_count: int = 0
     last_action: str | None = None  # id of the last applied action (repairs excluded)
+    updated_at: float | None = None  # processing time of the last change (retention counts from it too)
     repairs: int = 0
     clocks: dict[str, sla.Clock] = {}
     early_actions: list[TicketAction] = []
@@ -81,14 +82,16 @@ class TicketState(BaseModel):
 
     def expires_at(self, retention: float, orphan_retention: float) -> float | None:
         """When the ticket may leave the table: `retention` seconds after it was resolved or
-        closed; an action whose request never came, `orphan_retention` after it happened.
-        Open tickets never expire."""
+        closed, and after it was last changed here (so an imported historical ticket stays
+        long enough for a re-import to be recognised); an action whose request never came,
+        `orphan_retention` after it arrived. Open tickets never expire."""
+        seen = self.updated_at or 0.0
         if self.status == "closed" and self.closed_at is not None:
-            return self.closed_at + retention
+            return max(self.closed_at, seen) + retention
         if self.status == "resolved" and self.resolved_at is not None:
-            return self.resolved_at + retention
+            return max(self.resolved_at, seen) + retention
         if self.status == "awaiting_request" and self.early_actions:
-            return min(action.at.timestamp() for action in self.early_actions) + orphan_retention
+            return max(min(action.at.timestamp() for action in self.early_actions), seen) + orphan_retention
         return None
 
     def wake_at(self, retention: float, orphan_retention: float) -> float | None:
@@ -216,6 +219,7 @@ def open_ticket(
         policy=policy.name,
         submitted_at=submitted_at,
         recent_action_ids=state.recent_action_ids if state else [],
+        updated_at=now,
     )
     outcome = Outcome(state=ticket, routing=decision, opened=True)
     outcome.routed.append(RoutedCopy(decision.department, "owner"))
@@ -238,6 +242,7 @@ def apply_action(state: TicketState | None, action: TicketAction, *, policies: P
         held.action_id == action.action_id for held in state.early_actions
     ):
         return Outcome(state=None, duplicate=True)
+    state.updated_at = now
     if state.status == "awaiting_request":
         state.early_actions = [*state.early_actions, action][-EARLY_ACTIONS_KEPT:]
         return Outcome(state=state)
