@@ -11,6 +11,7 @@ from streams.settings import Settings
 # faust's own topics for the lifecycle app (changelogs, leader election, SLA facts).
 TICKETS_TABLE = "tickets"
 WINDOWS_TABLE = "sla_windows"
+CUSTOMERS_TABLE = "customers"
 # The contact index (contact id → customer id), a global table: one partition, every worker
 # holds all of it (see streams/agents/identity.py).
 CONTACT_INDEX_TABLE = "contact-index"
@@ -90,6 +91,7 @@ def internal_topics(app_id: str) -> list[tuple[str, int | None]]:
     return [
         (f"{app_id}-{TICKETS_TABLE}-changelog", None),
         (f"{app_id}-{WINDOWS_TABLE}-changelog", None),
+        (f"{app_id}-{CUSTOMERS_TABLE}-changelog", None),
         (sla_facts_topic(app_id), None),
         (f"{app_id}-{CONTACT_INDEX_TABLE}-changelog", 1),
         (f"{app_id}-__assignor-__leader", 1),

@@ -114,3 +114,8 @@ TICKETS_EXPIRED = Counter(
     "Tickets dropped from the tickets table after their retention, by final status.",
     ["status"],
 )
+REPEATS = Counter(
+    "ticketflow_repeat_requests",
+    "Requests that repeat an earlier one of the same customer about the same issue (repeat-inquiry rate = this / requests).",
+    ["channel", "type"],
+)

@@ -154,6 +154,7 @@ class Classification(_Record):
     confidence: float = Field(ge=0.0, le=1.0)
     reasons: list[str] = Field(default_factory=list)
     model_version: str
+    repeat_of: str | None = None  # the earlier ticket this request repeats (same customer, same issue)
 
 
 class ClassifiedRequest(_Record):

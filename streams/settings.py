@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     sla_tick_seconds: float = Field(
         default=0.1, gt=0, le=5, description="Longest the SLA timer sleeps; it wakes earlier for a known due point."
     )
+    repeat_window_hours: float = Field(
+        default=72.0, gt=0, le=24 * 90, description="A request like an earlier one within this window is a repeat."
+    )
+    new_customer_days: int = Field(default=30, ge=0, le=3650, description="A customer this new is in the 'new' segment.")
     ticket_retention_days: float = Field(
         default=30.0, gt=0, le=3660, description="Resolved and closed tickets leave the tickets table after this."
     )

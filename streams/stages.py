@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from streams import ids, metrics
 from streams.catalog import TopicCatalog
-from streams.domain import events, tickets, windows
+from streams.domain import customers, events, text, tickets, windows
 from streams.domain.classification import Classifier
 from streams.domain.identity import Lookup, index_update
 from streams.domain.normalize import Rejection, Skip, describe_validation_error, envelope_as_dict, normalize_record
@@ -221,18 +221,49 @@ class IdentityStage:
             self.store.put("p:" + profile.customer_id, orjson.dumps(update.contacts).decode())
 
 
-class ClassifyStage:
-    """requests.normalized → requests.classified (keyed by ticket id)."""
+class CustomerStore(Protocol):
+    """Per-customer records (segment, recent requests), co-partitioned with requests.normalized."""
 
-    def __init__(self, catalog: TopicCatalog, classifier: Classifier) -> None:
+    def get(self, customer_id: str) -> customers.CustomerRecord | None: ...
+
+    def put(self, partition: int, customer_id: str, record: customers.CustomerRecord) -> None: ...
+
+
+class ClassifyStage:
+    """requests.normalized → requests.classified (keyed by ticket id), with the customer's segment
+    from customers.profiles and repeat requests linked to the earlier ticket."""
+
+    def __init__(
+        self,
+        catalog: TopicCatalog,
+        classifier: Classifier,
+        customer_store: CustomerStore | None = None,
+        *,
+        repeat_window_seconds: float = 72 * 3600,
+        new_customer_days: int = 30,
+    ) -> None:
         self.catalog = catalog
         self.classifier = classifier
+        self.customers = customer_store
+        self.repeat_window = repeat_window_seconds
+        self.new_customer_days = new_customer_days
 
-    def process(self, raw: bytes, source: Source | None = None) -> list[Output]:
+    def process(self, raw: bytes, source: Source | None = None, partition: int = 0) -> list[Output]:
         return _guard("classify", self.catalog, "unknown", raw, source, self.catalog.requests_normalized,
-                      lambda: self._process(raw, source))  # fmt: skip
+                      lambda: self._process(raw, source, partition))  # fmt: skip
 
-    def _process(self, raw: bytes, source: Source | None) -> list[Output]:
+    def on_profile(self, raw: bytes, partition: int, source: Source | None = None) -> None:
+        """A CRM profile (customers.profiles): remember the customer's tier and since-date."""
+        if self.customers is None:
+            return
+        try:
+            profile = CustomerProfile.model_validate_json(raw)
+        except ValidationError:
+            return  # the identity agent reports unreadable profiles; nothing to count twice
+        self.customers.put(partition, profile.customer_id,
+                           customers.apply_profile(self.customers.get(profile.customer_id), profile))  # fmt: skip
+
+    def _process(self, raw: bytes, source: Source | None, partition: int) -> list[Output]:
         try:
             request = CanonicalRequest.model_validate_json(raw)
         except ValidationError as exc:
@@ -244,7 +275,20 @@ class ClassifyStage:
                     replay_topic=self.catalog.requests_normalized,
                 )
             ]  # fmt: skip
-        classification = self.classifier.classify(request.text, request.subject, segment=request.customer.tier)
+        record = self.customers.get(request.customer_id) if self.customers is not None else None
+        segment = customers.segment(record, request.customer.tier, request.submitted_at.date(), self.new_customer_days)
+        classification = self.classifier.classify(request.text, request.subject, segment=segment)
+        if self.customers is not None:
+            tokens = customers.significant_tokens(text.tokens(text.normalize(f"{request.subject or ''} {request.text}")))
+            submitted_at = request.submitted_at.timestamp()
+            facts = dict(ticket_id=request.ticket_id, request_type=classification.type, tokens=tokens,
+                         submitted_at=submitted_at, window=self.repeat_window)  # fmt: skip
+            repeat_of = customers.find_repeat(record, **facts)
+            if repeat_of is not None:
+                classification.repeat_of = repeat_of
+                classification.reasons.append(f"repeat of {repeat_of} (same customer, same issue)")
+                metrics.REPEATS.labels(request.channel, classification.type).inc()
+            self.customers.put(partition, request.customer_id, customers.remember(record, **facts))
         metrics.CLASSIFIED.labels(classification.type, classification.urgency).inc()
         classified = ClassifiedRequest(request=request, classification=classification)
         return [Output(self.catalog.requests_classified, request.ticket_id.encode(), classified.model_dump_json().encode())]

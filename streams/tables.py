@@ -11,7 +11,8 @@ from aiokafka.partitioner import murmur2
 from streams.app import app
 import orjson
 
-from streams.catalog import TICKETS_TABLE, WINDOWS_TABLE
+from streams.catalog import CUSTOMERS_TABLE, TICKETS_TABLE, WINDOWS_TABLE
+from streams.domain.customers import CustomerRecord
 from streams.domain.tickets import TicketState
 from streams.state.codec import decode_ticket, encode_ticket
 
@@ -104,3 +105,32 @@ class FaustWindowStore:
 
 
 window_store = FaustWindowStore(windows_table)
+
+
+customers_table = app.Table(
+    CUSTOMERS_TABLE,
+    default=None,
+    key_type=bytes,
+    value_type=bytes,
+    partitions=app.ticketflow.partitions,
+    help="Per customer: CRM segment and recent requests (repeat detection), by customer id.",
+)
+
+
+class FaustCustomerStore:
+    """Customer records as JSON in the faust table, co-partitioned with requests.normalized."""
+
+    def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
+        self.table = table
+
+    def get(self, customer_id: str) -> CustomerRecord | None:
+        raw = self.table.data.get(customer_id.encode())
+        return None if raw is None else CustomerRecord.model_validate_json(raw)
+
+    def put(self, partition: int, customer_id: str, record: CustomerRecord) -> None:
+        key, value = customer_id.encode(), record.model_dump_json(exclude_defaults=True).encode()
+        self.table.data[key] = value
+        self.table.send_changelog(partition, key, value)
+
+
+customer_store = FaustCustomerStore(customers_table)

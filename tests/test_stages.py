@@ -372,3 +372,38 @@ def test_a_ticket_resolved_long_ago_stays_for_its_retention_after_import(routing
     assert stage.on_classified(classified.value, 0) == []  # the re-import is a repeat
     stage.fire_due(0, imported_at + 3601)
     assert store.get(ticket_id) is None
+
+
+class DictCustomerStore:
+    def __init__(self):
+        self.records = {}
+
+    def get(self, customer_id):
+        return self.records.get(customer_id)
+
+    def put(self, partition, customer_id, record):
+        self.records[customer_id] = record
+
+
+def test_classify_takes_the_segment_from_the_customers_crm_profile(classifier):
+    from streams.models import CustomerProfile
+
+    stage = ClassifyStage(CATALOG, classifier, DictCustomerStore())
+    (normalized,) = NormalizeStage(CATALOG).process(raw_record(text="请问营业时间是几点？"), "app")
+    customer_id = normalized.key.decode()
+    stage.on_profile(CustomerProfile(customer_id=customer_id, tier="vip").model_dump_json().encode(), 0)
+    (classified,) = stage.process(normalized.value)
+    classification = orjson.loads(classified.value)["classification"]
+    assert classification["segment"] == "vip" and classification["urgency"] == "high"
+
+
+def test_classify_links_a_repeated_request_to_the_earlier_ticket(classifier):
+    stage = ClassifyStage(CATALOG, classifier, DictCustomerStore())
+    first, second = (
+        NormalizeStage(CATALOG).process(raw_record(text="订单2026051300123的包裹还没收到", key=key), "app")[0]
+        for key in ("k1", "k2")
+    )
+    (one,) = stage.process(first.value)
+    (two,) = stage.process(second.value)
+    assert orjson.loads(one.value)["classification"]["repeat_of"] is None
+    assert orjson.loads(two.value)["classification"]["repeat_of"] == one.key.decode()
