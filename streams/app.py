@@ -49,6 +49,9 @@ def create_app(settings: Settings) -> TicketflowApp:
         # One record per batch on the embedded broker keeps table recovery complete
         # (see Settings.single_record_batches); normal batching on Apache Kafka.
         producer_max_batch_size=1 if settings.uses_single_record_batches else 16384,
+        # The in-memory store replays a changelog from the start on every assignment, so a standby
+        # copy saves no recovery time; it would only hold other workers' tickets in memory.
+        table_standby_replicas=0,
         web_enabled=True,
         web_bind=settings.worker_host,
         web_host=settings.advertised_worker_host,

@@ -17,23 +17,13 @@ import click
 from pydantic import ValidationError
 
 from streams.domain.config_files import ConfigFileError, bundled_file
-from streams.settings import Settings, describe_settings_error
-
-_SETTINGS_FLAGS = {
-    "broker_port": "broker_port",
-    "gateway_port": "gateway_port",
-    "gateway_host": "gateway_host",
-    "worker_port": "worker_port",
-    "partitions": "partitions",
-    "policy_file": "policy_file",
-    "routing_file": "routing_file",
-    "smtp_port": "smtp_port",
-}
-
+from streams.settings import FLAG_FOR_SETTING, Settings, describe_settings_error
 
 def load_settings(**flags: Any) -> Settings:
     """Settings from the environment, overridden by the flags given; exits with a clear message on error."""
-    overrides = {_SETTINGS_FLAGS[name]: value for name, value in flags.items() if value is not None}
+    unknown = set(flags) - set(FLAG_FOR_SETTING)
+    assert not unknown, f"flags without a setting: {unknown}"
+    overrides = {name: value for name, value in flags.items() if value is not None}
     try:
         settings = Settings(**overrides)
         settings.load_operator_files()
@@ -454,7 +444,8 @@ def _moment(text: str | None) -> float | None:
               help="The new policy file.")  # fmt: skip
 @click.option("--current-policy", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="The policy file the live clocks were computed with (default: TICKETFLOW_POLICY_FILE).")  # fmt: skip
-@click.option("--from", "since", default=None, help="Replay tickets from this time (ISO 8601) or this long ago (24h).")
+@click.option("--from", "since", default=None,
+              help="Only tickets with activity since this time (ISO 8601) or this long ago (24h).")  # fmt: skip
 @click.option("--apply", is_flag=True, help="Publish repairs for the open tickets that change.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write every change to this file.")  # fmt: skip

@@ -1,7 +1,7 @@
 """Repair by replay: recompute every ticket's clocks from the log under another policy file.
 
 `ticketflow sla replay --policy NEW.yaml [--from TIME] [--apply]` reads `requests.classified`
-and `tickets.actions`, replays each ticket through the same pure domain functions the
+and `tickets.actions` from the beginning (so every ticket has its whole history), replays each ticket through the same pure domain functions the
 lifecycle uses — once under the policies its clocks were computed with (the current
 `TICKETFLOW_POLICY_FILE`, or `--current-policy`) and once under NEW — and reports what would
 change: policies, deadlines moved earlier or later, breaches that would appear, breaches
@@ -43,12 +43,11 @@ class LogRecord:
     value: bytes
 
 
-async def read_ticket_log(bootstrap: str, catalog: TopicCatalog, since: float | None,
-                          idle_seconds: float = 1.5) -> dict[str, list[LogRecord]]:  # fmt: skip
-    """Every classified request and action by ticket id, from `since` (epoch seconds) on.
-
-    Reads until the topics stay quiet for `idle_seconds` rather than trusting end offsets,
-    which some brokers (the embedded one) report short of the last batch."""
+async def read_ticket_log(bootstrap: str, catalog: TopicCatalog) -> dict[str, list[LogRecord]]:
+    """Every classified request and action by ticket id, from the beginning of the log up to
+    the end offsets seen when the read started (records arriving meanwhile are left for the
+    next run). One more poll after those offsets covers brokers that report the end short of
+    the last batch (the embedded one)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100)
     await consumer.start()
     by_ticket: dict[str, list[LogRecord]] = defaultdict(list)
@@ -59,25 +58,20 @@ async def read_ticket_log(bootstrap: str, catalog: TopicCatalog, since: float | 
             raise RuntimeError(f"topics {sorted(sources)} not found on {bootstrap}")
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        if since is not None:
-            found = await consumer.offsets_for_times({tp: int(since * 1000) for tp in partitions})
-            for tp, offset in found.items():
-                if offset is not None:
-                    consumer.seek(tp, offset.offset)
-        loop = asyncio.get_running_loop()
-        quiet_since = loop.time()
-        while loop.time() - quiet_since < idle_seconds:
+        ends = await consumer.end_offsets(partitions)
+        extra_polls = 2
+        while extra_polls > 0:
             batches = await consumer.getmany(timeout_ms=300)
-            if any(batches.values()):
-                quiet_since = loop.time()
             for tp, records in batches.items():
                 order, kind = sources[tp.topic]
                 for record in records:
-                    if record.key is None or (since is not None and record.timestamp / 1000 < since):
-                        continue
-                    by_ticket[record.key.decode()].append(
-                        LogRecord(record.timestamp / 1000, order, record.offset, kind, record.value)
-                    )
+                    if record.key is not None:
+                        by_ticket[record.key.decode()].append(
+                            LogRecord(record.timestamp / 1000, order, record.offset, kind, record.value)
+                        )
+            positions = {tp: await consumer.position(tp) for tp in partitions}
+            if all(positions[tp] >= ends[tp] for tp in partitions):
+                extra_polls -= 1
     finally:
         await consumer.stop()
     for records in by_ticket.values():
@@ -162,7 +156,8 @@ class Report:
     repairs_published: int = 0
 
     def summary_lines(self) -> list[str]:
-        since = "the beginning of the log" if self.since is None else datetime.fromtimestamp(self.since, timezone.utc).isoformat()
+        since = ("the beginning of the log" if self.since is None
+                 else "activity since " + datetime.fromtimestamp(self.since, timezone.utc).isoformat())  # fmt: skip
         policy_moves = Counter(change.policy for change in self.changes if change.policy[0] != change.policy[1])
         earlier = Counter(m for c in self.changes for m, d in c.moved.items() if d < 0)
         later = Counter(m for c in self.changes for m, d in c.moved.items() if d > 0)
@@ -187,11 +182,13 @@ class Report:
 
 async def run_replay(*, bootstrap: str, catalog: TopicCatalog, routing: RoutingConfig, current: PolicyFile,
                      proposed: PolicyFile, since: float | None, apply: bool) -> Report:  # fmt: skip
-    log = await read_ticket_log(bootstrap, catalog, since)
+    log = await read_ticket_log(bootstrap, catalog)
     now = time.time()
     report = Report(since=since)
     repairs: list[tuple[str, bytes]] = []
     for ticket_id, records in log.items():
+        if since is not None and records[-1].timestamp < since:
+            continue  # no activity since `since`: left out of the report and the repairs
         live, last_action, repaired = replay_ticket(records, routing=routing, policies=current, now=now)
         new, _, _ = replay_ticket(records, routing=routing, policies=proposed, now=now)
         if live is None or new is None:

@@ -30,7 +30,7 @@ MIN_SECRET_LENGTH = 16
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_ignore_empty=True)
 
     broker_url: str | None = Field(
         default=None,
@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     imap_password: SecretStr | None = None
     imap_mailbox: str = Field(default="INBOX", min_length=1, max_length=200)
     imap_poll_seconds: float = Field(default=30.0, ge=0.1, le=3600)
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token the generic endpoints (/v1/requests, /v1/tickets/…/actions) require; "
+        "unset = open (development only).",
+    )
     app_secret: SecretStr | None = None
     webchat_secret: SecretStr | None = None
     social_secret: SecretStr | None = None
@@ -233,7 +238,6 @@ class Settings(BaseSettings):
 FLAG_FOR_SETTING = {
     "broker_port": "--broker-port",
     "gateway_port": "--gateway-port",
-    "gateway_host": "--gateway-host",
     "worker_port": "--worker-port",
     "partitions": "--partitions",
     "policy_file": "--policy-file",

@@ -241,10 +241,12 @@ class ClassifyStage:
         *,
         repeat_window_seconds: float = 72 * 3600,
         new_customer_days: int = 30,
+        key_partition: Callable[[str], int] | None = None,
     ) -> None:
         self.catalog = catalog
         self.classifier = classifier
         self.customers = customer_store
+        self.key_partition = key_partition
         self.repeat_window = repeat_window_seconds
         self.new_customer_days = new_customer_days
 
@@ -260,7 +262,10 @@ class ClassifyStage:
             profile = CustomerProfile.model_validate_json(raw)
         except ValidationError:
             return  # the identity agent reports unreadable profiles; nothing to count twice
-        self.customers.put(partition, profile.customer_id,
+        # Stored under the customer's own partition (where its requests arrive), whichever
+        # partition the CRM's client produced the profile to.
+        home = self.key_partition(profile.customer_id) if self.key_partition is not None else partition
+        self.customers.put(home, profile.customer_id,
                            customers.apply_profile(self.customers.get(profile.customer_id), profile))  # fmt: skip
 
     def _process(self, raw: bytes, source: Source | None, partition: int) -> list[Output]:
@@ -299,11 +304,11 @@ class TicketStore(Protocol):
 
     def get(self, ticket_id: str) -> TicketState | None: ...
 
-    def put(self, partition: int, state: TicketState) -> None: ...
+    def put(self, partition: int, state: TicketState, *, changelog: bool = True) -> None: ...
 
     def delete(self, partition: int, ticket_id: str) -> None: ...
 
-    def items(self) -> Iterable[tuple[str, TicketState]]: ...
+    def keys(self) -> Iterable[str]: ...
 
 
 class LifecycleStage:
@@ -323,12 +328,14 @@ class LifecycleStage:
         index: DeadlineIndex,
         open_tickets: OpenTickets,
         facts_topic: str | None = None,
+        key_partition: Callable[[str], int] | None = None,
         retention_seconds: float = 30 * 86400,
         orphan_retention_seconds: float = 86400,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
         self.facts_topic = facts_topic
+        self.key_partition = key_partition
         self.retention = (retention_seconds, orphan_retention_seconds)
         self.routing = routing
         self.policies = policies
@@ -352,6 +359,8 @@ class LifecycleStage:
             classified = ClassifiedRequest.model_validate_json(raw)
         except ValidationError as exc:
             return [self._reject(raw, source, exc, "not a classified request", self.catalog.requests_classified)]
+        if (wrong := self._wrong_partition(classified.request.ticket_id, partition, raw, source)) is not None:
+            return [wrong]
         now = self.clock()
         before = self.store.get(classified.request.ticket_id)
         outcome = tickets.open_ticket(before, classified, routing=self.routing, policies=self.policies, now=now)
@@ -376,6 +385,8 @@ class LifecycleStage:
                                rejection=rejection, raw=raw, source=source, request_id=action.action_id,
                                replay_topic=self.catalog.tickets_actions)
             ]  # fmt: skip
+        if (wrong := self._wrong_partition(action.ticket_id, partition, raw, source)) is not None:
+            return [wrong]
         now = self.clock()
         before = self.store.get(action.ticket_id)
         was_open = OpenTickets.key(before)  # before apply_action changes the state in place
@@ -392,24 +403,38 @@ class LifecycleStage:
         metrics.ACTIONS.labels(action.type).inc()
         return self._commit(partition, was_open, outcome, None, now)
 
-    def fire_due(self, partition: int, now: float, limit: int = 2000) -> list[Output]:
-        """The timer's step for one owned partition: emit every point due by `now`, and drop
-        tickets whose retention has run out."""
+    def fire_due(
+        self, partition: int, now: float, limit: int = 2000, *, upto: float | None = None,
+        deferred: list[tuple[int, str]] | None = None,
+    ) -> list[Output]:  # fmt: skip
+        """The timer's step for one owned partition: emit every point due by `upto` (default
+        `now`), and drop tickets whose retention has run out.
+
+        With `deferred`, the new states are kept in memory and listed there instead of being
+        written to the changelog: the caller writes them once the events are acknowledged, so
+        a crash can repeat an event (same id) but never record one as fired that was not sent.
+        A ticket that cannot be read is skipped and counted, never fatal."""
+        upto = now if upto is None else min(upto, now)
         outputs: list[Output] = []
-        for ticket_id in self.index.pop_due(partition, now, limit):
-            state = self.store.get(ticket_id)
-            if state is None:
-                continue
-            outcome = tickets.fire_due(state, now=now)
-            if outcome.state is not None:
-                outputs.extend(self._commit(partition, OpenTickets.key(state), outcome, None, now))
-                continue
-            expires = state.expires_at(*self.retention)
-            if expires is not None and expires <= now and state.next_due() is None:
-                self.store.delete(partition, ticket_id)
-                metrics.TICKETS_EXPIRED.labels(state.status).inc()
-                continue
-            self.index.schedule(partition, ticket_id, state.wake_at(*self.retention))
+        for ticket_id in self.index.pop_due(partition, upto, limit):
+            try:
+                state = self.store.get(ticket_id)
+                if state is None:
+                    continue
+                outcome = tickets.fire_due(state, now=now, upto=upto)
+                if outcome.state is not None:
+                    outputs.extend(self._commit(partition, OpenTickets.key(state), outcome, None, now,
+                                                deferred=deferred, from_timer=True))  # fmt: skip
+                    continue
+                expires = state.expires_at(*self.retention)
+                if expires is not None and expires <= upto and state.next_due() is None:
+                    self.store.delete(partition, ticket_id)
+                    metrics.TICKETS_EXPIRED.labels(state.status).inc()
+                    continue
+                self.index.schedule(partition, ticket_id, state.wake_at(*self.retention))
+            except Exception:  # noqa: BLE001 - one unreadable ticket must not stop every clock
+                log.exception("SLA timer: ticket %s skipped", ticket_id)
+                metrics.STAGE_ERRORS.labels("timer").inc()
         return outputs
 
     # -- ownership ---------------------------------------------------------------------------
@@ -423,18 +448,29 @@ class LifecycleStage:
         self, partitions: set[int], partition_of: Callable[[str], int], step: int = 10_000
     ) -> Iterator[int]:
         """`rebuild`, yielding the number of tickets seen every `step` tickets so a caller can
-        let other work run in between (a million tickets take tens of seconds)."""
-        self.index.clear()
-        self.open_tickets.clear()
-        self.index.assign(partitions)
-        self.open_tickets.assign(partitions)
+        let other work run in between (a million tickets take tens of seconds). Partitions
+        already indexed are kept as they are; only newly assigned ones are read."""
+        indexed = set(self.index.partitions())
+        self.index.drop(indexed - partitions)
+        self.open_tickets.drop(indexed - partitions)
+        new = partitions - indexed
+        self.index.assign(new)
+        self.open_tickets.assign(new)
         seen = 0
-        for ticket_id, state in self.store.items():
+        for ticket_id in self.store.keys():
             seen += 1
             if seen % step == 0:
                 yield seen
             partition = partition_of(ticket_id)
-            if partition not in partitions:
+            if partition not in new:
+                continue
+            try:
+                state = self.store.get(ticket_id)
+            except Exception:  # noqa: BLE001 - an unreadable ticket is skipped, not fatal
+                log.exception("index rebuild: ticket %s skipped", ticket_id)
+                metrics.STAGE_ERRORS.labels("timer").inc()
+                continue
+            if state is None:
                 continue
             self.index.schedule(partition, ticket_id, state.wake_at(*self.retention))
             self.open_tickets.update(partition, None, OpenTickets.key(state))
@@ -447,6 +483,21 @@ class LifecycleStage:
 
     # -- helpers -----------------------------------------------------------------------------
 
+    def _wrong_partition(self, ticket_id: str, partition: int, raw: bytes, source: Source | None) -> Output | None:
+        """A record on another partition than its ticket's would be applied by a worker that does
+        not hold the ticket: refuse it, naming the cause (a producer not using Kafka's default
+        murmur2 partitioner)."""
+        if self.key_partition is None or (expected := self.key_partition(ticket_id)) == partition:
+            return None
+        rejection = Rejection(
+            "wrong_partition",
+            f"ticket {ticket_id} belongs to partition {expected}, the record came on partition {partition}: "
+            "produce keyed by ticket id with Kafka's default partitioner (murmur2; librdkafka clients: "
+            "partitioner=murmur2_random)",
+        )
+        return invalid_output(self.catalog, stage="lifecycle", channel="unknown", rejection=rejection, raw=raw,
+                              source=source, replay_topic=source.topic if source else None)  # fmt: skip
+
     def _reject(self, raw: bytes, source: Source | None, exc: ValidationError, what: str, topic: str) -> Output:
         reason, details = describe_validation_error(exc)
         return invalid_output(
@@ -456,13 +507,17 @@ class LifecycleStage:
 
     def _commit(
         self, partition: int, was_open: tuple[str, str] | None, outcome: Outcome,
-        classified: ClassifiedRequest | None, now: float,
+        classified: ClassifiedRequest | None, now: float, *, deferred: list[tuple[int, str]] | None = None,
+        from_timer: bool = False,
     ) -> list[Output]:  # fmt: skip
-        """Emit what the step produced, then record the new state (see the module notes on order)."""
+        """Build what the step emits, then record the new state (in memory at once; in the
+        changelog now, or — `deferred` — once the caller has the events acknowledged)."""
         state = outcome.state
         assert state is not None
-        outputs = list(self._emit(state, outcome, classified, now))
-        self.store.put(partition, state)
+        outputs = list(self._emit(state, outcome, classified, now, from_timer=from_timer))
+        self.store.put(partition, state, changelog=deferred is None)
+        if deferred is not None:
+            deferred.append((partition, state.ticket_id))
         self.index.schedule(partition, state.ticket_id, state.wake_at(*self.retention))
         self.open_tickets.update(partition, was_open, OpenTickets.key(state))
         return outputs
@@ -488,7 +543,7 @@ class LifecycleStage:
             yield Output(self.facts_topic, key, orjson.dumps(document))
 
     def _emit(self, state: TicketState, outcome: Outcome, classified: ClassifiedRequest | None,
-              now: float) -> Iterator[Output]:  # fmt: skip
+              now: float, *, from_timer: bool = False) -> Iterator[Output]:  # fmt: skip
         key = state.ticket_id.encode()
         reasons = outcome.routing.reasons if outcome.routing else []
         labels = (state.department or "unknown", state.channel or "unknown", state.urgency or "unknown")
@@ -514,7 +569,8 @@ class LifecycleStage:
                 metrics.SLA_ESCALATIONS.labels(sla_event.metric, str(sla_event.level), labels[0]).inc()
             notify = ()
             if sla_event.kind in ("warning", "breached", "escalated"):
-                metrics.SLA_EVENT_LATENESS.labels(sla_event.kind).observe(max(0.0, now - sla_event.at))
+                if from_timer:  # points an action or an import made fire are late by design
+                    metrics.SLA_EVENT_LATENESS.labels(sla_event.kind).observe(max(0.0, now - sla_event.at))
                 if sla_event.kind == "escalated":
                     notify = self.policies.notify(state.policy, sla_event.metric, sla_event.level)
             document = events.sla_event(state, sla_event, notify=notify)
@@ -531,6 +587,13 @@ class WindowStore(Protocol):
     def delete(self, partition: int, key: str) -> None: ...
 
     def keys(self) -> list[str]: ...
+
+
+_APPLIED = "__applied__|"
+
+
+def _applied_key(partition: int) -> str:
+    return f"{_APPLIED}{partition}"
 
 
 class SlaWindowsStage:
@@ -559,10 +622,21 @@ class SlaWindowsStage:
         self.partition_of = partition_of
         self.clock = clock
 
-    def on_facts(self, facts: list[tuple[int, bytes]]) -> None:
-        """Count a batch of facts; each touched window is written once."""
+    def on_facts(self, facts: list[tuple[int, int, bytes]]) -> None:
+        """Count a batch of (partition, offset, fact); each touched window is written once.
+
+        The last offset counted per partition is stored with the windows (in the same
+        changelog partition, after them), so facts read again after a crash or a rebalance
+        are recognised and not counted twice."""
         touched: dict[str, tuple[int, dict]] = {}
-        for partition, raw in facts:
+        applied: dict[int, int] = {}
+        for partition, offset, raw in facts:
+            if partition not in applied:
+                marker = self.store.get(_applied_key(partition))
+                applied[partition] = marker["offset"] if marker else -1
+            if offset <= applied[partition]:
+                continue  # counted before the restart
+            applied[partition] = offset
             try:
                 document = orjson.loads(raw)
                 keys = windows.window_keys(document, self.zone)
@@ -570,14 +644,20 @@ class SlaWindowsStage:
                 log.warning("sla windows: unreadable fact skipped: %r", raw[:200])
                 metrics.STAGE_ERRORS.labels("windows").inc()
                 continue
-            for key in keys:
-                encoded = key.encode()
-                entry = touched.get(encoded)
-                if entry is None:
-                    entry = touched[encoded] = (partition, self.store.get(encoded) or windows.empty())
-                windows.add(entry[1], document)
+            try:
+                for key in keys:
+                    encoded = key.encode()
+                    entry = touched.get(encoded)
+                    if entry is None:
+                        entry = touched[encoded] = (partition, self.store.get(encoded) or windows.empty())
+                    windows.add(entry[1], document)
+            except (KeyError, TypeError, ValueError):
+                log.warning("sla windows: fact not counted: %r", raw[:200])
+                metrics.STAGE_ERRORS.labels("windows").inc()
         for encoded, (partition, aggregate) in touched.items():
             self.store.put(partition, encoded, aggregate)
+        for partition, offset in applied.items():
+            self.store.put(partition, _applied_key(partition), {"offset": offset})
 
     def close_due(self, owned: set[int]) -> list[Output]:
         """Emit windows that ended more than the grace period ago and changed since last emitted;
@@ -585,6 +665,8 @@ class SlaWindowsStage:
         now = self.clock()
         outputs = []
         for encoded in self.store.keys():
+            if encoded.startswith(_APPLIED):
+                continue
             key = windows.WindowKey.decode(encoded)
             partition = self.partition_of(key.department)
             if partition not in owned:
@@ -616,6 +698,8 @@ class SlaWindowsStage:
         now = self.clock()
         found = []
         for encoded in self.store.keys():
+            if encoded.startswith(_APPLIED):
+                continue
             key = windows.WindowKey.decode(encoded)
             if key.department != department or (size is not None and key.size != size):
                 continue

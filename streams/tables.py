@@ -4,7 +4,6 @@ tickets.actions) behind the small `TicketStore` interface the lifecycle stage us
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 from aiokafka.partitioner import murmur2
 
@@ -38,22 +37,27 @@ class FaustTicketStore:
         raw = self.table.data.get(ticket_id.encode())
         return None if raw is None else decode_ticket(raw)
 
-    def put(self, partition: int, state: TicketState) -> None:
+    def put(self, partition: int, state: TicketState, *, changelog: bool = True) -> None:
         key, value = state.ticket_id.encode(), encode_ticket(state)
         self.table.data[key] = value
-        self.table.send_changelog(partition, key, value)
+        if changelog:
+            self.table.send_changelog(partition, key, value)
+
+    def write_changelog(self, partition: int, ticket_id: str) -> None:
+        """Write the ticket's current state to the changelog (after a deferred `put`)."""
+        key = ticket_id.encode()
+        value = self.table.data.get(key)
+        if value is not None:
+            self.table.send_changelog(partition, key, value)
 
     def delete(self, partition: int, ticket_id: str) -> None:
         key = ticket_id.encode()
         self.table.data.pop(key, None)
         self.table.send_changelog(partition, key, None)  # a tombstone: compaction drops the key
 
-    def items(self) -> Iterator[tuple[str, TicketState]]:
-        for key in list(self.table.data.keys()):  # a snapshot: the timer may write meanwhile
-            raw = self.table.data.get(key)
-            if raw is not None:
-                yield key.decode(), decode_ticket(raw)
-
+    def keys(self) -> list[str]:
+        """A snapshot of the ticket ids held (the timer may write meanwhile)."""
+        return [key.decode() for key in list(self.table.data.keys())]
 
     def partition_of(self, ticket_id: str) -> int:
         """The partition holding a ticket: as recorded by the memory store while it replayed

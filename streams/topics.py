@@ -7,6 +7,8 @@ inside faust's deserializer.
 
 from __future__ import annotations
 
+import asyncio
+
 import faust
 
 from streams.app import app
@@ -37,12 +39,15 @@ class Emitter:
     def __init__(self) -> None:
         self._topics: dict[str, faust.TopicT] = {}
 
-    def send(self, outputs: list[Output]) -> None:
+    def send(self, outputs: list[Output]) -> list[asyncio.Future]:
+        """Buffer the outputs; the returned futures complete when the broker acknowledged them."""
+        futures = []
         for output in outputs:
             topic = self._topics.get(output.topic)
             if topic is None:
                 topic = self._topics[output.topic] = _topic(output.topic)
-            topic.send_soon(key=output.key, value=output.value, headers=list(output.headers) or None)
+            futures.append(topic.send_soon(key=output.key, value=output.value, headers=list(output.headers) or None))
+        return futures
 
 
 emitter = Emitter()

@@ -29,15 +29,16 @@ class DictStore:
         raw = self.states.get(ticket_id)
         return None if raw is None else TicketState.model_validate_json(raw)
 
-    def put(self, partition, state):
+    def put(self, partition, state, changelog=True):
         self.states[state.ticket_id] = state.model_dump_json().encode()
-        self.writes.append((partition, state.ticket_id))
+        if changelog:
+            self.writes.append((partition, state.ticket_id))
 
     def delete(self, partition, ticket_id):
         self.states.pop(ticket_id, None)
 
-    def items(self):
-        return [(key, TicketState.model_validate_json(raw)) for key, raw in self.states.items()]
+    def keys(self):
+        return list(self.states)
 
 
 def raw_record(text="我的订单破损了，申请退货", channel="app", key="k1", submitted=NOW):
@@ -217,8 +218,18 @@ def test_rebuild_indexes_only_owned_partitions(lifecycle, classifier):
     for key in ("a", "b", "c"):
         lifecycle.on_classified(through_classify(classifier, raw_record(key=key)).value, 0)
     owned_ticket = ids.ticket_id("app", "a")
+    lifecycle.revoke([0])  # a rebalance revokes, then assigns
     lifecycle.rebuild({0}, lambda ticket: 0 if ticket == owned_ticket else 1)
     assert lifecycle.index.scheduled() == 1 and lifecycle.open_tickets.total() == 1
+
+
+def test_rebuild_keeps_partitions_still_owned_and_reads_only_new_ones(lifecycle, classifier):
+    lifecycle.on_classified(through_classify(classifier, raw_record(key="a")).value, 0)
+    reads = []
+    original_get = lifecycle.store.get
+    lifecycle.store.get = lambda ticket_id: reads.append(ticket_id) or original_get(ticket_id)
+    lifecycle.rebuild({0, 1}, lambda ticket: 0)
+    assert reads == [] and lifecycle.index.scheduled() == 1 and sorted(lifecycle.index.partitions()) == [0, 1]
 
 
 class DictWindowStore:
@@ -276,7 +287,7 @@ def test_windows_count_facts_and_emit_a_closed_window_once(window_stage):
 
     hour_ago = NOW.timestamp() - 7200
     facts = [windows.fact("received", at=hour_ago, department="product", channel="app", priority="high")] * 3
-    window_stage.on_facts([(0, orjson.dumps(f)) for f in facts])
+    window_stage.on_facts([(0, n, orjson.dumps(f)) for n, f in enumerate(facts)])
     (closed,) = window_stage.close_due({0})  # the hour window ended; the day window is still open
     event = orjson.loads(closed.value)
     assert closed.topic == "t.sla.windows" and closed.key == b"product"
@@ -289,9 +300,9 @@ def test_a_late_fact_revises_a_closed_window(window_stage):
 
     hour_ago = NOW.timestamp() - 7200
     fact = windows.fact("received", at=hour_ago, department="product", channel="app", priority="high")
-    window_stage.on_facts([(0, orjson.dumps(fact))])
+    window_stage.on_facts([(0, 0, orjson.dumps(fact))])
     (first,) = window_stage.close_due({0})
-    window_stage.on_facts([(0, orjson.dumps(fact))])
+    window_stage.on_facts([(0, 1, orjson.dumps(fact))])
     (revised,) = window_stage.close_due({0})
     assert orjson.loads(revised.value)["data"]["received"] == 2
     assert orjson.loads(revised.value)["id"] != orjson.loads(first.value)["id"]
@@ -301,7 +312,7 @@ def test_windows_past_retention_are_dropped_and_others_kept(window_stage):
     from streams.domain import windows
 
     old = windows.fact("received", at=NOW.timestamp() - 5 * 3600, department="ops", channel="app", priority="low")
-    window_stage.on_facts([(0, orjson.dumps(old))])
+    window_stage.on_facts([(0, 0, orjson.dumps(old))])
     window_stage.close_due({0})
     assert [key.split("|")[0] for key in window_stage.store.deleted] == ["hour"]
     assert [w["size"] for w in window_stage.current("ops")] == ["day"]
@@ -311,8 +322,19 @@ def test_windows_of_partitions_not_owned_are_left_alone(window_stage):
     from streams.domain import windows
 
     fact = windows.fact("received", at=NOW.timestamp() - 7200, department="product", channel="app", priority="high")
-    window_stage.on_facts([(0, orjson.dumps(fact))])
+    window_stage.on_facts([(0, 0, orjson.dumps(fact))])
     assert window_stage.close_due({1, 2}) == []
+
+
+def test_facts_read_again_after_a_restart_are_not_counted_twice(window_stage):
+    from streams.domain import windows
+
+    fact = orjson.dumps(windows.fact("received", at=NOW.timestamp() - 7200, department="ops", channel="app",
+                                     priority="low"))  # fmt: skip
+    window_stage.on_facts([(0, 10, fact), (0, 11, fact)])
+    window_stage.on_facts([(0, 10, fact), (0, 11, fact), (0, 12, fact)])  # 10 and 11 again after a crash
+    (hour,) = [w for w in window_stage.current("ops") if w["size"] == "hour"]
+    assert hour["received"] == 3
 
 
 def _action(ticket_id, kind, seconds, action_id):
@@ -407,3 +429,13 @@ def test_classify_links_a_repeated_request_to_the_earlier_ticket(classifier):
     (two,) = stage.process(second.value)
     assert orjson.loads(one.value)["classification"]["repeat_of"] is None
     assert orjson.loads(two.value)["classification"]["repeat_of"] == one.key.decode()
+
+
+def test_an_action_on_another_partition_than_its_ticket_is_refused_with_the_cause(routing, short_policies):
+    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=DictStore(), index=DeadlineIndex(),
+                           open_tickets=OpenTickets(), key_partition=lambda ticket_id: 3)  # fmt: skip
+    action = TicketAction(action_id="A9", ticket_id="TKT-P", type="reply", by="a", at=NOW)
+    (output,) = stage.on_action(action.model_dump_json().encode(), 1, Source("t.tickets.actions", 1, 7))
+    record = orjson.loads(output.value)
+    assert record["error_code"] == "wrong_partition" and "murmur2" in record["reason"]
+    assert stage.store.get("TKT-P") is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from streams.app import app
 from streams.stages import ClassifyStage, Source
-from streams.tables import customer_store
+from streams.tables import customer_store, partition_of
 from streams.topics import customers_profiles, emitter, requests_normalized
 
 settings = app.ticketflow
@@ -19,6 +19,7 @@ stage = ClassifyStage(
     customer_store,
     repeat_window_seconds=settings.repeat_window_hours * 3600,
     new_customer_days=settings.new_customer_days,
+    key_partition=lambda customer_id: partition_of(customer_id, settings.partitions),
 )
 
 

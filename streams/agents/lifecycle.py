@@ -18,13 +18,17 @@ import asyncio
 import logging
 import time
 
+from faust.types import TP
 from prometheus_client import REGISTRY
+
+from streams import metrics
 
 from streams.app import app
 from streams.stages import LifecycleStage, Source
 from streams.state.deadlines import DeadlineIndex
 from streams.state.open_tickets import OpenTickets
-from streams.tables import ticket_store, tickets_table
+from streams.state.progress import InputProgress
+from streams.tables import partition_of, ticket_store, tickets_table
 from streams.topics import emitter, requests_classified, sla_facts, tickets_actions
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,7 @@ stage = LifecycleStage(
     index=DeadlineIndex(),
     open_tickets=OpenTickets(),
     facts_topic=sla_facts.get_topic_name(),
+    key_partition=lambda ticket_id: partition_of(ticket_id, settings.partitions),
     retention_seconds=settings.ticket_retention_days * 86400,
     orphan_retention_seconds=settings.orphan_action_retention_hours * 3600,
 )
@@ -47,12 +52,18 @@ REGISTRY.register(stage.open_tickets)
 recoveries = 0
 
 
+# How far the inputs have been read per partition: the timer's event-time guard.
+progress = InputProgress()
+INPUT_TOPICS = (requests_classified.get_topic_name(), tickets_actions.get_topic_name())
+
+
 @app.agent(requests_classified)
 async def open_tickets_from_requests(stream):  # noqa: ANN001 - faust stream
     async for event in stream.events():
         message = event.message
         source = Source(message.topic, message.partition, message.offset)
         emitter.send(stage.on_classified(event.value, message.partition, source))
+        progress.record(message.topic, message.partition, message.offset, message.timestamp, time.time())
 
 
 @app.agent(tickets_actions)
@@ -61,19 +72,49 @@ async def apply_ticket_actions(stream):  # noqa: ANN001 - faust stream
         message = event.message
         source = Source(message.topic, message.partition, message.offset)
         emitter.send(stage.on_action(event.value, message.partition, source))
+        progress.record(message.topic, message.partition, message.offset, message.timestamp, time.time())
+
+
+def end_offset(topic: str, partition: int) -> int | None:
+    try:
+        return app.consumer.highwater(TP(topic, partition))
+    except Exception:  # noqa: BLE001 - not fetched yet, or the consumer is restarting
+        return None
+
+
+async def _persist_when_sent(futures: list, deferred: list[tuple[int, str]]) -> None:
+    """Record the fired points once the broker has their events (see LifecycleStage.fire_due)."""
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    failures = [result for result in results if isinstance(result, BaseException)]
+    if failures:
+        log.error("SLA timer: %d events not acknowledged (%r); their points will fire again after a restart",
+                  len(failures), failures[0])  # fmt: skip
+        return
+    for partition, ticket_id in deferred:
+        ticket_store.write_changelog(partition, ticket_id)
 
 
 @app.task
 async def fire_sla_points() -> None:
     """The SLA timer: wakes at the next due point (or every `sla_tick_seconds` at the latest,
-    to see points scheduled meanwhile) and fires what is due in the partitions owned."""
+    to see points scheduled meanwhile) and fires what is due in the partitions owned — up to
+    now, or, while a partition's inputs are being caught up on, up to the last record read."""
     tick = settings.sla_tick_seconds
     while True:
-        now = time.time()
-        for partition in stage.index.partitions():
-            outputs = stage.fire_due(partition, now)
-            if outputs:
-                emitter.send(outputs)
+        try:
+            now = time.time()
+            for partition in stage.index.partitions():
+                deferred: list[tuple[int, str]] = []
+                upto = progress.watermark(partition, INPUT_TOPICS, now, end_offset)
+                outputs = stage.fire_due(partition, now, upto=upto, deferred=deferred)
+                if outputs:
+                    asyncio.ensure_future(_persist_when_sent(emitter.send(outputs), deferred))
+                elif deferred:
+                    for written_partition, ticket_id in deferred:
+                        ticket_store.write_changelog(written_partition, ticket_id)
+        except Exception:  # noqa: BLE001 - the timer must outlive any one bad tick
+            log.exception("SLA timer: tick failed")
+            metrics.STAGE_ERRORS.labels("timer").inc()
         next_due = stage.index.next_due()
         delay = tick if next_due is None else min(tick, next_due - time.time())
         await asyncio.sleep(max(0.0, delay))
@@ -91,6 +132,7 @@ async def rebuild_deadline_index() -> None:
     started = time.monotonic()
     for _ in stage.rebuild_in_steps(owned, ticket_store.partition_of):
         await asyncio.sleep(0)  # keep the worker responsive while a large table is indexed
+    progress.recovered(time.time())
     recoveries += 1
     log.info(
         "lifecycle: partitions %s recovered; %d tickets scheduled, %d open (%.2fs)",

@@ -6,18 +6,12 @@ Facts are taken in batches so that a window touched by many facts is written onc
 
 from __future__ import annotations
 
-from aiokafka.partitioner import murmur2
-
 from streams.app import app
 from streams.stages import SlaWindowsStage
-from streams.tables import window_store
+from streams.tables import partition_of, window_store
 from streams.topics import emitter, sla_facts
 
 settings = app.ticketflow
-
-
-def department_partition(department: str) -> int:
-    return (murmur2(department.encode()) & 0x7FFFFFFF) % settings.partitions
 
 
 stage = SlaWindowsStage(
@@ -27,14 +21,14 @@ stage = SlaWindowsStage(
     grace_seconds=settings.window_grace_seconds,
     retention_seconds={"hour": settings.hour_window_retention_hours * 3600,
                        "day": settings.day_window_retention_days * 86400},  # fmt: skip
-    partition_of=department_partition,
+    partition_of=lambda department: partition_of(department, settings.partitions),
 )
 
 
 @app.agent(sla_facts)
 async def count_sla_windows(stream):  # noqa: ANN001 - faust stream
     async for events in stream.take_events(500, within=0.5):
-        stage.on_facts([(event.message.partition, event.value) for event in events])
+        stage.on_facts([(event.message.partition, event.message.offset, event.value) for event in events])
 
 
 def owned_partitions() -> set[int]:

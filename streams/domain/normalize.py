@@ -9,7 +9,7 @@ agent (the authority for records that reached `raw.<channel>` by any route).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -23,12 +23,11 @@ from streams.domain.rejections import ERROR_CODES, Rejection, describe_validatio
 from streams.models import CanonicalRequest, RawEnvelope
 
 __all__ = [
-    "ERROR_CODES", "JSON_CONTENT_TYPES", "MAX_CLOCK_SKEW", "Rejection", "Skip", "canonical_request",
+    "ERROR_CODES", "JSON_CONTENT_TYPES", "Rejection", "Skip", "canonical_request",
     "describe_validation_error", "detect_language", "normalize_record", "parse_envelope", "parse_submission",
 ]  # fmt: skip
 
 # How far ahead of our own clock a channel's timestamp may be and still be taken as skew.
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def parse_envelope(raw: bytes) -> RawEnvelope | Rejection:
@@ -68,13 +67,9 @@ def canonical_request(envelope: RawEnvelope, lookup: Lookup | None = None) -> Ca
     submission = parsed.submission
     submitted_at = submission.submitted_at or envelope.received_at
     if submitted_at > envelope.received_at:
-        if submitted_at - envelope.received_at > MAX_CLOCK_SKEW:
-            return Rejection(
-                "submitted_in_future",
-                f"submitted_at {submitted_at.isoformat()} is more than {MAX_CLOCK_SKEW} after the "
-                f"moment it was received ({envelope.received_at.isoformat()})",
-            )
-        submitted_at = envelope.received_at  # clock skew: the clock cannot start in the future
+        # The clock cannot start in the future: a skewed clock, or a local time sent without
+        # its zone (read as UTC). The request is kept and its clock starts when it was received.
+        submitted_at = envelope.received_at
     customer = submission.customer
     customer_id, _source = resolve_customer(customer, lookup, fallback=parsed.sender_handle or envelope.request_id)
     return CanonicalRequest(

@@ -17,7 +17,6 @@ ERROR_CODES = (
     "invalid_request",
     "invalid_row",
     "unsupported_content_type",
-    "submitted_in_future",
     "body_too_large",
     "unknown_channel",
     "channel_mismatch",

@@ -166,6 +166,7 @@ class _Clocks:
         self.events.append(activated)
 
     def running(self, metric: str) -> sla.Clock | None:
+        """The metric's clock unless it has stopped (it may be paused)."""
         clock = self.ticket.clocks.get(metric)
         return clock if clock is not None and clock.stopped_at is None else None
 
@@ -271,11 +272,15 @@ def _apply(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
             ticket.first_response_at = at
         clocks.stop("first_response", at)
         clocks.stop("next_response", at)
-    if human and kind in _PROGRESS and ticket.is_open and clocks.running("progress_update"):
+    progress = clocks.running("progress_update")
+    if human and kind in _PROGRESS and ticket.status == "open" and progress is not None and progress.running:
+        # A new progress period starts at each update; while waiting on the customer the period stays paused.
         clocks.stop("progress_update", at)
         clocks.start("progress_update", at)
 
     if kind == "pending":
+        if not ticket.is_open:
+            return  # waiting on the customer only means something for an open ticket
         clocks.pause("resolution", at)
         clocks.pause("progress_update", at)
         ticket.status = "pending"
@@ -345,11 +350,12 @@ def _repair(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
     clocks.fire_until(clocks.now)
 
 
-def fire_due(state: TicketState, *, now: float) -> Outcome:
-    """The SLA timer's step: every warning, breach or escalation point that is due now."""
+def fire_due(state: TicketState, *, now: float, upto: float | None = None) -> Outcome:
+    """The SLA timer's step: every warning, breach or escalation point due by `upto` (default
+    `now`; earlier while the actions that could still stop the clock are being caught up on)."""
     outcome = Outcome(state=state)
     for clock in state.clocks.values():
-        outcome.sla_events.extend(sla.fire_points(clock, upto=now, now=now))
+        outcome.sla_events.extend(sla.fire_points(clock, upto=now if upto is None else upto, now=now))
     if not outcome.sla_events:
         outcome.state = None
     return outcome

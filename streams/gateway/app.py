@@ -21,6 +21,7 @@ Ids derive from each channel's own message id, so a repeat collapses into the sa
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import re
@@ -149,11 +150,25 @@ class Gateway:
 
     # -- the generic JSON endpoint -------------------------------------------------------------
 
+    def _authorized(self, request: web.Request) -> bool:
+        """The generic endpoints need `Authorization: Bearer <TICKETFLOW_API_TOKEN>` when a token is set."""
+        token = self.settings.api_token
+        if token is None:
+            return True
+        header = request.headers.get("Authorization", "")
+        scheme, _, given = header.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode())
+
+    @staticmethod
+    def _unauthorized() -> web.Response:
+        return _error(401, "unauthorized", "send Authorization: Bearer <API token> (TICKETFLOW_API_TOKEN)",
+                      headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+
     async def submit_request(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
         label = channel if channel in CHANNELS else "unknown"
         _note(request, channel=label)
-        response = await self._submit_request(request, channel)
+        response = await self._submit_request(request, channel) if self._authorized(request) else self._unauthorized()
         HTTP_REQUESTS.labels("requests", label, str(response.status)).inc()
         return response
 
@@ -262,7 +277,7 @@ class Gateway:
     # -- actions, health, metrics ----------------------------------------------------------------
 
     async def submit_action(self, request: web.Request) -> web.Response:
-        response = await self._submit_action(request)
+        response = await self._submit_action(request) if self._authorized(request) else self._unauthorized()
         HTTP_REQUESTS.labels("actions", "none", str(response.status)).inc()
         return response
 
@@ -366,6 +381,9 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None, stop: as
         single_record_batches=settings.uses_single_record_batches,
     )
     await publisher.start()
+    if settings.api_token is None:
+        log.warning("TICKETFLOW_API_TOKEN is not set: /v1/requests and /v1/tickets/…/actions accept anyone's writes; "
+                    "set it, or keep the gateway on an internal network")  # fmt: skip
     gateway = Gateway(settings, publisher)
     runner = web.AppRunner(gateway.build(), access_log_class=JsonAccessLogger, access_log=logging.getLogger("ticketflow.access"))
     await runner.setup()

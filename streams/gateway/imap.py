@@ -9,11 +9,13 @@ only the poller reads (a person opening a mail in a client marks it seen too).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from dataclasses import dataclass, field
 
 from aioimaplib import IMAP4, IMAP4_SSL
+from prometheus_client import Counter
 
 from streams.adapters.base import Refusal
 from streams.adapters.email import IMAP_ADAPTER
@@ -21,6 +23,8 @@ from streams.domain.rejections import Rejection
 from streams.gateway.intake import IntakeSink
 from streams.gateway.smtp import receive_mail
 from streams.settings import Settings
+
+IMAP_POLL_FAILURES = Counter("ticketflow_imap_poll_failures", "IMAP polls of the support mailbox that failed (retried next interval).")
 
 log = logging.getLogger("ticketflow.imap")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -78,6 +82,10 @@ class ImapPoller:
                              result.seen, result.accepted, result.refused, result.retry)  # fmt: skip
             except (ImapError, OSError, asyncio.TimeoutError) as exc:
                 log.warning("IMAP poll of %s:%d failed: %s", self.host, self.port, exc)
+                IMAP_POLL_FAILURES.inc()
+            except Exception:  # noqa: BLE001 - e.g. aioimaplib's Abort or CommandTimeout: keep polling
+                log.exception("IMAP poll of %s:%d failed", self.host, self.port)
+                IMAP_POLL_FAILURES.inc()
             try:
                 await asyncio.wait_for(stop.wait(), self.interval)
             except asyncio.TimeoutError:
@@ -85,13 +93,18 @@ class ImapPoller:
 
     async def _client(self) -> IMAP4:
         client = (IMAP4_SSL if self.ssl else IMAP4)(host=self.host, port=self.port, timeout=self.timeout)
-        await client.wait_hello_from_server()
-        response = await client.login(self.user, self.password)
-        if response.result != "OK":
-            raise ImapError(f"login as {self.user!r} refused")
-        response = await client.select(self.mailbox)
-        if response.result != "OK":
-            raise ImapError(f"mailbox {self.mailbox!r} cannot be selected")
+        try:
+            await client.wait_hello_from_server()
+            response = await client.login(self.user, self.password)
+            if response.result != "OK":
+                raise ImapError(f"login as {self.user!r} refused")
+            response = await client.select(self.mailbox)
+            if response.result != "OK":
+                raise ImapError(f"mailbox {self.mailbox!r} cannot be selected")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await client.logout()
+            raise
         return client
 
     async def poll_once(self) -> PollResult:

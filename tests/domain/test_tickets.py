@@ -268,3 +268,23 @@ def test_repair_computed_before_a_newer_action_is_refused(routing, short_policie
     outcome = tickets.apply_action(live, _repair(recomputed, short_policies, routing, based_on=None),
                                    policies=short_policies, now=T + 10)  # fmt: skip
     assert outcome.rejection is not None and "stale repair" in outcome.rejection
+
+
+def test_pending_on_a_resolved_ticket_changes_nothing(routing, short_policies):
+    state = act(open_one(routing, short_policies).state, short_policies, "resolve", 100).state
+    outcome = act(state, short_policies, "pending", 200)
+    assert outcome.state.status == "resolved" and outcome.state.next_due() is None
+
+
+def test_a_reply_while_waiting_on_the_customer_keeps_the_progress_period_paused(routing, short_policies):
+    state = act(open_one(routing, short_policies).state, short_policies, "pending", 100).state
+    outcome = act(state, short_policies, "reply", 150)
+    progress = outcome.state.clocks["progress_update"]
+    assert progress.cycle == 1 and progress.paused_at is not None
+    assert not [k for k in kinds(tickets.fire_due(outcome.state, now=T + 5000)) if k[1] == "progress_update"]
+
+
+def test_fire_due_can_be_held_back_to_an_earlier_moment(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    held = tickets.fire_due(state, now=T + 100, upto=T + 60)
+    assert [k for k in kinds(held) if k[1] == "first_response"] == [("warning", "first_response", 50)]

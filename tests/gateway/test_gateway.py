@@ -157,3 +157,24 @@ def test_metrics_count_answers_by_endpoint_channel_and_status():
 
     text = call(RecordingPublisher(), scenario)
     assert 'ticketflow_gateway_requests_total{channel="vip",endpoint="requests",status="202"}' in text
+
+
+def test_generic_endpoints_require_the_api_token_when_one_is_set():
+    async def main():
+        from pydantic import SecretStr
+
+        settings = Settings(broker_url="test:9092", api_token=SecretStr("s3cret-token-for-tests"))
+        publisher = RecordingPublisher()
+        server = TestServer(Gateway(settings, publisher).build())
+        async with TestClient(server) as client:
+            missing = await post(client, "/v1/requests/app", json={"text": "hi"})
+            wrong = await post(client, "/v1/tickets/TKT-1/actions", json={"type": "reply", "by": "a"},
+                               headers={"Authorization": "Bearer nope"})  # fmt: skip
+            good = await post(client, "/v1/requests/app", json={"text": "hi"},
+                              headers={"Authorization": "Bearer s3cret-token-for-tests"})  # fmt: skip
+        return missing, wrong, good, publisher
+
+    (s1, a1, h1), (s2, _, _), (s3, _, _), publisher = asyncio.run(main())
+    assert (s1, a1["error"], h1["WWW-Authenticate"]) == (401, "unauthorized", "Bearer")
+    assert (s2, s3) == (401, 202)
+    assert len(publisher.on("raw.app")) == 1 and publisher.on("tickets.actions") == []
