@@ -284,7 +284,9 @@ class ClassifyStage:
         segment = customers.segment(record, request.customer.tier, request.submitted_at.date(), self.new_customer_days)
         classification = self.classifier.classify(request.text, request.subject, segment=segment)
         if self.customers is not None:
-            tokens = customers.significant_tokens(text.tokens(text.normalize(f"{request.subject or ''} {request.text}")))
+            # The same text the classifier read, so its segmentation comes from the cache.
+            body = f"{request.subject}\n{request.text}" if request.subject else request.text
+            tokens = customers.significant_tokens(text.tokens(text.normalize(body)))
             submitted_at = request.submitted_at.timestamp()
             facts = dict(ticket_id=request.ticket_id, request_type=classification.type, tokens=tokens,
                          submitted_at=submitted_at, window=self.repeat_window)  # fmt: skip

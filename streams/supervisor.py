@@ -7,8 +7,6 @@ first, broker last), and are terminated, then killed after a grace period — no
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import signal
 import subprocess
@@ -24,17 +22,7 @@ from pydantic import SecretStr
 
 from streams.settings import ENV_PREFIX, Settings
 from streams.transport.broker import EmbeddedBroker
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _child_setup() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    os.setpgrp()
-
+from streams.transport.processes import die_with_parent
 
 def settings_environment(settings: Settings) -> dict[str, str]:
     """The settings as TICKETFLOW_* variables, so child processes see exactly these values
@@ -93,7 +81,7 @@ class Supervisor:
                 stdin=subprocess.DEVNULL,
                 stdout=log_file or None,
                 stderr=subprocess.STDOUT if log_file else None,
-                preexec_fn=_child_setup,
+                preexec_fn=die_with_parent(signal.SIGTERM),
             )
         finally:
             if log_file:

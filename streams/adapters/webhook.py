@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -264,7 +264,3 @@ def parse(envelope: RawEnvelope) -> Parsed | Rejection:
         return result
     _, (_, _, handle, submission) = result
     return Parsed(submission, sender_handle=handle)
-
-
-def now_timestamp() -> str:
-    return str(int(datetime.now(timezone.utc).timestamp()))

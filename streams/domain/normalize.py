@@ -9,7 +9,6 @@ agent (the authority for records that reached `raw.<channel>` by any route).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -100,7 +99,3 @@ def normalize_record(
 
 def envelope_as_dict(envelope: RawEnvelope) -> dict[str, Any]:
     return orjson.loads(envelope.model_dump_json())
-
-
-def utc_iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

@@ -21,6 +21,11 @@ ERROR_CODES = (
     "unknown_channel",
     "channel_mismatch",
     "processing_error",
+    "invalid_record",
+    "invalid_action",
+    "unknown_department",
+    "stale_repair",
+    "wrong_partition",
 )
 
 # Codes of payloads refused at the edge and never published: the sender could not be

@@ -20,9 +20,6 @@ class DeadlineIndex:
     def partitions(self) -> list[int]:
         return list(self._heaps)
 
-    def owns(self, partition: int) -> bool:
-        return partition in self._heaps
-
     def assign(self, partitions: Iterable[int]) -> None:
         """Start (empty) indexes for these partitions; existing ones are kept."""
         for partition in partitions:

