@@ -1,15 +1,17 @@
-"""The tickets table (keyed by ticket id, co-partitioned with requests.classified and
-tickets.actions) behind the small `TicketStore` interface the lifecycle stage uses.
+"""The worker's tables behind the small store interfaces the stages use: tickets (by ticket id,
+co-partitioned with requests.classified and tickets.actions), SLA windows (partitioned by
+department) and customers (by customer id, co-partitioned with requests.normalized).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 
+import orjson
 from aiokafka.partitioner import murmur2
 
 from streams.app import app
-import orjson
-
 from streams.catalog import CUSTOMERS_TABLE, TICKETS_TABLE, WINDOWS_TABLE
 from streams.domain.customers import CustomerRecord
 from streams.domain.tickets import TicketState
@@ -25,39 +27,51 @@ tickets_table = app.Table(
 )
 
 
-class FaustTicketStore:
-    """Ticket states as compact bytes (streams/state/codec.py) in the faust table; writes go to
-    the changelog partition given by the caller, so the SLA timer (outside any stream) can
-    write too."""
+class ChangelogStore:
+    """Values in a faust table under string keys, encoded and decoded by the given functions.
 
-    def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
+    Writes go to the changelog partition the caller names, so code outside a stream (the SLA
+    timer, the window closer) can write too; `put(changelog=False)` keeps a write in memory
+    until `write_changelog`."""
+
+    def __init__(self, table, encode: Callable[[Any], bytes], decode: Callable[[bytes], Any]) -> None:  # noqa: ANN001
         self.table = table
+        self.encode = encode
+        self.decode = decode
 
-    def get(self, ticket_id: str) -> TicketState | None:
-        raw = self.table.data.get(ticket_id.encode())
-        return None if raw is None else decode_ticket(raw)
+    def get(self, key: str) -> Any:
+        raw = self.table.data.get(key.encode())
+        return None if raw is None else self.decode(raw)
 
-    def put(self, partition: int, state: TicketState, *, changelog: bool = True) -> None:
-        key, value = state.ticket_id.encode(), encode_ticket(state)
-        self.table.data[key] = value
+    def put_value(self, partition: int, key: str, value: Any, *, changelog: bool = True) -> None:
+        encoded, raw = key.encode(), self.encode(value)
+        self.table.data[encoded] = raw
         if changelog:
-            self.table.send_changelog(partition, key, value)
+            self.table.send_changelog(partition, encoded, raw)
 
-    def write_changelog(self, partition: int, ticket_id: str) -> None:
-        """Write the ticket's current state to the changelog (after a deferred `put`)."""
-        key = ticket_id.encode()
-        value = self.table.data.get(key)
-        if value is not None:
-            self.table.send_changelog(partition, key, value)
+    def write_changelog(self, partition: int, key: str) -> None:
+        """Write the key's current value to the changelog (after a deferred put)."""
+        raw = self.table.data.get(key.encode())
+        if raw is not None:
+            self.table.send_changelog(partition, key.encode(), raw)
 
-    def delete(self, partition: int, ticket_id: str) -> None:
-        key = ticket_id.encode()
-        self.table.data.pop(key, None)
-        self.table.send_changelog(partition, key, None)  # a tombstone: compaction drops the key
+    def delete(self, partition: int, key: str) -> None:
+        self.table.data.pop(key.encode(), None)
+        self.table.send_changelog(partition, key.encode(), None)  # a tombstone: compaction drops the key
 
     def keys(self) -> list[str]:
-        """A snapshot of the ticket ids held (the timer may write meanwhile)."""
-        return [key.decode() for key in list(self.table.data.keys())]
+        """A snapshot of the keys held (a timer may write meanwhile)."""
+        return [key.decode() for key, raw in list(self.table.data.items()) if raw is not None]
+
+
+class FaustTicketStore(ChangelogStore):
+    """Ticket states, compact (streams/state/codec.py), by ticket id."""
+
+    def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
+        super().__init__(table, encode_ticket, decode_ticket)
+
+    def put(self, partition: int, state: TicketState, *, changelog: bool = True) -> None:
+        self.put_value(partition, state.ticket_id, state, changelog=changelog)
 
     def partition_of(self, ticket_id: str) -> int:
         """The partition holding a ticket: as recorded by the memory store while it replayed
@@ -66,9 +80,10 @@ class FaustTicketStore:
         return recorded if recorded is not None else partition_of(ticket_id, self.table.partitions or 1)
 
 
-def partition_of(ticket_id: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives a ticket id (how every producer keys tickets)."""
-    return (murmur2(ticket_id.encode()) & 0x7FFFFFFF) % partitions
+def partition_of(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives a key: tickets, customers and
+    departments are all placed this way."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 ticket_store = FaustTicketStore(tickets_table)
@@ -84,28 +99,14 @@ windows_table = app.Table(
 )
 
 
-class FaustWindowStore:
-    """Window aggregates as JSON in the faust table; changelog partition given by the caller."""
+class FaustWindowStore(ChangelogStore):
+    """Window aggregates as JSON."""
 
     def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
-        self.table = table
-
-    def get(self, key: str) -> dict | None:
-        raw = self.table.data.get(key.encode())
-        return None if raw is None else orjson.loads(raw)
+        super().__init__(table, orjson.dumps, orjson.loads)
 
     def put(self, partition: int, key: str, aggregate: dict) -> None:
-        encoded, value = key.encode(), orjson.dumps(aggregate)
-        self.table.data[encoded] = value
-        self.table.send_changelog(partition, encoded, value)
-
-    def delete(self, partition: int, key: str) -> None:
-        encoded = key.encode()
-        self.table.data.pop(encoded, None)
-        self.table.send_changelog(partition, encoded, None)
-
-    def keys(self) -> list[str]:
-        return [key.decode() for key, value in list(self.table.data.items()) if value is not None]
+        self.put_value(partition, key, aggregate)
 
 
 window_store = FaustWindowStore(windows_table)
@@ -121,20 +122,15 @@ customers_table = app.Table(
 )
 
 
-class FaustCustomerStore:
-    """Customer records as JSON in the faust table, co-partitioned with requests.normalized."""
+class FaustCustomerStore(ChangelogStore):
+    """Customer records as JSON, co-partitioned with requests.normalized."""
 
     def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
-        self.table = table
-
-    def get(self, customer_id: str) -> CustomerRecord | None:
-        raw = self.table.data.get(customer_id.encode())
-        return None if raw is None else CustomerRecord.model_validate_json(raw)
+        super().__init__(table, lambda record: record.model_dump_json(exclude_defaults=True).encode(),
+                         CustomerRecord.model_validate_json)  # fmt: skip
 
     def put(self, partition: int, customer_id: str, record: CustomerRecord) -> None:
-        key, value = customer_id.encode(), record.model_dump_json(exclude_defaults=True).encode()
-        self.table.data[key] = value
-        self.table.send_changelog(partition, key, value)
+        self.put_value(partition, customer_id, record)
 
 
 customer_store = FaustCustomerStore(customers_table)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import threading
 import time
+import urllib.request
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -121,6 +123,15 @@ class TopicTail:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(10)
+
+
+def post_json(url: str, body: dict) -> dict:
+    """POST a JSON body to the gateway; the answer must be 202 (accepted)."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202, response.status
+        return json.load(response)
 
 
 def start_stack(settings: Settings, log_dir: Path, *, gateway: bool = True) -> Supervisor:

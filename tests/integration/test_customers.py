@@ -5,9 +5,7 @@ the same issue asked again is linked to the first ticket."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import urllib.request
 
 import orjson
 import pytest
@@ -15,16 +13,10 @@ from aiokafka import AIOKafkaProducer
 
 from streams.catalog import TopicCatalog
 from streams.models import ContactIds, CustomerProfile
-from tests.integration.conftest import TopicTail, stack_settings, start_stack
+from tests.integration.conftest import TopicTail, post_json, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 
-
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
 async def _publish_profile(bootstrap: str, topic: str, profile: CustomerProfile) -> None:
@@ -48,7 +40,7 @@ def test_crm_segment_and_repeat_requests_reach_the_classification(broker, tmp_pa
         body = {"text": "订单2026112200042的包裹还没收到，请帮忙查一下", "customer": {"phone": "+86 139-1234-5678"}}
         first = second = None
         for attempt in range(40):  # until the profile has reached the contact index and the customer table
-            answer = _post(f"{gateway}/v1/requests/app", {**body, "idempotency_key": f"try-{attempt}"})
+            answer = post_json(f"{gateway}/v1/requests/app", {**body, "idempotency_key": f"try-{attempt}"})
             tail.wait_for("classification", lambda: any(r.key.decode() == answer["ticket_id"]
                                                          for r in tail.records(catalog.requests_classified)), 20)  # fmt: skip
             found = {r.key.decode(): orjson.loads(r.value) for r in tail.records(catalog.requests_classified)}

@@ -3,9 +3,7 @@ confluent-kafka (librdkafka) and parse with the CloudEvents SDK's Kafka binding.
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -13,7 +11,7 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
 from confluent_kafka import Consumer
 
 from streams.catalog import TopicCatalog
-from tests.integration.conftest import stack_settings, start_stack
+from tests.integration.conftest import post_json, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -32,13 +30,6 @@ REQUESTS = [
 ]
 
 
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 202
-        return json.load(response)
-
 
 def test_department_and_sla_topics_read_with_librdkafka_parse_as_cloudevents(broker, tmp_path):
     policy = tmp_path / "policy.yaml"
@@ -49,7 +40,7 @@ def test_department_and_sla_topics_read_with_librdkafka_parse_as_cloudevents(bro
         gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
         earlier = (datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat()
         tickets = {
-            _post(f"{gateway}/v1/requests/{channel}", {"text": text, "customer": {"id": f"C{n}"},
+            post_json(f"{gateway}/v1/requests/{channel}", {"text": text, "customer": {"id": f"C{n}"},
                                                         "submitted_at": earlier})["ticket_id"]
             for n, (channel, text) in enumerate(REQUESTS)
         }  # fmt: skip

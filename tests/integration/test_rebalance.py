@@ -15,7 +15,7 @@ import pytest
 
 from streams.catalog import TopicCatalog
 from streams.transport.broker import free_port
-from tests.integration.conftest import TopicTail, stack_settings, start_stack
+from tests.integration.conftest import TopicTail, post_json, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +27,6 @@ policies:
     targets: {first_response: 12s, resolution: 24s}
 """
 
-
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
 def _status(port: int) -> dict:
@@ -51,7 +45,7 @@ def test_points_fire_once_while_partitions_move_between_workers(broker, tmp_path
     try:
         gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
         now = datetime.now(timezone.utc).isoformat()
-        tickets = [_post(f"{gateway}/v1/requests/webchat", {"text": f"请问积分怎么兑换？{n}",
+        tickets = [post_json(f"{gateway}/v1/requests/webchat", {"text": f"请问积分怎么兑换？{n}",
                                                              "customer": {"id": f"RB{n}"}, "submitted_at": now})["ticket_id"]
                    for n in range(40)]  # fmt: skip
         time.sleep(2)

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -17,19 +16,13 @@ import pytest
 
 from streams.catalog import TopicCatalog
 from streams.supervisor import settings_environment
-from tests.integration.conftest import TopicTail, stack_settings, start_stack
+from tests.integration.conftest import TopicTail, post_json, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 
 LOOSE = "policies:\n  - name: loose\n    match: {}\n    targets: {first_response: 1h, resolution: 24h}\n"
 TIGHT = "policies:\n  - name: tight\n    match: {}\n    targets: {first_response: 5m, resolution: 24h}\n"
 
-
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
 def _ticketflow(settings, *args: str) -> str:
@@ -51,12 +44,12 @@ def test_replay_reports_then_applies_a_tighter_policy(broker, tmp_path):
     try:
         gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
         twenty_minutes_ago = (datetime.now(timezone.utc) - timedelta(minutes=20)).isoformat()
-        silent = [_post(f"{gateway}/v1/requests/webchat", {"text": f"请问会员权益？{n}", "customer": {"id": f"R{n}"},
+        silent = [post_json(f"{gateway}/v1/requests/webchat", {"text": f"请问会员权益？{n}", "customer": {"id": f"R{n}"},
                                                             "submitted_at": twenty_minutes_ago})["ticket_id"]
                   for n in range(3)]  # fmt: skip
-        answered = _post(f"{gateway}/v1/requests/webchat", {"text": "请问积分？", "customer": {"id": "R9"},
+        answered = post_json(f"{gateway}/v1/requests/webchat", {"text": "请问积分？", "customer": {"id": "R9"},
                                                              "submitted_at": twenty_minutes_ago})["ticket_id"]  # fmt: skip
-        _post(f"{gateway}/v1/tickets/{answered}/actions", {"type": "reply", "by": "agent-1"})
+        post_json(f"{gateway}/v1/tickets/{answered}/actions", {"type": "reply", "by": "agent-1"})
         tail.wait_for("activations", lambda: len(tail.records(catalog.sla_events)) >= 8 + 1, timeout=30)
 
         what_if = _ticketflow(settings, "sla", "replay", "--policy", str(tight), "--json", str(tmp_path / "r.json"))

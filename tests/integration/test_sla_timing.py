@@ -4,9 +4,7 @@ clock; waiting on the customer moves the deadline out by the pause."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections import defaultdict
 from datetime import datetime, timezone
 
@@ -14,7 +12,7 @@ import orjson
 import pytest
 
 from streams.catalog import TopicCatalog
-from tests.integration.conftest import TopicTail, stack_settings, start_stack
+from tests.integration.conftest import TopicTail, post_json, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -30,13 +28,6 @@ policies:
     targets: {first_response: 3s, resolution: 8s}
 """
 
-
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 202
-        return json.load(response)
 
 
 def _iso(moment: float) -> str:
@@ -55,17 +46,17 @@ def test_points_fire_on_time_and_actions_stop_or_move_them(broker, tmp_path):
         start = time.time()
         ticket = {}
         for name in ("silent", "replied", "paused"):
-            ticket[name] = _post(f"{gateway}/v1/requests/webchat",
+            ticket[name] = post_json(f"{gateway}/v1/requests/webchat",
                                  {"text": f"请问会员权益有哪些？({name})", "customer": {"id": f"C-{name}"},
                                   "submitted_at": _iso(start)})["ticket_id"]  # fmt: skip
         actions = f"{gateway}/v1/tickets/{{}}/actions"
         time.sleep(max(0.0, start + 1 - time.time()))
         paused_at = time.time()
-        _post(actions.format(ticket["replied"]), {"type": "reply", "by": "agent-1", "at": _iso(paused_at)})
-        _post(actions.format(ticket["paused"]), {"type": "pending", "by": "agent-2", "at": _iso(paused_at)})
+        post_json(actions.format(ticket["replied"]), {"type": "reply", "by": "agent-1", "at": _iso(paused_at)})
+        post_json(actions.format(ticket["paused"]), {"type": "pending", "by": "agent-2", "at": _iso(paused_at)})
         time.sleep(max(0.0, start + 4 - time.time()))
         resumed_at = time.time()
-        _post(actions.format(ticket["paused"]), {"type": "customer_reply", "by": "customer", "at": _iso(resumed_at)})
+        post_json(actions.format(ticket["paused"]), {"type": "customer_reply", "by": "customer", "at": _iso(resumed_at)})
 
         def by_ticket():
             found = defaultdict(list)

@@ -12,16 +12,10 @@ import orjson
 import pytest
 
 from streams.catalog import TopicCatalog
-from tests.integration.conftest import TopicTail, stack_settings, start_stack
+from tests.integration.conftest import TopicTail, post_json, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 
-
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
 def test_closed_windows_are_emitted_and_current_ones_are_queryable(broker, tmp_path):
@@ -34,7 +28,7 @@ def test_closed_windows_are_emitted_and_current_ones_are_queryable(broker, tmp_p
         three_hours_ago = datetime.now(timezone.utc) - timedelta(hours=3)
         for number in range(3):
             # An urgent fault: a 24/7 policy with a 90-minute first response, breached long ago.
-            _post(f"{gateway}/v1/requests/phone", {"text": "系统宕机了，紧急！所有用户都无法登录",
+            post_json(f"{gateway}/v1/requests/phone", {"text": "系统宕机了，紧急！所有用户都无法登录",
                                                    "customer": {"id": f"W{number}"},
                                                    "submitted_at": three_hours_ago.isoformat()})  # fmt: skip
         tail.wait_for("a closed hour window", lambda: any(
