@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -125,7 +126,11 @@ class Row:
 
 
 def default_datasets_dir() -> Path:
-    """../shared/datasets next to the repository (the layout of the development machines and CI)."""
+    """The public data sets: `TICKETFLOW_DATASETS_DIR`, else ../shared/datasets next to the
+    repository (the layout of the development machines and CI)."""
+    configured = os.environ.get("TICKETFLOW_DATASETS_DIR")
+    if configured:
+        return Path(configured)
     here = Path(__file__).resolve()
     for parent in here.parents:
         candidate = parent.parent / "shared" / "datasets"

@@ -85,3 +85,16 @@ def write_testset(data_dir: Path, cases: list[dict]) -> None:
     (data_dir / "testset").mkdir(parents=True, exist_ok=True)
     lines = [json.dumps(case, ensure_ascii=False) for case in cases]
     (data_dir / "testset" / "requests.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def public_datasets():
+    """The public data sets the held-out rules are checked against; a missing folder fails
+    with the place to put them, never skips."""
+    from streams.training.datasets import default_datasets_dir
+
+    folder = default_datasets_dir()
+    if not (folder / "banking77" / "test.csv").is_file():
+        pytest.fail(f"the public data sets are not at {folder}: put the shared datasets folder next to the "
+                    "repository (../shared/datasets) or set TICKETFLOW_DATASETS_DIR")  # fmt: skip
+    return folder

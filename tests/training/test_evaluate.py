@@ -54,10 +54,10 @@ def test_table_and_json_carry_the_same_figures(classifier, routing, fake_dataset
     assert "bitext — type confusion" in table and document["classifier_version"] == classifier.version
 
 
-def test_evaluate_reads_a_sample_of_every_real_evaluation_split(classifier, routing):
-    from streams.training.datasets import default_data_dir, default_datasets_dir
+def test_evaluate_reads_a_sample_of_every_real_evaluation_split(public_datasets, classifier, routing):
+    from streams.training.datasets import default_data_dir
 
-    results = evaluate.evaluate(classifier, routing, datasets_dir=default_datasets_dir(), data_dir=default_data_dir(),
+    results = evaluate.evaluate(classifier, routing, datasets_dir=public_datasets, data_dir=default_data_dir(),
                                 sample=12)  # fmt: skip
     assert [r.rows for r in results] == [12, 12, 12, 12, 12]
     assert all((r.type or r.sentiment).n == 12 for r in results)
