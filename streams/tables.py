@@ -17,14 +17,13 @@ from streams.domain.customers import CustomerRecord
 from streams.domain.tickets import TicketState
 from streams.state.codec import decode_ticket, encode_ticket
 
-tickets_table = app.Table(
-    TICKETS_TABLE,
-    default=None,
-    key_type=bytes,
-    value_type=bytes,
-    partitions=app.ticketflow.partitions,
-    help="Ticket state and SLA clocks, by ticket id.",
-)
+def _bytes_table(name: str, help_text: str):  # noqa: ANN202 - a faust Table
+    """A table of bytes keys and values (the stores encode), one partition per topic partition."""
+    return app.Table(name, default=None, key_type=bytes, value_type=bytes, partitions=app.ticketflow.partitions,
+                     help=help_text)  # fmt: skip
+
+
+tickets_table = _bytes_table(TICKETS_TABLE, "Ticket state and SLA clocks, by ticket id.")
 
 
 class ChangelogStore:
@@ -89,13 +88,8 @@ def partition_of(key: str, partitions: int) -> int:
 ticket_store = FaustTicketStore(tickets_table)
 
 
-windows_table = app.Table(
-    WINDOWS_TABLE,
-    default=None,
-    key_type=bytes,
-    value_type=bytes,
-    partitions=app.ticketflow.partitions,
-    help="SLA window aggregates, by size|start|department|channel|priority (partitioned by department).",
+windows_table = _bytes_table(
+    WINDOWS_TABLE, "SLA window aggregates, by size|start|department|channel|priority (partitioned by department)."
 )
 
 
@@ -112,13 +106,8 @@ class FaustWindowStore(ChangelogStore):
 window_store = FaustWindowStore(windows_table)
 
 
-customers_table = app.Table(
-    CUSTOMERS_TABLE,
-    default=None,
-    key_type=bytes,
-    value_type=bytes,
-    partitions=app.ticketflow.partitions,
-    help="Per customer: CRM segment and recent requests (repeat detection), by customer id.",
+customers_table = _bytes_table(
+    CUSTOMERS_TABLE, "Per customer: CRM segment and recent requests (repeat detection), by customer id."
 )
 
 
