@@ -85,6 +85,45 @@ _BANKING_GROUPS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 BANKING77_TYPES: dict[str, str] = {label: kind for kind, labels in _BANKING_GROUPS.items() for label in labels}
 
+# --- urgency hints (the READMEs' suggested hints, on their three-step scale) -----------------
+# `elevated` = Banking77's `high` (possible fraud, loss or a captured card) and Bitext's
+# `elevated` (complaint, payment failure, asks for a human); `low` = an information request.
+# They are measured against, never trained on. The seeds disagree with them in two places, on
+# purpose: seed 000 calls an information request routine (normal), and seed 002 gives a
+# disputed charge (economic loss, grade 2) a faster clock than routine work.
+URGENCY_HINTS = ("elevated", "normal", "low")
+
+BITEXT_URGENCY: dict[str, str] = {
+    **dict.fromkeys(("contact_human_agent", "complaint", "payment_issue"), "elevated"),
+    **dict.fromkeys(("check_cancellation_fee", "delivery_options", "delivery_period", "review", "check_invoice",
+                     "newsletter_subscription", "place_order", "check_payment_methods", "check_refund_policy",
+                     "set_up_shipping_address"), "low"),
+}  # every other intent: normal
+
+_BANKING_LOW = tuple(label for label in _BANKING_GROUPS["inquiry"]
+                     if label not in ("card_arrival", "pending_card_payment", "pending_cash_withdrawal",
+                                      "pending_top_up", "pending_transfer", "transfer_timing"))  # fmt: skip
+BANKING77_URGENCY: dict[str, str] = {
+    **dict.fromkeys(("card_payment_not_recognised", "cash_withdrawal_not_recognised", "compromised_card",
+                     "direct_debit_payment_not_recognised", "lost_or_stolen_card", "lost_or_stolen_phone",
+                     "card_swallowed"), "elevated"),
+    **dict.fromkeys(_BANKING_LOW, "low"),
+}  # every other label: normal
+
+
+def urgency_hint(row: "Row") -> str | None:
+    """The README's urgency hint for an evaluation row of Bitext or Banking77 (None elsewhere)."""
+    if row.source == "bitext":
+        return BITEXT_URGENCY.get(row.original, "normal")
+    if row.source == "banking77":
+        return BANKING77_URGENCY.get(row.original, "normal")
+    return None
+
+
+def urgency_on_hint_scale(urgency: str) -> str:
+    """The classifier's four levels on the hints' three: urgent and high are both elevated."""
+    return "elevated" if urgency in ("urgent", "high") else urgency
+
 
 def asap_sentiment(star: float) -> str | None:
     """1–2★ negative, 4–5★ positive; 3★ has no binary label (reported separately as neutral)."""

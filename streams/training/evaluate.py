@@ -6,7 +6,8 @@ Macro-F1 averages over the classes present in the data set's gold labels (a pred
 class the set does not have counts against the gold class). Sentiment on the two-class review
 sets is the classifier's polarity (the sign of its model + rules log-odds; "angry" counts as
 negative); the share it would call neutral, and the accuracy when neutral counts as wrong, are
-reported next to it.
+reported next to it. On Bitext and Banking77, urgency is compared with the READMEs' suggested
+hints (elevated / normal / low; see `datasets.URGENCY_HINTS` for where the seeds disagree).
 """
 
 from __future__ import annotations
@@ -78,11 +79,29 @@ def _type_result(name: str, split: str, rows: list[datasets.Row], classifier: Cl
     decided_by = Counter(d.decided_by for d in decisions)
     correct_by = Counter(d.decided_by for d, g in zip(decisions, gold) if d.classification.type == g)
     triage = sum(1 for d in decisions if d.classification.confidence < routing.triage.below_confidence)
-    return DatasetResult(name, split, len(rows), type=Measure.of(gold, predicted, REQUEST_TYPES), extra={
+    extra = {
         "decided_by": {layer: {"rows": count, "accuracy": round(correct_by[layer] / count, 4)}
                        for layer, count in sorted(decided_by.items())},
         "to_triage": round(triage / len(rows), 4) if rows else 0.0,
-    })  # fmt: skip
+    }  # fmt: skip
+    hints = [datasets.urgency_hint(row) for row in rows]
+    if rows and all(hints):
+        extra["urgency_vs_hint"] = urgency_against_hints(
+            hints, [datasets.urgency_on_hint_scale(d.classification.urgency) for d in decisions])
+    return DatasetResult(name, split, len(rows), type=Measure.of(gold, predicted, REQUEST_TYPES), extra=extra)
+
+
+def urgency_against_hints(hints: list[str], predicted: list[str]) -> dict:
+    """Agreement with the data set's urgency hints, and how well the elevated ones are caught:
+    recall (hinted elevated, raised by us) and precision (raised by us, hinted elevated)."""
+    raised = sum(1 for p in predicted if p == "elevated")
+    hinted = sum(1 for h in hints if h == "elevated")
+    caught = sum(1 for h, p in zip(hints, predicted) if h == p == "elevated")
+    return {
+        **Measure.of(hints, predicted, datasets.URGENCY_HINTS).__dict__,
+        "elevated_recall": round(caught / hinted, 4) if hinted else None,
+        "elevated_precision": round(caught / raised, 4) if raised else None,
+    }
 
 
 def _sentiment_result(name: str, split: str, rows: list[datasets.Row], classifier: Classifier,
@@ -199,19 +218,23 @@ def render_table(results: list[DatasetResult], version: str) -> str:
         lines.append(f"{r.name:<11}{r.rows:>6}  {cell(r.type, 'accuracy')}  {cell(r.type, 'macro_f1')}  "
                      f"{cell(r.sentiment, 'accuracy')}  {cell(r.sentiment, 'macro_f1')}  {r.split}")  # fmt: skip
     for r in results:
-        for title, measure in (("type", r.type), ("sentiment", r.sentiment)):
-            if measure is None or not measure.n:
+        hinted = r.extra.get("urgency_vs_hint")
+        for title, table in (("type", r.type and r.type.n and r.type.confusion),
+                             ("sentiment", r.sentiment and r.sentiment.n and r.sentiment.confusion),
+                             ("urgency against the README hints", hinted and hinted["confusion"])):  # fmt: skip
+            if not table:
                 continue
-            labels = measure.confusion["labels"]
+            labels = table["labels"]
             width = max(9, *(len(label) + 1 for label in labels))
             lines += ["", f"{r.name} — {title} confusion (rows gold, columns predicted)",
                       " " * width + "".join(f"{label[:width - 1]:>{width}}" for label in labels)]  # fmt: skip
-            for label, counts in zip(labels, measure.confusion["rows_gold_columns_predicted"]):
+            for label, counts in zip(labels, table["rows_gold_columns_predicted"]):
                 lines.append(f"{label:<{width}}" + "".join(f"{count:>{width}}" for count in counts))
         notes = {key: value for key, value in r.extra.items() if key not in ("misses",)}
         if notes:
+            shown = ("accuracy", "macro_f1", "elevated_recall", "elevated_precision")
             summary = {k: (v if not isinstance(v, dict) or "confusion" not in v
-                           else {"accuracy": v["accuracy"], "macro_f1": v["macro_f1"]}) for k, v in notes.items()}  # fmt: skip
+                           else {key: v[key] for key in shown if key in v}) for k, v in notes.items()}  # fmt: skip
             lines.append(f"{r.name}: " + json.dumps(summary, ensure_ascii=False))
     return "\n".join(lines)
 

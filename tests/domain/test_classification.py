@@ -76,6 +76,12 @@ def test_urgency_terms_raise_the_type_default(classifier):
     assert classifier.classify("紧急！请问营业时间？").urgency == "urgent"
 
 
+def test_asking_for_a_person_raises_urgency_to_high(classifier):
+    assert classifier.classify("I want to talk to a human agent").urgency == "high"
+    assert classifier.classify("帮我转人工").urgency == "high"
+    assert classifier.classify("How do I contact customer service?").urgency == "normal"
+
+
 def test_low_urgency_terms_lower_only_normal_requests(classifier):
     assert classifier.classify("请问积分怎么兑换？不急").urgency == "low"
     assert classifier.classify("APP闪退了，不急").urgency == "high"

