@@ -341,7 +341,7 @@ async def main() -> None:
                 broker_url=broker.bootstrap, broker_kind="embedded", topic_prefix=f"bench{run}.",
                 app_id=f"bench-{run}", partitions=PARTITIONS, fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
                 session_timeout=6.0, worker_port=free_port(), gateway_port=free_port(), log_level="warning",
-                single_record_batches=single_batches,
+                single_record_batches=single_batches, state_dir=log_dir / "state",
             )  # fmt: skip
             print(f"running {variant} …", flush=True)
             results.append(await pipeline(settings, build_requests(count, run), build_requests(paced_count, run + "p"),

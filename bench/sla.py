@@ -169,7 +169,7 @@ async def run_size(broker: EmbeddedBroker, count: int, sample: int, log_dir: Pat
     settings = Settings(
         broker_url=broker.bootstrap, broker_kind="embedded", topic_prefix=f"sla{run}.", app_id=f"sla-{run}",
         partitions=PARTITIONS, worker_port=free_port(), gateway_port=free_port(), log_level="info",
-        policy_file=policy_file, session_timeout=6.0,
+        policy_file=policy_file, session_timeout=6.0, state_dir=log_dir / "state",
     )  # fmt: skip
     await ensure_topics(settings.bootstrap_servers, pipeline_topic_specs(settings))
     changelog = internal_topics(settings.app_id)[0][0]

@@ -35,6 +35,7 @@ def create_app(settings: Settings) -> TicketflowApp:
         settings,
         broker=[f"kafka://{server}" for server in servers.split(",")],
         store="memory://",
+        datadir=str(settings.state_dir / settings.app_id),
         autodiscover=False,
         topic_partitions=settings.partitions,
         topic_allow_declare=True,

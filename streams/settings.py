@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     topic_prefix: str = ""
     partitions: int = Field(default=4, ge=1, le=1024, description="Partitions per topic when topics are created.")
     app_id: str = Field(default="ticketflow", pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    state_dir: Path = Field(
+        default=Path("ticketflow-data"), description="Local folder of the worker's table state, one sub-folder per app id."
+    )
     session_timeout: float = Field(default=10.0, ge=2.0, le=300.0)
     fetch_max_wait_ms: int = Field(default=50, ge=0, le=10_000)
     commit_interval: float = Field(default=1.0, gt=0, le=60)

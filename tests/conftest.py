@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from datetime import datetime, timezone
 
 import pytest
@@ -13,6 +16,23 @@ from streams.domain.policies import PolicyFile
 from streams.domain.routing import RoutingConfig
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+_STATE_DIR = "TICKETFLOW_STATE_DIR"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Workers started by the tests (in process or as subprocesses) keep their table state in a
+    folder of their own that is removed at the end, not in the checkout."""
+    if _STATE_DIR not in os.environ:
+        config.stash[_state_key] = os.environ[_STATE_DIR] = tempfile.mkdtemp(prefix="ticketflow-test-state-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if (path := config.stash.get(_state_key, None)) is not None:
+        shutil.rmtree(path, ignore_errors=True)
+        os.environ.pop(_STATE_DIR, None)
+
+
+_state_key = pytest.StashKey[str]()
 
 
 @pytest.fixture(scope="session")
