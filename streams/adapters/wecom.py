@@ -13,7 +13,11 @@ The platform's protocol ("加解密方案"):
   the platform expects HTTP 200 within five seconds (an empty body means "no passive reply").
 
 A wrong signature is refused with 401 and a corp id that is not ours with 403; nothing of
-either is published. What is published on raw.wecom, "as received", is the **decrypted
+either is published. A correctly signed call whose `timestamp` is more than `max_age` (the
+gateway's `TICKETFLOW_WEBHOOK_MAX_AGE_SECONDS`, 5 minutes by default) away from our clock is
+refused too (401 `stale_timestamp`): a captured call cannot be replayed later. The platform's
+own retries (three within seconds when we do not answer in five) carry fresh timestamps or
+fall well inside the window. What is published on raw.wecom, "as received", is the **decrypted
 message XML**: it is what the customer sent, it can be replayed onto raw.wecom as it is, and
 it contains neither the token nor the AES key (the ciphertext could not be checked again
 without them anyway). AES is the `cryptography` package's; nothing here is hand-rolled.
@@ -28,7 +32,7 @@ import re
 import struct
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -52,6 +56,7 @@ ADAPTER = "wecom-callback/v1"
 CONTENT_TYPE = "application/xml"
 _BLOCK = 32  # the protocol pads to 32 bytes, not AES's 16
 _AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
+DEFAULT_MAX_AGE = timedelta(minutes=5)
 
 
 class CryptoError(ValueError):
@@ -146,10 +151,25 @@ def _query(request: HttpInput, *names: str) -> list[str] | Refusal:
     return values
 
 
-def _open(crypto: WeComCrypto, msg_signature: str, timestamp: str, nonce: str, encrypted: str) -> bytes | Refusal:
-    """Verify the signature over a ciphertext, decrypt it and check it was meant for our corp."""
+def _fresh(timestamp: str, received_at: datetime, max_age: timedelta) -> Refusal | None:
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return authentication_failure("bad_signature", "timestamp must be unix seconds")
+    skew = abs(received_at.timestamp() - int(timestamp))
+    if skew > max_age.total_seconds():
+        return authentication_failure(
+            "stale_timestamp",
+            f"signed {skew:.0f}s away from our clock; at most {max_age.total_seconds():.0f}s is accepted (replay?)",
+        )
+    return None
+
+
+def _open(crypto: WeComCrypto, msg_signature: str, timestamp: str, nonce: str, encrypted: str, *,
+          received_at: datetime, max_age: timedelta) -> bytes | Refusal:  # fmt: skip
+    """Verify the signature over a ciphertext and its age, decrypt it and check it was meant for our corp."""
     if not crypto.signature_ok(msg_signature, timestamp, nonce, encrypted):
         return authentication_failure("bad_signature", "msg_signature does not match the encrypted message")
+    if (stale := _fresh(timestamp, received_at, max_age)) is not None:
+        return stale
     try:
         message, receive_id = crypto.decrypt(encrypted)
     except CryptoError as exc:
@@ -159,18 +179,18 @@ def _open(crypto: WeComCrypto, msg_signature: str, timestamp: str, nonce: str, e
     return message
 
 
-def verify_url(request: HttpInput, crypto: WeComCrypto) -> Reply | Refusal:
+def verify_url(request: HttpInput, crypto: WeComCrypto, max_age: timedelta = DEFAULT_MAX_AGE) -> Reply | Refusal:
     """GET: the platform checks that the callback URL is ours; we answer the decrypted echostr."""
     values = _query(request, "msg_signature", "timestamp", "nonce", "echostr")
     if isinstance(values, Refusal):
         return values
-    message = _open(crypto, *values)
+    message = _open(crypto, *values, received_at=request.received_at, max_age=max_age)
     if isinstance(message, Refusal):
         return message
     return Reply(200, message.decode("utf-8", "replace"))
 
 
-def accept(request: HttpInput, crypto: WeComCrypto) -> Intake | Refusal:
+def accept(request: HttpInput, crypto: WeComCrypto, max_age: timedelta = DEFAULT_MAX_AGE) -> Intake | Refusal:
     """POST: verify, decrypt, check the corp id, and keep the decrypted message XML."""
     values = _query(request, "msg_signature", "timestamp", "nonce")
     if isinstance(values, Refusal):
@@ -182,7 +202,8 @@ def accept(request: HttpInput, crypto: WeComCrypto) -> Intake | Refusal:
     encrypted = _field(outer, "Encrypt")
     if not encrypted:
         return Refusal(400, Rejection("invalid_xml", "the callback XML has no <Encrypt> element"), publish=False)
-    message = _open(crypto, msg_signature, timestamp, nonce, encrypted)
+    message = _open(crypto, msg_signature, timestamp, nonce, encrypted, received_at=request.received_at,
+                    max_age=max_age)  # fmt: skip
     if isinstance(message, Refusal):
         return message
     # Verified from here on: whatever is wrong is kept on requests.invalid (decrypted form).

@@ -221,7 +221,7 @@ class Gateway:
         if self.wecom is None:
             return Refusal(403, Rejection("channel_not_configured", "the WeChat Work callback is not configured"),
                            publish=False)  # fmt: skip
-        return step(http, self.wecom)
+        return step(http, self.wecom, self.max_age)
 
     def _observe_call(self, intake: Intake) -> None:
         event = cti.parse_event(intake.body)

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -11,12 +11,18 @@ from tests.adapters import platforms
 CRYPTO = wecom.WeComCrypto.create(platforms.WECOM_TOKEN, platforms.WECOM_AES_KEY, platforms.WECOM_CORP_ID)
 
 
-def post(query, body):
-    return HttpInput.of("POST", query, {"Content-Type": "text/xml"}, body)
+def post(query, body, received_at=None):
+    return HttpInput.of("POST", query, {"Content-Type": "text/xml"}, body, received_at)
+
+
+def signed_at(query) -> datetime:
+    """The moment a documented vector was signed: it is received then, not years later."""
+    return datetime.fromtimestamp(int(query["timestamp"]), timezone.utc)
 
 
 def test_documented_message_vector_is_verified_decrypted_and_kept_as_decrypted_xml():
-    intake = wecom.accept(post(platforms.KNOWN_MESSAGE_QUERY, platforms.KNOWN_MESSAGE_BODY), CRYPTO)
+    query = platforms.KNOWN_MESSAGE_QUERY
+    intake = wecom.accept(post(query, platforms.KNOWN_MESSAGE_BODY, signed_at(query)), CRYPTO)
     assert isinstance(intake, Intake)
     assert intake.idempotency_key == "4561255354251345929"
     assert intake.body.startswith("<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>")
@@ -26,8 +32,31 @@ def test_documented_message_vector_is_verified_decrypted_and_kept_as_decrypted_x
 
 
 def test_documented_url_verification_vector_answers_the_decrypted_echostr():
-    answer = wecom.verify_url(HttpInput.of("GET", platforms.KNOWN_VERIFY, {}, b""), CRYPTO)
+    query = platforms.KNOWN_VERIFY
+    answer = wecom.verify_url(HttpInput.of("GET", query, {}, b"", signed_at(query)), CRYPTO)
     assert answer == Reply(200, "1616140317555161061")
+
+
+def test_a_correctly_signed_call_replayed_after_the_allowed_age_is_refused_and_not_kept():
+    query = platforms.KNOWN_MESSAGE_QUERY
+    later = signed_at(query) + timedelta(minutes=6)
+    refusal = wecom.accept(post(query, platforms.KNOWN_MESSAGE_BODY, later), CRYPTO)
+    assert isinstance(refusal, Refusal)
+    assert (refusal.status, refusal.error_code, refusal.publish) == (401, "stale_timestamp", False)
+
+
+def test_a_call_signed_within_the_allowed_age_is_accepted():
+    query = platforms.KNOWN_MESSAGE_QUERY
+    later = signed_at(query) + timedelta(minutes=4)
+    assert isinstance(wecom.accept(post(query, platforms.KNOWN_MESSAGE_BODY, later), CRYPTO), Intake)
+    assert isinstance(wecom.accept(post(query, platforms.KNOWN_MESSAGE_BODY, later), CRYPTO, timedelta(minutes=3)),
+                      Refusal)  # fmt: skip
+
+
+def test_a_url_verification_with_an_old_timestamp_is_refused():
+    query = platforms.KNOWN_VERIFY
+    answer = wecom.verify_url(HttpInput.of("GET", query, {}, b"", signed_at(query) + timedelta(hours=1)), CRYPTO)
+    assert isinstance(answer, Refusal) and answer.error_code == "stale_timestamp"
 
 
 def test_signature_of_the_documented_vector_is_the_documented_one():

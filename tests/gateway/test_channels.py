@@ -99,12 +99,28 @@ def test_web_chat_follow_up_goes_to_tickets_actions_keyed_by_ticket():
     assert publisher.on("raw.webchat") == []
 
 
+def _wecom_verify_query(echo: bytes) -> dict[str, str]:
+    """The URL check the platform sends now: the echostr encrypted and signed with a fresh timestamp."""
+    encrypted = platforms.wecom_encrypt(echo)
+    timestamp, nonce = str(int(time.time())), "1372623149"
+    return {"msg_signature": platforms.wecom_signature(platforms.WECOM_TOKEN, timestamp, nonce, encrypted),
+            "timestamp": timestamp, "nonce": nonce, "echostr": encrypted}  # fmt: skip
+
+
 def test_wecom_url_verification_answers_the_decrypted_echostr():
     async def verify(client):
-        response = await client.get("/v1/channels/wecom/callback", params=platforms.KNOWN_VERIFY)
+        response = await client.get("/v1/channels/wecom/callback", params=_wecom_verify_query(b"1616140317555161061"))
         return response.status, await response.text()
 
     assert call(RecordingPublisher(), verify) == (200, "1616140317555161061")
+
+
+def test_wecom_url_verification_signed_long_ago_is_refused():
+    async def verify(client):
+        response = await client.get("/v1/channels/wecom/callback", params=platforms.KNOWN_VERIFY)
+        return response.status, (await response.json())["error"]
+
+    assert call(RecordingPublisher(), verify) == (401, "stale_timestamp")
 
 
 async def _post(client, path, body, params=None, headers=None):
