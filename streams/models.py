@@ -148,12 +148,15 @@ class UnmatchedReply(_Record):
     The e-mail adapter puts it on the reply's `customer_reply` action; the lifecycle publishes
     it to raw.email (adapter `email-reply/v1`) when no ticket turns up within the hold, or at
     once when the ticket is closed. Its ids derive from the reply's own idempotency key (its
-    Message-ID), as if the mail had been sent as a new request, so a repeat collapses."""
+    Message-ID), as if the mail had been sent as a new request, so a repeat collapses.
+    `references` (the Message-IDs it answers, oldest first, at most 20) let a later reply in
+    the conversation of a promoted request find that request's ticket."""
 
     channel: Channel = "email"
     idempotency_key: str = Field(min_length=1, max_length=1_000)  # the reply's Message-ID, or a digest of the mail
     received_at: UtcDatetime
     thread_message_id: str | None = Field(default=None, max_length=1_000)
+    references: list[Annotated[str, Field(max_length=1_000)]] = Field(default_factory=list, max_length=20)
     submission: RequestSubmission
 
     @property
@@ -163,6 +166,14 @@ class UnmatchedReply(_Record):
     @property
     def ticket_id(self) -> str:
         return ids.ticket_id(self.channel, self.idempotency_key)
+
+    def action_id_on(self, ticket_id: str) -> str:
+        """The id of this reply's customer_reply action on a ticket (the same on every route there)."""
+        return ids.action_id(ticket_id, f"{self.channel}:{self.idempotency_key}")
+
+    def referenced_tickets(self) -> list[str]:
+        """The tickets the mails this reply references would have opened, most recent mail first."""
+        return [ids.ticket_id(self.channel, reference) for reference in reversed(self.references)]
 
 
 class PromotedReply(_Record):

@@ -585,6 +585,11 @@ class LifecycleStage:
                     notify = self.policies.notify(state.policy, sla_event.metric, sla_event.level)
             document = events.sla_event(state, sla_event, notify=notify)
             yield Output(self.catalog.sla_events, key, orjson.dumps(document), CLOUDEVENT_HEADERS)
+        for forwarded in outcome.forwarded:
+            log.info("ticket %s: customer reply %s continues ticket %s", state.ticket_id, forwarded.action_id,
+                     forwarded.ticket_id)  # fmt: skip
+            yield Output(self.catalog.tickets_actions, forwarded.ticket_id.encode(),
+                         forwarded.model_dump_json().encode())  # fmt: skip
         for promotion in outcome.promotions:
             assert promotion.action.unmatched is not None
             sender, envelope = email.promoted_reply(promotion.action.unmatched, promotion.origin())

@@ -554,3 +554,26 @@ def test_a_reply_to_a_closed_ticket_becomes_a_request_at_once(mail_lifecycle, cl
     (promoted,) = [RawEnvelope.model_validate_json(o.value) for o in outputs if o.topic == "t.raw.email"]
     assert orjson.loads(promoted.body)["origin"]["thread_ticket"] == ticket_id
     assert _promoted_total("ticket_closed") == before + 1
+
+
+def test_a_follow_up_in_the_conversation_of_a_promoted_reply_moves_that_reply_s_ticket(mail_lifecycle, classifier):
+    mail_lifecycle.on_action(mail_reply().model_dump_json().encode(), 0)
+    (promoted,) = mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD)
+    (normalized,) = NormalizeStage(CATALOG).process(promoted.value, "email")
+    (classified,) = ClassifyStage(CATALOG, classifier).process(normalized.value)
+    mail_lifecycle.on_classified(classified.value, 0)
+    ticket = classified.key.decode()
+
+    from streams.adapters import email
+    from tests.adapters import mails
+
+    conversation = "<news-7@shop.example> <reply-1@mail.example.cn> <agent-answer@desk.shop.example>"
+    raw = mails.reply("<agent-answer@desk.shop.example>", message_id="<reply-2@mail.example.cn>", text="还是不能充电",
+                      references=conversation)  # fmt: skip
+    (follow_up,) = email.mail_intake(raw, NOW).actions
+    (forwarded,) = mail_lifecycle.on_action(follow_up.model_dump_json().encode(), 0)
+    assert forwarded.topic == "t.tickets.actions" and forwarded.key == ticket.encode()
+    mail_lifecycle.on_action(forwarded.value, 0)
+    assert mail_lifecycle.store.get(ticket).last_action == TicketAction.model_validate_json(forwarded.value).action_id
+    later = mail_lifecycle.fire_due(0, NOW.timestamp() + 3 * REPLY_HOLD)
+    assert [output for output in later if output.topic == "t.raw.email"] == []  # nothing else is promoted

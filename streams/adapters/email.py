@@ -23,7 +23,9 @@ GBK text as GB2312), and RFC 2047 encoded headers.
   have had as a new request, so a repeat collapses, and normalize reads it back
   (`parse_promoted_reply`) like any intake — the topology gains no new path into the
   classifier. The request's ticket records its origin: why, and the thread's ticket and
-  Message-ID, for the agent to see the context.
+  Message-ID, for the agent to see the context. A later reply in that request's conversation
+  (its References name the promoted reply) is passed on to the promoted ticket by the
+  thread's state in the lifecycle.
 - What is kept on raw.email is the message exactly as received (`message/rfc822`; base64
   with a marker in the content type when it is not UTF-8, e.g. 8-bit GBK); a promoted reply
   is the parsed request (the reply's text, subject, sender and date), since the full mail
@@ -246,7 +248,8 @@ def mail_intake(raw: bytes, received_at: datetime, adapter: str = SMTP_ADAPTER) 
     submission = _submission(mail)
     if isinstance(submission, RequestSubmission):
         unmatched = UnmatchedReply(idempotency_key=key, received_at=received_at,
-                                   thread_message_id=mail.thread_message_id, submission=submission)  # fmt: skip
+                                   thread_message_id=mail.thread_message_id, references=list(mail.references[-20:]),
+                                   submission=submission)  # fmt: skip
     action = TicketAction(action_id=ids.action_id(ticket, f"email:{key}"), ticket_id=ticket, type="customer_reply",
                           by="customer", at=clamp_to(mail.date, received_at), channel="email", note=note,
                           unmatched=unmatched)  # fmt: skip

@@ -32,7 +32,11 @@ Unmatched e-mail replies (nothing a customer writes is lost):
   a duplicate; its request and ticket ids derive from the reply's own Message-ID, so a repeated
   promotion (a crash before the thread's state was saved) collapses as a repeated request.
 - the promoted tickets are remembered on the thread's state (`promoted_replies`): if the
-  thread's own request does arrive after all, its ticket lists them.
+  thread's own request does arrive after all, its ticket lists them; a later reply whose
+  References name a promoted reply (the customer answering the agent's answer to it) is passed
+  on (`Outcome.forwarded`) to that reply's ticket, where it applies like any customer reply.
+  A thread's state with promoted replies is kept for the ticket retention, since such
+  conversations go on for days.
 """
 
 from __future__ import annotations
@@ -143,7 +147,10 @@ class TicketState(BaseModel):
             if self.held_replies():
                 return None  # each becomes a request first (promotion_due)
             arrived = min((action.at.timestamp() for action in self.early_actions), default=seen)
-            return max(arrived, seen) + retention.orphan_actions
+            expiry = max(arrived, seen) + retention.orphan_actions
+            if self.promoted_replies:  # follow-ups in their conversations are passed on meanwhile
+                expiry = max(expiry, seen + retention.tickets)
+            return expiry
         return None
 
     def wake_at(self, retention: Retention) -> float | None:
@@ -197,6 +204,7 @@ class Outcome:
     sla_events: list[sla.SlaEvent] = field(default_factory=list)
     promotions: list[Promotion] = field(default_factory=list)
     routing: RoutingDecision | None = None
+    forwarded: list[TicketAction] = field(default_factory=list)  # for tickets.actions: replies passed on
     duplicate: bool = False
     opened: bool = False
     rejection: str | None = None  # why an action was refused (a stale repair)
@@ -323,12 +331,33 @@ def apply_action(state: TicketState | None, action: TicketAction, *, policies: P
         return Outcome(state=None, duplicate=True)
     state.updated_at = now
     outcome = Outcome(state=state)
+    if (continued := _continued_ticket(state, action)) is not None:
+        _forward(state, action, continued, outcome)
+        return outcome
     if state.status == "awaiting_request":
         state.early_actions = [*state.early_actions, action]
         _bound_held(state, outcome)
         return outcome
     _apply(_Clocks(state, policies, outcome.sla_events, now), action, outcome)
     return outcome
+
+
+def _continued_ticket(state: TicketState, action: TicketAction) -> str | None:
+    """The ticket a customer's e-mail reply continues when it answers, within this thread, a
+    reply that became a ticket of its own (the most recent such mail it references)."""
+    if action.type != "customer_reply" or action.unmatched is None or not state.promoted_replies:
+        return None
+    return next((ticket for ticket in action.unmatched.referenced_tickets() if ticket in state.promoted_replies), None)
+
+
+def _forward(state: TicketState, action: TicketAction, ticket_id: str, outcome: Outcome) -> None:
+    """Pass the reply on to the ticket it continues, as the action it would have been there."""
+    assert action.unmatched is not None
+    passed_on = {"ticket_id": ticket_id, "action_id": action.unmatched.action_id_on(ticket_id)}
+    outcome.forwarded.append(action.model_copy(update=passed_on))
+    state.recent_action_ids = [*state.recent_action_ids, action.action_id][-RECENT_ACTIONS_KEPT:]
+    if state.request_id is not None:
+        state.last_action = action.action_id  # as for any action on a ticket (sla replay counts it too)
 
 
 def _bound_held(state: TicketState, outcome: Outcome) -> None:

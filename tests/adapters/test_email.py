@@ -89,7 +89,7 @@ def test_reply_carries_the_request_it_becomes_if_its_ticket_is_not_found():
     intake = email.mail_intake(mails.reply("<gbk-1@mail.example.cn>", text="另外，我想退掉上周买的耳机"), NOW)
     unmatched = intake.actions[0].unmatched
     assert unmatched.idempotency_key == "reply-1@mail.example.cn" and unmatched.received_at == NOW
-    assert unmatched.thread_message_id == "gbk-1@mail.example.cn"
+    assert unmatched.thread_message_id == "gbk-1@mail.example.cn" and unmatched.references == ["gbk-1@mail.example.cn"]
     assert unmatched.submission.text == "另外，我想退掉上周买的耳机" and unmatched.submission.customer.email == "wang@example.cn"
     assert unmatched.ticket_id == ids.ticket_id("email", "reply-1@mail.example.cn")  # as if it had been a new mail
 

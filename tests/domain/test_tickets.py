@@ -304,11 +304,13 @@ HOLD = 600.0
 RETENTION = tickets.Retention(tickets=3600, orphan_actions=86400, unmatched_replies=HOLD)
 
 
-def email_reply(at, *, ticket="TKT-1", key="reply-1@mail.example.cn", text="另外我想退掉上周买的耳机"):
+def email_reply(at, *, ticket="TKT-1", key="reply-1@mail.example.cn", text="另外我想退掉上周买的耳机",
+                references=("root@news.shop.example",)):  # fmt: skip
     """A customer's e-mail reply as the e-mail adapter sends it: received `at` seconds after SUBMITTED."""
     moment = SUBMITTED + timedelta(seconds=at)
     unmatched = UnmatchedReply(
         idempotency_key=key, received_at=moment, thread_message_id="root@news.shop.example",
+        references=list(references),
         submission=RequestSubmission(customer=CustomerRef(email="wang@example.cn"), text=text, subject="Re: 双11",
                                      submitted_at=moment),
     )  # fmt: skip
@@ -381,10 +383,11 @@ def test_a_thread_never_expires_while_a_reply_waits_to_be_promoted():
     assert state.expires_at(short) is None and state.wake_at(short) == T + 1 + HOLD
 
 
-def test_a_thread_whose_replies_were_promoted_expires_after_the_orphan_retention():
+def test_a_thread_whose_replies_were_promoted_is_kept_for_the_ticket_retention():
+    month = tickets.Retention(tickets=30 * 86400, orphan_actions=86400, unmatched_replies=HOLD)
     state = hold(None, email_reply(0), T + 1).state
     state = tickets.fire_due(state, now=T + HOLD, reply_hold=HOLD).state
-    assert state.expires_at(RETENTION) == T + HOLD + 86400
+    assert state.expires_at(month) == T + HOLD + 30 * 86400
 
 
 def test_an_unknown_thread_holds_a_bounded_number_of_replies_and_promotes_the_oldest_beyond_it():
@@ -432,3 +435,36 @@ def test_a_held_reply_survives_the_stored_form():
 
     state = hold(None, email_reply(0), T + 1).state
     assert decode_ticket(encode_ticket(state)).held_replies() == state.held_replies()
+
+
+def _promoted_thread():
+    """The thread's state once the customer's first reply became a ticket of its own."""
+    state = hold(None, email_reply(0), T + 1).state
+    return tickets.fire_due(state, now=T + HOLD, reply_hold=HOLD).state
+
+
+FOLLOW_UP = ("root@news.shop.example", "reply-1@mail.example.cn", "agent-answer@desk.shop.example")
+
+
+def test_a_later_reply_in_a_promoted_conversation_is_passed_on_to_its_ticket():
+    promoted = ids.ticket_id("email", "reply-1@mail.example.cn")
+    outcome = hold(_promoted_thread(), email_reply(4000, key="reply-2@mail.example.cn", references=FOLLOW_UP), T + 4000)
+    (forwarded,) = outcome.forwarded
+    assert (forwarded.ticket_id, forwarded.type) == (promoted, "customer_reply")
+    assert forwarded.action_id == forwarded.unmatched.action_id_on(promoted)
+    assert outcome.promotions == [] and outcome.state.held_replies() == []
+
+
+def test_a_reply_to_the_thread_itself_after_a_promotion_waits_for_its_ticket_again():
+    outcome = hold(_promoted_thread(), email_reply(4000, key="reply-3@mail.example.cn"), T + 4000)
+    assert outcome.forwarded == [] and len(outcome.state.held_replies()) == 1
+
+
+def test_a_later_reply_in_the_conversation_of_a_request_promoted_from_a_closed_ticket_is_passed_on(
+    routing, short_policies
+):  # fmt: skip
+    closed = act(open_one(routing, short_policies).state, short_policies, "close", 50).state
+    closed = tickets.apply_action(closed, email_reply(4000), policies=short_policies, now=T + 4001).state
+    later = email_reply(9000, key="reply-2@mail.example.cn", references=FOLLOW_UP)
+    outcome = tickets.apply_action(closed, later, policies=short_policies, now=T + 9001)
+    assert outcome.promotions == [] and [a.ticket_id for a in outcome.forwarded] == closed.promoted_replies
