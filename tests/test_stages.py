@@ -556,7 +556,7 @@ def test_a_reply_to_a_closed_ticket_becomes_a_request_at_once(mail_lifecycle, cl
     assert _promoted_total("ticket_closed") == before + 1
 
 
-def test_a_follow_up_in_the_conversation_of_a_promoted_reply_moves_that_reply_s_ticket(mail_lifecycle, classifier):
+def test_a_follow_up_to_the_answer_on_a_promoted_reply_moves_the_promoted_ticket(mail_lifecycle, classifier):
     mail_lifecycle.on_action(mail_reply().model_dump_json().encode(), 0)
     (promoted,) = mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD)
     (normalized,) = NormalizeStage(CATALOG).process(promoted.value, "email")

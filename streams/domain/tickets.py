@@ -135,9 +135,10 @@ class TicketState(BaseModel):
         """When the ticket may leave the table: `retention.tickets` after it was resolved or
         closed, and after it was last changed here (so an imported historical ticket stays
         long enough for a re-import to be recognised); an action whose request never came,
-        `retention.orphan_actions` after it arrived (or after the thread's last reply was
-        promoted, so a redelivered copy is still recognised). Open tickets never expire, nor
-        does a thread while a held reply waits to be promoted."""
+        `retention.orphan_actions` after it arrived or after the last change; a thread whose
+        replies became tickets, `retention.tickets` after the last change (follow-ups in their
+        conversations are passed on meanwhile). Open tickets never expire, nor does a thread
+        while a held reply waits to be promoted."""
         seen = self.updated_at or 0.0
         if self.status == "closed" and self.closed_at is not None:
             return max(self.closed_at, seen) + retention.tickets
