@@ -114,6 +114,12 @@ TICKETS_EXPIRED = Counter(
     "Tickets dropped from the tickets table after their retention, by final status.",
     ["status"],
 )
+ORPHAN_REPLIES_PROMOTED = Counter(
+    "ticketflow_orphan_replies_promoted",
+    "Customer e-mail replies whose ticket was not found that became requests of their own, by reason "
+    "(no_ticket: none turned up within the hold — never a ticket here, or retired; ticket_closed).",
+    ["reason"],
+)
 REPEATS = Counter(
     "ticketflow_repeat_requests",
     "Requests that repeat an earlier one of the same customer about the same issue (repeat-inquiry rate = this / requests).",

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from streams import ids
+
 CHANNELS: tuple[str, ...] = ("phone", "app", "wecom", "email", "social", "webchat", "store", "vip")
 Channel = Literal["phone", "app", "wecom", "email", "social", "webchat", "store", "vip"]
 
@@ -127,6 +129,60 @@ class RequestSubmission(_Record):
         return value
 
 
+class RequestOrigin(_Record):
+    """Why a request was opened from a message the customer sent as a reply: an e-mail reply
+    whose ticket was not found (`no_ticket`: the mail it answers never became a ticket here, or
+    its ticket has left the table) or was closed (`ticket_closed`). It links the thread."""
+
+    kind: Literal["unmatched_reply"] = "unmatched_reply"
+    reason: Literal["no_ticket", "ticket_closed"]
+    detail: str = Field(max_length=1_000)
+    thread_ticket: str  # the ticket the reply was threaded to (by the subject or the thread's first mail)
+    thread_message_id: str | None = None  # the thread's first mail (None when the subject named the ticket)
+    reply_action_id: str  # the customer_reply action the message first was
+
+
+class UnmatchedReply(_Record):
+    """The request a customer's e-mail reply becomes when the ticket it answers is not found.
+
+    The e-mail adapter puts it on the reply's `customer_reply` action; the lifecycle publishes
+    it to raw.email (adapter `email-reply/v1`) when no ticket turns up within the hold, or at
+    once when the ticket is closed. Its ids derive from the reply's own idempotency key (its
+    Message-ID), as if the mail had been sent as a new request, so a repeat collapses.
+    `references` (the Message-IDs it answers, oldest first, at most 20) let a later reply in
+    the conversation of a promoted request find that request's ticket."""
+
+    channel: Channel = "email"
+    idempotency_key: str = Field(min_length=1, max_length=1_000)  # the reply's Message-ID, or a digest of the mail
+    received_at: UtcDatetime
+    thread_message_id: str | None = Field(default=None, max_length=1_000)
+    references: list[Annotated[str, Field(max_length=1_000)]] = Field(default_factory=list, max_length=20)
+    submission: RequestSubmission
+
+    @property
+    def request_id(self) -> str:
+        return ids.request_id(self.channel, self.idempotency_key)
+
+    @property
+    def ticket_id(self) -> str:
+        return ids.ticket_id(self.channel, self.idempotency_key)
+
+    def action_id_on(self, ticket_id: str) -> str:
+        """The id of this reply's customer_reply action on a ticket (the same on every route there)."""
+        return ids.action_id(ticket_id, f"{self.channel}:{self.idempotency_key}")
+
+    def referenced_tickets(self) -> list[str]:
+        """The tickets the mails this reply references would have opened, most recent mail first."""
+        return [ids.ticket_id(self.channel, reference) for reference in reversed(self.references)]
+
+
+class PromotedReply(_Record):
+    """Body of a raw.email record of adapter `email-reply/v1`: a reply that became a request."""
+
+    submission: RequestSubmission
+    origin: RequestOrigin
+
+
 class CanonicalRequest(_Record):
     """Value of `requests.normalized`: one customer request in the one shape every stage reads."""
 
@@ -141,6 +197,7 @@ class CanonicalRequest(_Record):
     submitted_at: UtcDatetime
     received_at: UtcDatetime
     idempotency_key: str
+    origin: RequestOrigin | None = None  # set when the request was a reply whose ticket was not found
 
 
 class Classification(_Record):
@@ -176,7 +233,8 @@ class ClockRepair(_Record):
 class TicketAction(_Record):
     """Value of `tickets.actions`: something a person did on a ticket; these move the SLA clock.
 
-    `repair` is internal: published by `ticketflow sla replay --apply`, never accepted by the gateway."""
+    `repair` is internal: published by `ticketflow sla replay --apply`, never accepted by the gateway;
+    `unmatched` is set by the e-mail adapter on a customer's reply (see `UnmatchedReply`)."""
 
     action_id: str
     ticket_id: str
@@ -188,6 +246,7 @@ class TicketAction(_Record):
     channel: Channel | None = None
     note: str | None = Field(default=None, max_length=2_000)
     repair: ClockRepair | None = None
+    unmatched: UnmatchedReply | None = None  # e-mail replies: the request it becomes if its ticket is not found
 
 
 class ActionSubmission(_Record):

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     orphan_action_retention_hours: float = Field(
         default=24.0, gt=0, le=24 * 365, description="Actions whose request never arrives are kept this long."
     )
+    email_reply_hold_minutes: float = Field(
+        default=15.0, gt=0, le=24 * 60,
+        description="An e-mail reply whose ticket is not in the tickets table waits this long for it, then becomes "
+        "a request of its own.",
+    )  # fmt: skip
     report_timezone: str = Field(default="Asia/Shanghai", description="Day windows start at local midnight here.")
     window_grace_seconds: float = Field(
         default=120.0, ge=0, le=86400, description="A window is emitted this long after it ends (late facts revise it)."

@@ -21,6 +21,7 @@ import orjson
 from pydantic import ValidationError
 
 from streams import ids, metrics
+from streams.adapters import email
 from streams.catalog import TopicCatalog
 from streams.domain import customers, events, text, tickets, windows
 from streams.domain.classification import Classifier
@@ -28,7 +29,7 @@ from streams.domain.identity import Lookup, index_update
 from streams.domain.normalize import Rejection, Skip, describe_validation_error, envelope_as_dict, normalize_record
 from streams.domain.policies import PolicyFile
 from streams.domain.routing import RoutingConfig
-from streams.domain.tickets import Outcome, TicketState
+from streams.domain.tickets import Outcome, Retention, TicketState
 from streams.models import CanonicalRequest, ClassifiedRequest, CustomerProfile, InvalidRecord, RawEnvelope, TicketAction
 from streams.state.deadlines import DeadlineIndex
 from streams.state.open_tickets import OpenTickets
@@ -318,6 +319,11 @@ class LifecycleStage:
 
     Routing happens here, where the ticket is created, so a repeated request (same ticket id)
     is recognised against the table and never routed twice.
+
+    A customer's e-mail reply whose ticket is not found becomes a request of its own: after
+    `reply_hold_seconds` (the timer) or at once when the ticket is closed, it is published to
+    raw.email — the intake — and goes through normalize and classify like any mail (see
+    streams/adapters/email.py for why it is decided here and not at the edge).
     """
 
     def __init__(
@@ -333,12 +339,13 @@ class LifecycleStage:
         key_partition: Callable[[str], int] | None = None,
         retention_seconds: float = 30 * 86400,
         orphan_retention_seconds: float = 86400,
+        reply_hold_seconds: float = 15 * 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
         self.facts_topic = facts_topic
         self.key_partition = key_partition
-        self.retention = (retention_seconds, orphan_retention_seconds)
+        self.retention = Retention(retention_seconds, orphan_retention_seconds, reply_hold_seconds)
         self.routing = routing
         self.policies = policies
         self.store = store
@@ -410,7 +417,8 @@ class LifecycleStage:
         deferred: list[tuple[int, str]] | None = None,
     ) -> list[Output]:  # fmt: skip
         """The timer's step for one owned partition: emit every point due by `upto` (default
-        `now`), and drop tickets whose retention has run out.
+        `now`), publish held e-mail replies whose ticket did not turn up within the hold as
+        requests of their own, and drop tickets whose retention has run out.
 
         With `deferred`, the new states are kept in memory and listed there instead of being
         written to the changelog: the caller writes them once the events are acknowledged, so
@@ -423,17 +431,17 @@ class LifecycleStage:
                 state = self.store.get(ticket_id)
                 if state is None:
                     continue
-                outcome = tickets.fire_due(state, now=now, upto=upto)
+                outcome = tickets.fire_due(state, now=now, upto=upto, reply_hold=self.retention.unmatched_replies)
                 if outcome.state is not None:
                     outputs.extend(self._commit(partition, OpenTickets.key(state), outcome, None, now,
                                                 deferred=deferred, from_timer=True))  # fmt: skip
                     continue
-                expires = state.expires_at(*self.retention)
+                expires = state.expires_at(self.retention)
                 if expires is not None and expires <= upto and state.next_due() is None:
                     self.store.delete(partition, ticket_id)
                     metrics.TICKETS_EXPIRED.labels(state.status).inc()
                     continue
-                self.index.schedule(partition, ticket_id, state.wake_at(*self.retention))
+                self.index.schedule(partition, ticket_id, state.wake_at(self.retention))
             except Exception:  # noqa: BLE001 - one unreadable ticket must not stop every clock
                 log.exception("SLA timer: ticket %s skipped", ticket_id)
                 metrics.STAGE_ERRORS.labels("timer").inc()
@@ -474,7 +482,7 @@ class LifecycleStage:
                 continue
             if state is None:
                 continue
-            self.index.schedule(partition, ticket_id, state.wake_at(*self.retention))
+            self.index.schedule(partition, ticket_id, state.wake_at(self.retention))
             self.open_tickets.update(partition, None, OpenTickets.key(state))
         yield seen
 
@@ -520,7 +528,7 @@ class LifecycleStage:
         self.store.put(partition, state, changelog=deferred is None)
         if deferred is not None:
             deferred.append((partition, state.ticket_id))
-        self.index.schedule(partition, state.ticket_id, state.wake_at(*self.retention))
+        self.index.schedule(partition, state.ticket_id, state.wake_at(self.retention))
         self.open_tickets.update(partition, was_open, OpenTickets.key(state))
         return outputs
 
@@ -577,6 +585,18 @@ class LifecycleStage:
                     notify = self.policies.notify(state.policy, sla_event.metric, sla_event.level)
             document = events.sla_event(state, sla_event, notify=notify)
             yield Output(self.catalog.sla_events, key, orjson.dumps(document), CLOUDEVENT_HEADERS)
+        for forwarded in outcome.forwarded:
+            log.info("ticket %s: customer reply %s continues ticket %s", state.ticket_id, forwarded.action_id,
+                     forwarded.ticket_id)  # fmt: skip
+            yield Output(self.catalog.tickets_actions, forwarded.ticket_id.encode(),
+                         forwarded.model_dump_json().encode())  # fmt: skip
+        for promotion in outcome.promotions:
+            assert promotion.action.unmatched is not None
+            sender, envelope = email.promoted_reply(promotion.action.unmatched, promotion.origin())
+            metrics.ORPHAN_REPLIES_PROMOTED.labels(promotion.reason).inc()
+            log.info("ticket %s: customer reply %s becomes request %s (%s)", state.ticket_id,
+                     promotion.action.action_id, envelope.request_id, promotion.reason)  # fmt: skip
+            yield Output(self.catalog.raw(envelope.channel), sender.encode(), envelope.model_dump_json().encode())
 
 
 class WindowStore(Protocol):

@@ -439,3 +439,141 @@ def test_an_action_on_another_partition_than_its_ticket_is_refused_with_the_caus
     record = orjson.loads(output.value)
     assert record["error_code"] == "wrong_partition" and "murmur2" in record["reason"]
     assert stage.store.get("TKT-P") is None
+
+
+# -- customer e-mail replies whose ticket is not found ---------------------------------------------
+
+REPLY_HOLD = 600.0
+
+
+@pytest.fixture
+def mail_lifecycle(routing, short_policies):
+    index, counts = DeadlineIndex(), OpenTickets()
+    index.assign([0])
+    counts.assign([0])
+    return LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=DictStore(), index=index,
+                          open_tickets=counts, reply_hold_seconds=REPLY_HOLD,
+                          clock=lambda: NOW.timestamp())  # fmt: skip
+
+
+def mail_reply(answering="<news-7@shop.example>", message_id="<reply-1@mail.example.cn>",
+               text="我的蓝牙耳机坏了，要求退货") -> TicketAction:  # fmt: skip
+    from streams.adapters import email
+    from tests.adapters import mails
+
+    (action,) = email.mail_intake(mails.reply(answering, message_id=message_id, text=text), NOW).actions
+    return action
+
+
+def _promoted_total(reason="no_ticket") -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("ticketflow_orphan_replies_promoted_total", {"reason": reason}) or 0.0
+
+
+def test_a_reply_to_an_unknown_thread_becomes_exactly_one_request_after_the_hold(mail_lifecycle):
+    reply = mail_reply()
+    before = _promoted_total()
+    assert mail_lifecycle.on_action(reply.model_dump_json().encode(), 0) == []
+    assert mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD - 1) == []
+    (output,) = mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD)
+    envelope = RawEnvelope.model_validate_json(output.value)
+    assert output.topic == "t.raw.email" and envelope.adapter == "email-reply/v1"
+    assert envelope.ticket_id == ids.ticket_id("email", "reply-1@mail.example.cn")
+    assert _promoted_total() == before + 1
+
+
+def test_a_second_timer_pass_or_a_repeated_reply_publishes_no_second_request(mail_lifecycle):
+    raw = mail_reply().model_dump_json().encode()
+    mail_lifecycle.on_action(raw, 0)
+    mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD)
+    assert mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD + 60) == []
+    assert mail_lifecycle.on_action(raw, 0) == []  # the same mail delivered again
+    assert mail_lifecycle.fire_due(0, NOW.timestamp() + 3 * REPLY_HOLD) == []
+
+
+def test_a_promoted_reply_opens_a_routed_ticket_that_says_where_it_came_from(mail_lifecycle, classifier):
+    reply = mail_reply()
+    mail_lifecycle.on_action(reply.model_dump_json().encode(), 0)
+    (promoted,) = mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD)
+    (normalized,) = NormalizeStage(CATALOG).process(promoted.value, "email")
+    (classified,) = ClassifyStage(CATALOG, classifier).process(normalized.value)
+    outputs = mail_lifecycle.on_classified(classified.value, 0)
+    (owner,) = [event for event in (orjson.loads(o.value) for o in outputs if o.topic.startswith("t.dept."))
+                if event["data"]["role"] == "owner"]  # fmt: skip
+    origin = owner["data"]["origin"]
+    assert (origin["kind"], origin["reason"]) == ("unmatched_reply", "no_ticket")
+    assert origin["thread_ticket"] == reply.ticket_id
+    assert origin["thread_message_id"] == "news-7@shop.example" and owner["data"]["text"].startswith("我的蓝牙耳机坏了")
+    assert mail_lifecycle.on_classified(classified.value, 0) == []  # a repeated promotion collapses here
+
+
+def test_a_reply_whose_thread_request_arrives_within_the_hold_applies_to_that_ticket(mail_lifecycle, classifier):
+    reply = mail_reply()
+    mail_lifecycle.on_action(reply.model_dump_json().encode(), 0)
+    (normalized,) = NormalizeStage(CATALOG).process(raw_record(channel="email", key="news-7@shop.example"), "email")
+    (classified,) = ClassifyStage(CATALOG, classifier).process(normalized.value)
+    assert classified.key.decode() == reply.ticket_id
+    mail_lifecycle.on_classified(classified.value, 0)
+    assert reply.action_id in mail_lifecycle.store.get(reply.ticket_id).recent_action_ids
+    later = mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD + 1)
+    assert [output for output in later if output.topic == "t.raw.email"] == []
+
+
+def test_the_timer_records_a_promotion_in_the_changelog_only_once_acknowledged(mail_lifecycle):
+    reply = mail_reply()
+    mail_lifecycle.on_action(reply.model_dump_json().encode(), 0)
+    store = mail_lifecycle.store
+    store.writes.clear()
+    deferred: list[tuple[int, str]] = []
+    assert len(mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD, deferred=deferred)) == 1
+    assert store.writes == [] and deferred == [(0, reply.ticket_id)]
+
+
+def test_a_promotion_repeated_after_a_crash_carries_the_same_ids(mail_lifecycle, routing, short_policies):
+    mail_lifecycle.on_action(mail_reply().model_dump_json().encode(), 0)
+    saved = dict(mail_lifecycle.store.states)  # the changelog: the promotion was never acknowledged
+    (first,) = mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD, deferred=[])
+    restarted = DictStore()
+    restarted.states = saved
+    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=restarted, index=DeadlineIndex(),
+                           open_tickets=OpenTickets(), reply_hold_seconds=REPLY_HOLD)  # fmt: skip
+    stage.rebuild({0}, lambda ticket: 0)
+    (again,) = stage.fire_due(0, NOW.timestamp() + REPLY_HOLD)
+    assert (again.key, again.value) == (first.key, first.value)
+
+
+def test_a_reply_to_a_closed_ticket_becomes_a_request_at_once(mail_lifecycle, classifier):
+    (normalized,) = NormalizeStage(CATALOG).process(raw_record(channel="email", key="news-7@shop.example"), "email")
+    (classified,) = ClassifyStage(CATALOG, classifier).process(normalized.value)
+    mail_lifecycle.on_classified(classified.value, 0)
+    ticket_id = classified.key.decode()
+    mail_lifecycle.on_action(_action(ticket_id, "close", 60, "A-close"), 0)
+    before = _promoted_total("ticket_closed")
+    outputs = mail_lifecycle.on_action(mail_reply().model_dump_json().encode(), 0)
+    (promoted,) = [RawEnvelope.model_validate_json(o.value) for o in outputs if o.topic == "t.raw.email"]
+    assert orjson.loads(promoted.body)["origin"]["thread_ticket"] == ticket_id
+    assert _promoted_total("ticket_closed") == before + 1
+
+
+def test_a_follow_up_to_the_answer_on_a_promoted_reply_moves_the_promoted_ticket(mail_lifecycle, classifier):
+    mail_lifecycle.on_action(mail_reply().model_dump_json().encode(), 0)
+    (promoted,) = mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD)
+    (normalized,) = NormalizeStage(CATALOG).process(promoted.value, "email")
+    (classified,) = ClassifyStage(CATALOG, classifier).process(normalized.value)
+    mail_lifecycle.on_classified(classified.value, 0)
+    ticket = classified.key.decode()
+
+    from streams.adapters import email
+    from tests.adapters import mails
+
+    conversation = "<news-7@shop.example> <reply-1@mail.example.cn> <agent-answer@desk.shop.example>"
+    raw = mails.reply("<agent-answer@desk.shop.example>", message_id="<reply-2@mail.example.cn>", text="还是不能充电",
+                      references=conversation)  # fmt: skip
+    (follow_up,) = email.mail_intake(raw, NOW).actions
+    (forwarded,) = mail_lifecycle.on_action(follow_up.model_dump_json().encode(), 0)
+    assert forwarded.topic == "t.tickets.actions" and forwarded.key == ticket.encode()
+    mail_lifecycle.on_action(forwarded.value, 0)
+    assert mail_lifecycle.store.get(ticket).last_action == TicketAction.model_validate_json(forwarded.value).action_id
+    later = mail_lifecycle.fire_due(0, NOW.timestamp() + 3 * REPLY_HOLD)
+    assert [output for output in later if output.topic == "t.raw.email"] == []  # nothing else is promoted

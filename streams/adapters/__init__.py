@@ -8,6 +8,7 @@ by the normalize stage. See base.py for the interface; pure (no faust, no Kafka 
 | `cti-webhook/v1`                | phone                      | a CTI call event (JSON)          |
 | `wecom-callback/v1`             | wecom                      | the decrypted message XML        |
 | `email-smtp/v1`, `email-imap/v1`| email                      | the RFC 5322 message             |
+| `email-reply/v1`                | email                      | a reply whose ticket was not found, as a request (JSON, from the lifecycle) |
 | `sheet-import/v1`               | any (from 需求渠道)         | one row of the request log (JSON)|
 """
 
@@ -29,6 +30,7 @@ PARSERS: dict[str, Parser] = {
     "wecom-callback": wecom.parse,
     "email-smtp": email.parse,
     "email-imap": email.parse,
+    "email-reply": email.parse_promoted_reply,
     "sheet-import": sheet.parse,
 }
 

@@ -27,7 +27,7 @@ import orjson
 
 from streams import ids
 from streams.domain.rejections import Rejection
-from streams.models import CustomerRef, RawEnvelope, RequestSubmission, TicketAction
+from streams.models import CustomerRef, RawEnvelope, RequestOrigin, RequestSubmission, TicketAction
 
 BASE64_PARAMETER = "transfer-encoding=base64"
 
@@ -143,6 +143,7 @@ class Parsed:
 
     submission: RequestSubmission
     sender_handle: str | None = None
+    origin: RequestOrigin | None = None  # a reply whose ticket was not found (see adapters/email.py)
 
 
 @dataclass(frozen=True)

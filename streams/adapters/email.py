@@ -10,8 +10,26 @@ GBK text as GB2312), and RFC 2047 encoded headers.
   ticket; otherwise the root of `References` (or `In-Reply-To`) is the Message-ID of the mail
   that opened the ticket, whose id is `ticket_id("email", that Message-ID)`. Replies become
   `customer_reply` actions on tickets.actions (they resume a paused clock), not raw.email.
+- Unmatched replies: the edge cannot see the tickets table, so it cannot tell whether the mail
+  a reply answers ever became a ticket (a customer answering a mailing, a mail sent from a CRM,
+  a thread from before Ticketflow, a reply-all to a thread we never saw, or a ticket closed
+  and retired long ago). So every reply's action also carries the request the mail would be
+  on its own (`TicketAction.unmatched`: the parsed submission, the reply's Message-ID, the
+  thread's first Message-ID). The lifecycle, which holds the tickets, decides: the ticket
+  exists → the reply applies to it; the ticket is closed → the reply becomes a new request at
+  once; no ticket turns up within `TICKETFLOW_EMAIL_REPLY_HOLD_MINUTES` → it becomes a new
+  request then. It publishes that request to raw.email (`promoted_reply`, adapter
+  `email-reply/v1`, a JSON body: the submission and its origin) with the ids the mail would
+  have had as a new request, so a repeat collapses, and normalize reads it back
+  (`parse_promoted_reply`) like any intake — the topology gains no new path into the
+  classifier. The request's ticket records its origin: why, and the thread's ticket and
+  Message-ID, for the agent to see the context. A later reply in that request's conversation
+  (its References name the promoted reply) is passed on to the promoted ticket by the
+  thread's state in the lifecycle.
 - What is kept on raw.email is the message exactly as received (`message/rfc822`; base64
-  with a marker in the content type when it is not UTF-8, e.g. 8-bit GBK).
+  with a marker in the content type when it is not UTF-8, e.g. 8-bit GBK); a promoted reply
+  is the parsed request (the reply's text, subject, sender and date), since the full mail
+  would have had to wait in the tickets table.
 """
 
 from __future__ import annotations
@@ -25,14 +43,27 @@ from datetime import datetime
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
 
+from pydantic import ValidationError
+
 from streams import ids
 from streams.adapters.base import Intake, Parsed, Refusal, clamp_to, digest_key, envelope_bytes, invalid, text_body
-from streams.domain.rejections import Rejection
-from streams.models import CustomerRef, RawEnvelope, RequestSubmission, TicketAction
+from streams.domain.rejections import Rejection, describe_validation_error
+from streams.models import (
+    CustomerRef,
+    PromotedReply,
+    RawEnvelope,
+    RequestOrigin,
+    RequestSubmission,
+    TicketAction,
+    UnmatchedReply,
+)
 
 CONTENT_TYPE = "message/rfc822"
 SMTP_ADAPTER = "email-smtp/v1"
 IMAP_ADAPTER = "email-imap/v1"
+# A reply whose ticket was not found, published by the lifecycle as a request of its own.
+REPLY_ADAPTER = "email-reply/v1"
+REPLY_CONTENT_TYPE = "application/json"
 TICKET_IN_SUBJECT = re.compile(r"\bTKT-[A-Z2-7]{16}\b")
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,500})>")
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
@@ -50,6 +81,13 @@ class Mail:
     text: str
     references: tuple[str, ...]  # References then In-Reply-To, oldest first
     attachments: tuple[str, ...]
+
+    @property
+    def thread_message_id(self) -> str | None:
+        """Message-ID of the thread's first mail, when the thread is found by its references."""
+        if TICKET_IN_SUBJECT.search(self.subject) or not self.references:
+            return None
+        return self.references[0]
 
     @property
     def thread_ticket(self) -> str | None:
@@ -206,10 +244,31 @@ def mail_intake(raw: bytes, received_at: datetime, adapter: str = SMTP_ADAPTER) 
         return Intake(channel="email", adapter=adapter, idempotency_key=key, content_type=content_type, body=body,
                       received_at=received_at, sender=sender)  # fmt: skip
     note = (mail.text or mail.subject)[:2_000]
+    unmatched = None
+    submission = _submission(mail)
+    if isinstance(submission, RequestSubmission):
+        unmatched = UnmatchedReply(idempotency_key=key, received_at=received_at,
+                                   thread_message_id=mail.thread_message_id, references=list(mail.references[-20:]),
+                                   submission=submission)  # fmt: skip
     action = TicketAction(action_id=ids.action_id(ticket, f"email:{key}"), ticket_id=ticket, type="customer_reply",
-                          by="customer", at=clamp_to(mail.date, received_at), channel="email", note=note)  # fmt: skip
+                          by="customer", at=clamp_to(mail.date, received_at), channel="email", note=note,
+                          unmatched=unmatched)  # fmt: skip
     return Intake(channel="email", adapter=adapter, idempotency_key=key, content_type=content_type, body=body,
                   received_at=received_at, sender=sender, publish_request=False, actions=(action,))  # fmt: skip
+
+
+def _submission(mail: Mail) -> RequestSubmission | Rejection:
+    """The request a mail is: its text (attachments listed by name), subject, sender and date."""
+    text = mail.text or mail.subject
+    if mail.attachments:
+        text += "\n" + "\n".join(f"[attachment] {name}" for name in mail.attachments[:20])
+    customer = CustomerRef(name=mail.from_name, email=mail.from_address)
+    try:
+        return RequestSubmission(customer=customer, text=text[:_MAX_TEXT], subject=mail.subject or None,
+                                 submitted_at=mail.date)  # fmt: skip
+    except ValidationError as exc:
+        reason, details = describe_validation_error(exc)
+        return Rejection("invalid_mail", f"the mail is not a request: {reason}", details)
 
 
 def parse(envelope: RawEnvelope) -> Parsed | Rejection:
@@ -220,12 +279,34 @@ def parse(envelope: RawEnvelope) -> Parsed | Rejection:
     mail = parse_mail(raw)
     if isinstance(mail, Rejection):
         return mail
-    text = mail.text or mail.subject
-    if mail.attachments:
-        text += "\n" + "\n".join(f"[attachment] {name}" for name in mail.attachments[:20])
-    customer = CustomerRef(name=mail.from_name, email=mail.from_address)
-    return Parsed(RequestSubmission(customer=customer, text=text[:_MAX_TEXT], subject=mail.subject or None,
-                                    submitted_at=mail.date))  # fmt: skip
+    submission = _submission(mail)
+    if isinstance(submission, Rejection):
+        return submission
+    return Parsed(submission)
+
+
+def promoted_reply(reply: UnmatchedReply, origin: RequestOrigin) -> tuple[str, RawEnvelope]:
+    """The raw.email record (key, envelope) of a reply that becomes a request of its own: the ids
+    the mail would have had as a new request, keyed by the sender like any mail."""
+    submission = reply.submission
+    body = PromotedReply(submission=submission, origin=origin)
+    key = ids.customer_id_for(explicit_id=None, phone=None, email=submission.customer.email, wecom_id=None,
+                              fallback=reply.request_id)[0]  # fmt: skip
+    envelope = RawEnvelope(channel=reply.channel, received_at=reply.received_at, adapter=REPLY_ADAPTER,
+                           idempotency_key=reply.idempotency_key, request_id=reply.request_id,
+                           ticket_id=reply.ticket_id, content_type=REPLY_CONTENT_TYPE,
+                           body=body.model_dump_json(exclude_none=True))  # fmt: skip
+    return key, envelope
+
+
+def parse_promoted_reply(envelope: RawEnvelope) -> Parsed | Rejection:
+    """A promoted reply's body (see `promoted_reply`) as the request it is, with its origin."""
+    try:
+        body = PromotedReply.model_validate_json(envelope.body)
+    except ValidationError as exc:
+        reason, details = describe_validation_error(exc)
+        return Rejection("invalid_request", f"not a promoted e-mail reply: {reason}", details)
+    return Parsed(body.submission, origin=body.origin)
 
 
 def new_message(**headers: str) -> EmailMessage:

@@ -3,13 +3,16 @@
 - `open_tickets_from_requests`: requests.classified → route, start clocks (dept.*, sla.events)
 - `apply_ticket_actions`: tickets.actions → stop, pause, resume, reopen clocks (sla.events)
 - `fire_sla_points`: the SLA timer — emits warnings, breaches and escalations at their due
-  moment, for the partitions this worker owns, from the deadline index (not a scan of every ticket)
+  moment, for the partitions this worker owns, from the deadline index (not a scan of every
+  ticket); publishes to raw.email the e-mail replies whose ticket did not turn up within the
+  hold (see streams/domain/tickets.py), as requests of their own
 
 After every rebalance the deadline index and open-ticket counts are rebuilt from the
 recovered table for exactly the partitions this worker owns; revoked partitions are dropped
 at once, so a timer never fires for a ticket another worker now owns. Whether a point has
 fired is part of the ticket's state in the table, so a restarted or rebalanced worker does
-not fire it again.
+not fire it again; likewise a promoted reply leaves its thread's held actions, and the timer
+records both only once the broker has acknowledged what it published.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ stage = LifecycleStage(
     key_partition=lambda ticket_id: partition_of(ticket_id, settings.partitions),
     retention_seconds=settings.ticket_retention_days * 86400,
     orphan_retention_seconds=settings.orphan_action_retention_hours * 3600,
+    reply_hold_seconds=settings.email_reply_hold_minutes * 60,
 )
 REGISTRY.register(stage.open_tickets)
 

@@ -106,6 +106,10 @@ def routed_ticket(
         "due": {metric: iso(clock.due_at) for metric, clock in ticket.clocks.items()},
         "routing_reasons": reasons,
     }
+    if ticket.origin is not None:  # an e-mail reply whose ticket was not found: why, and its thread
+        data["origin"] = ticket.origin.model_dump(mode="json")
+    if ticket.promoted_replies:  # replies in this ticket's thread that became tickets of their own
+        data["promoted_replies"] = list(ticket.promoted_replies)
     if classified is not None:
         request = classified.request
         data["customer"] = request.customer.model_dump(exclude_none=True)

@@ -83,6 +83,7 @@ def canonical_request(envelope: RawEnvelope, lookup: Lookup | None = None) -> Ca
         submitted_at=submitted_at,
         received_at=envelope.received_at,
         idempotency_key=envelope.idempotency_key,
+        origin=parsed.origin,
     )
 
 

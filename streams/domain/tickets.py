@@ -13,6 +13,30 @@ Clock rules (DESIGN §3):
 - `resolve` stops every running clock; `reopen` starts new resolution and progress_update
   cycles (first-resolution time is kept); `close` stops everything;
 - `transfer` changes the handling department only (first-contact ownership).
+
+Unmatched e-mail replies (nothing a customer writes is lost):
+- an action that arrives before its ticket's request is held until the request does; a
+  customer's e-mail reply carries the request it becomes otherwise (`TicketAction.unmatched`).
+  Held replies wait `Retention.unmatched_replies` (minutes, counted from when the mail was
+  received): the ticket's request usually overtakes its reply by milliseconds, so a reply
+  still waiting then answers a mail that never became a ticket here (a mailing, a mail from
+  a CRM, a thread from before Ticketflow) or a ticket that has left the table. The SLA timer
+  then promotes it (`fire_due`): it becomes a request of its own, whose ticket records its
+  origin and the thread it belongs to. Other held actions keep the longer
+  `Retention.orphan_actions`.
+- a customer's e-mail reply to a closed ticket is promoted at once (a new request linked to
+  the closed one) instead of being ignored like other actions on a closed ticket.
+- at most `HELD_REPLIES_KEPT` replies wait per unknown thread; beyond that (a mailing answered
+  by many customers) the oldest is promoted at once rather than dropped.
+- a promoted reply's id stays among the thread's recent action ids, so a redelivered copy is
+  a duplicate; its request and ticket ids derive from the reply's own Message-ID, so a repeated
+  promotion (a crash before the thread's state was saved) collapses as a repeated request.
+- the promoted tickets are remembered on the thread's state (`promoted_replies`): if the
+  thread's own request does arrive after all, its ticket lists them; a later reply whose
+  References name a promoted reply (the customer answering the agent's answer to it) is passed
+  on (`Outcome.forwarded`) to that reply's ticket, where it applies like any customer reply.
+  A thread's state with promoted replies is kept for the ticket retention, since such
+  conversations go on for days.
 """
 
 from __future__ import annotations
@@ -25,12 +49,17 @@ from pydantic import BaseModel, ConfigDict
 from streams.domain import sla
 from streams.domain.policies import METRICS, Policy, PolicyFile
 from streams.domain.routing import RoutingConfig, RoutingDecision, route
-from streams.models import ClassifiedRequest, TicketAction
+from streams.models import ClassifiedRequest, RequestOrigin, TicketAction
 
 # Remembered per ticket to drop a redelivered action; older ids fall off.
 RECENT_ACTIONS_KEPT = 32
 # Actions that arrive before their request are held until it does, up to this many.
 EARLY_ACTIONS_KEPT = 50
+# Of those, customer e-mail replies that would open a request of their own: beyond this many
+# (a mailing answered by many customers), the oldest is promoted at once instead of waiting.
+HELD_REPLIES_KEPT = 10
+# Tickets that replies of one thread were promoted to, remembered on the thread's state.
+PROMOTED_REPLIES_KEPT = 20
 
 # Actions in which a person tells the customer something.
 _HUMAN_RESPONSES = frozenset({"reply", "progress", "pending", "resolve"})
@@ -38,6 +67,15 @@ _HUMAN_RESPONSES = frozenset({"reply", "progress", "pending", "resolve"})
 _PROGRESS = frozenset({"reply", "progress"})
 
 TicketStatus = Literal["awaiting_request", "open", "pending", "resolved", "closed"]
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long the tickets table keeps what, in seconds."""
+
+    tickets: float = 30 * 86400  # resolved and closed tickets, after resolution or closing
+    orphan_actions: float = 86400  # actions whose request never arrives
+    unmatched_replies: float = 15 * 60  # e-mail replies waiting for their ticket before they become requests
 
 
 class TicketState(BaseModel):
@@ -71,6 +109,19 @@ class TicketState(BaseModel):
     clocks: dict[str, sla.Clock] = {}
     early_actions: list[TicketAction] = []
     recent_action_ids: list[str] = []
+    origin: RequestOrigin | None = None  # the request was an e-mail reply whose ticket was not found
+    promoted_replies: list[str] = []  # tickets opened from replies in this ticket's thread
+
+    def held_replies(self) -> list[TicketAction]:
+        """Held customer replies that become requests of their own if no ticket turns up."""
+        if self.status != "awaiting_request":
+            return []
+        return [action for action in self.early_actions if action.unmatched is not None]
+
+    def promotion_due(self, hold: float) -> float | None:
+        """When the first held reply has waited `hold` seconds since it was received."""
+        moments = [action.unmatched.received_at.timestamp() for action in self.held_replies()]
+        return min(moments) + hold if moments else None
 
     @property
     def is_open(self) -> bool:
@@ -80,23 +131,34 @@ class TicketState(BaseModel):
         moments = [moment for clock in self.clocks.values() if (moment := clock.next_point()) is not None]
         return min(moments) if moments else None
 
-    def expires_at(self, retention: float, orphan_retention: float) -> float | None:
-        """When the ticket may leave the table: `retention` seconds after it was resolved or
+    def expires_at(self, retention: Retention) -> float | None:
+        """When the ticket may leave the table: `retention.tickets` after it was resolved or
         closed, and after it was last changed here (so an imported historical ticket stays
         long enough for a re-import to be recognised); an action whose request never came,
-        `orphan_retention` after it arrived. Open tickets never expire."""
+        `retention.orphan_actions` after it arrived or after the last change; a thread whose
+        replies became tickets, `retention.tickets` after the last change (follow-ups in their
+        conversations are passed on meanwhile). Open tickets never expire, nor does a thread
+        while a held reply waits to be promoted."""
         seen = self.updated_at or 0.0
         if self.status == "closed" and self.closed_at is not None:
-            return max(self.closed_at, seen) + retention
+            return max(self.closed_at, seen) + retention.tickets
         if self.status == "resolved" and self.resolved_at is not None:
-            return max(self.resolved_at, seen) + retention
-        if self.status == "awaiting_request" and self.early_actions:
-            return max(min(action.at.timestamp() for action in self.early_actions), seen) + orphan_retention
+            return max(self.resolved_at, seen) + retention.tickets
+        if self.status == "awaiting_request":
+            if self.held_replies():
+                return None  # each becomes a request first (promotion_due)
+            arrived = min((action.at.timestamp() for action in self.early_actions), default=seen)
+            expiry = max(arrived, seen) + retention.orphan_actions
+            if self.promoted_replies:  # follow-ups in their conversations are passed on meanwhile
+                expiry = max(expiry, seen + retention.tickets)
+            return expiry
         return None
 
-    def wake_at(self, retention: float, orphan_retention: float) -> float | None:
-        """The next moment the SLA timer must look at this ticket: a due point or its expiry."""
-        moments = [m for m in (self.next_due(), self.expires_at(retention, orphan_retention)) if m is not None]
+    def wake_at(self, retention: Retention) -> float | None:
+        """The next moment the SLA timer must look at this ticket: a due point, a held reply's
+        promotion or its expiry."""
+        moments = [m for m in (self.next_due(), self.promotion_due(retention.unmatched_replies),
+                               self.expires_at(retention)) if m is not None]  # fmt: skip
         return min(moments) if moments else None
 
     def facts(self) -> dict:
@@ -113,6 +175,27 @@ class RoutedCopy:
     sequence: int = 0
 
 
+@dataclass(frozen=True)
+class Promotion:
+    """A customer's e-mail reply that becomes a request of its own (its ticket was not found)."""
+
+    action: TicketAction  # the customer_reply, with its `unmatched` request
+    reason: Literal["no_ticket", "ticket_closed"]
+    detail: str
+
+    @property
+    def ticket_id(self) -> str:
+        """The ticket the promoted request opens."""
+        assert self.action.unmatched is not None
+        return self.action.unmatched.ticket_id
+
+    def origin(self) -> RequestOrigin:
+        assert self.action.unmatched is not None
+        return RequestOrigin(reason=self.reason, detail=self.detail, thread_ticket=self.action.ticket_id,
+                             thread_message_id=self.action.unmatched.thread_message_id,
+                             reply_action_id=self.action.action_id)  # fmt: skip
+
+
 @dataclass
 class Outcome:
     """What a step changed. `state` is None when nothing changed (a duplicate)."""
@@ -120,7 +203,9 @@ class Outcome:
     state: TicketState | None
     routed: list[RoutedCopy] = field(default_factory=list)
     sla_events: list[sla.SlaEvent] = field(default_factory=list)
+    promotions: list[Promotion] = field(default_factory=list)
     routing: RoutingDecision | None = None
+    forwarded: list[TicketAction] = field(default_factory=list)  # for tickets.actions: replies passed on
     duplicate: bool = False
     opened: bool = False
     rejection: str | None = None  # why an action was refused (a stale repair)
@@ -220,6 +305,8 @@ def open_ticket(
         policy=policy.name,
         submitted_at=submitted_at,
         recent_action_ids=state.recent_action_ids if state else [],
+        origin=request.origin,
+        promoted_replies=state.promoted_replies if state else [],
         updated_at=now,
     )
     outcome = Outcome(state=ticket, routing=decision, opened=True)
@@ -244,12 +331,67 @@ def apply_action(state: TicketState | None, action: TicketAction, *, policies: P
     ):
         return Outcome(state=None, duplicate=True)
     state.updated_at = now
-    if state.status == "awaiting_request":
-        state.early_actions = [*state.early_actions, action][-EARLY_ACTIONS_KEPT:]
-        return Outcome(state=state)
     outcome = Outcome(state=state)
+    if (continued := _continued_ticket(state, action)) is not None:
+        _forward(state, action, continued, outcome)
+        return outcome
+    if state.status == "awaiting_request":
+        state.early_actions = [*state.early_actions, action]
+        _bound_held(state, outcome)
+        return outcome
     _apply(_Clocks(state, policies, outcome.sla_events, now), action, outcome)
     return outcome
+
+
+def _continued_ticket(state: TicketState, action: TicketAction) -> str | None:
+    """The ticket a customer's e-mail reply continues when it answers, within this thread, a
+    reply that became a ticket of its own (the most recent such mail it references)."""
+    if action.type != "customer_reply" or action.unmatched is None or not state.promoted_replies:
+        return None
+    return next((ticket for ticket in action.unmatched.referenced_tickets() if ticket in state.promoted_replies), None)
+
+
+def _forward(state: TicketState, action: TicketAction, ticket_id: str, outcome: Outcome) -> None:
+    """Pass the reply on to the ticket it continues, as the action it would have been there."""
+    assert action.unmatched is not None
+    passed_on = {"ticket_id": ticket_id, "action_id": action.unmatched.action_id_on(ticket_id)}
+    outcome.forwarded.append(action.model_copy(update=passed_on))
+    state.recent_action_ids = [*state.recent_action_ids, action.action_id][-RECENT_ACTIONS_KEPT:]
+    if state.request_id is not None:
+        state.last_action = action.action_id  # as for any action on a ticket (sla replay counts it too)
+
+
+def _bound_held(state: TicketState, outcome: Outcome) -> None:
+    """Keep at most HELD_REPLIES_KEPT promotable replies and EARLY_ACTIONS_KEPT actions in all:
+    the oldest reply over the limit becomes a request at once; other actions over it are dropped."""
+    while True:
+        held = state.held_replies()
+        if len(held) > HELD_REPLIES_KEPT:
+            victim = held[0]
+        elif len(state.early_actions) > EARLY_ACTIONS_KEPT:
+            victim = state.early_actions[0]
+        else:
+            return
+        state.early_actions = [action for action in state.early_actions if action is not victim]
+        if victim.unmatched is not None:
+            detail = (f"more than {HELD_REPLIES_KEPT} replies were waiting for ticket {state.ticket_id}, which does "
+                      "not exist here (a mail sent to many customers?)")  # fmt: skip
+            _promote(state, victim, "no_ticket", detail, outcome)
+
+
+def _promote(state: TicketState, action: TicketAction, reason: Literal["no_ticket", "ticket_closed"], detail: str,
+             outcome: Outcome) -> None:  # fmt: skip
+    """The reply becomes a request of its own; the thread's state remembers it was handled."""
+    promotion = Promotion(action, reason, detail)
+    outcome.promotions.append(promotion)
+    if action.action_id not in state.recent_action_ids:
+        state.recent_action_ids = [*state.recent_action_ids, action.action_id][-RECENT_ACTIONS_KEPT:]
+    if promotion.ticket_id not in state.promoted_replies:
+        state.promoted_replies = [*state.promoted_replies, promotion.ticket_id][-PROMOTED_REPLIES_KEPT:]
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _apply(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
@@ -262,6 +404,10 @@ def _apply(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
     ticket.recent_action_ids = [*ticket.recent_action_ids, action.action_id][-RECENT_ACTIONS_KEPT:]
     ticket.last_action = action.action_id
     if ticket.status == "closed" and action.type != "reopen":
+        if action.type == "customer_reply" and action.unmatched is not None:
+            detail = (f"ticket {ticket.ticket_id} was closed; the customer's new message is a request of its own, "
+                      "linked to it")  # fmt: skip
+            _promote(ticket, action, "ticket_closed", detail, outcome)
         return
     clocks.fire_until(at)  # points that passed before the action still count
     kind = action.type
@@ -350,12 +496,26 @@ def _repair(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
     clocks.fire_until(clocks.now)
 
 
-def fire_due(state: TicketState, *, now: float, upto: float | None = None) -> Outcome:
+def fire_due(state: TicketState, *, now: float, upto: float | None = None, reply_hold: float | None = None) -> Outcome:
     """The SLA timer's step: every warning, breach or escalation point due by `upto` (default
-    `now`; earlier while the actions that could still stop the clock are being caught up on)."""
+    `now`; earlier while the actions that could still stop the clock are being caught up on),
+    and — given `reply_hold` — every held e-mail reply that has waited that long for its
+    ticket, promoted to a request of its own."""
+    upto = now if upto is None else upto
     outcome = Outcome(state=state)
     for clock in state.clocks.values():
-        outcome.sla_events.extend(sla.fire_points(clock, upto=now if upto is None else upto, now=now))
-    if not outcome.sla_events:
+        outcome.sla_events.extend(sla.fire_points(clock, upto=upto, now=now))
+    if reply_hold is not None:
+        waited = [action for action in state.held_replies()
+                  if action.unmatched.received_at.timestamp() + reply_hold <= upto]  # fmt: skip
+        if waited:
+            promoted = {action.action_id for action in waited}
+            state.early_actions = [action for action in state.early_actions if action.action_id not in promoted]
+            detail = (f"no ticket {state.ticket_id} turned up within {_minutes(reply_hold)} of the reply: the mail "
+                      "it answers never became a ticket here, or its ticket was closed and has left the table")  # fmt: skip
+            for action in waited:
+                _promote(state, action, "no_ticket", detail, outcome)
+            state.updated_at = now
+    if not outcome.sla_events and not outcome.promotions:
         outcome.state = None
     return outcome

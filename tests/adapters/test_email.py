@@ -83,3 +83,53 @@ def test_mail_without_a_from_address_is_refused_and_kept():
 
 def test_mail_with_nothing_to_read_is_refused():
     assert isinstance(email.parse_mail(b"From: a@b.cn\r\n\r\n\r\n"), Rejection)
+
+
+def test_reply_carries_the_request_it_becomes_if_its_ticket_is_not_found():
+    intake = email.mail_intake(mails.reply("<gbk-1@mail.example.cn>", text="另外，我想退掉上周买的耳机"), NOW)
+    unmatched = intake.actions[0].unmatched
+    assert unmatched.idempotency_key == "reply-1@mail.example.cn" and unmatched.received_at == NOW
+    assert unmatched.thread_message_id == "gbk-1@mail.example.cn" and unmatched.references == ["gbk-1@mail.example.cn"]
+    assert unmatched.submission.text == "另外，我想退掉上周买的耳机" and unmatched.submission.customer.email == "wang@example.cn"
+    assert unmatched.ticket_id == ids.ticket_id("email", "reply-1@mail.example.cn")  # as if it had been a new mail
+
+
+def test_reply_threaded_by_the_subject_names_no_thread_message():
+    raw = b"From: a@b.cn\r\nSubject: Re: [TKT-ABCDEFGHIJKLMNOP] refund\r\nMessage-ID: <x@b.cn>\r\n\r\nstill waiting\r\n"
+    assert email.mail_intake(raw, NOW).actions[0].unmatched.thread_message_id is None
+
+
+def _promoted(reason="no_ticket"):
+    from streams.models import RequestOrigin
+
+    action = email.mail_intake(mails.reply("<news-7@shop.example>", text="你们的会员怎么取消？"), NOW).actions[0]
+    origin = RequestOrigin(reason=reason, detail="no ticket turned up", thread_ticket=action.ticket_id,
+                           thread_message_id="news-7@shop.example", reply_action_id=action.action_id)  # fmt: skip
+    return email.promoted_reply(action.unmatched, origin)
+
+
+def test_promoted_reply_is_a_raw_email_record_with_the_ids_of_a_new_mail():
+    key, envelope = _promoted()
+    assert (envelope.channel, envelope.adapter) == ("email", "email-reply/v1")
+    assert envelope.content_type == "application/json"
+    assert envelope.request_id == ids.request_id("email", "reply-1@mail.example.cn")
+    assert envelope.ticket_id == ids.ticket_id("email", "reply-1@mail.example.cn")
+    sender = ids.customer_id_for(explicit_id=None, phone=None, email="wang@example.cn", wecom_id=None, fallback="")
+    assert key == sender[0]
+
+
+def test_promoted_reply_is_read_back_as_the_request_with_its_origin():
+    from streams.adapters import parse_body
+
+    _, envelope = _promoted()
+    parsed = parse_body(envelope)
+    assert parsed.submission.text == "你们的会员怎么取消？" and parsed.submission.subject == "Re: 投诉：商品破损"
+    assert parsed.origin.thread_ticket == ids.ticket_id("email", "news-7@shop.example")
+
+
+def test_promoted_reply_with_a_broken_body_is_rejected_with_the_reason():
+    _, envelope = _promoted()
+    broken = envelope.model_copy(update={"body": '{"submission": {}}'})
+    rejection = email.parse_promoted_reply(broken)
+    assert isinstance(rejection, Rejection) and rejection.error_code == "invalid_request"
+    assert "submission.text" in rejection.reason

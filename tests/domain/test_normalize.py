@@ -90,3 +90,18 @@ def test_detects_chinese_english_and_mixed_text():
     assert detect_language("Where is my order?") == "en"
     assert detect_language("我的 order 12345 still not arrived, please check 一下") == "mixed"
     assert detect_language("订单ABC123还没到货，请帮我查一下") == "zh"
+
+
+def test_a_promoted_email_reply_becomes_a_request_that_keeps_its_origin():
+    from streams.adapters import email
+    from streams.models import RequestOrigin
+    from tests.adapters import mails
+
+    action = email.mail_intake(mails.reply("<news-7@shop.example>"), T0).actions[0]
+    origin = RequestOrigin(reason="no_ticket", detail="no ticket turned up", thread_ticket=action.ticket_id,
+                           reply_action_id=action.action_id)  # fmt: skip
+    _, promoted = email.promoted_reply(action.unmatched, origin)
+    result, _ = normalize_record(promoted.model_dump_json().encode())
+    assert result.ticket_id == ids.ticket_id("email", "reply-1@mail.example.cn") and result.channel == "email"
+    assert result.origin.reason == "no_ticket" and result.origin.thread_ticket == action.ticket_id
+    assert result.text == "照片已补充，请尽快处理"

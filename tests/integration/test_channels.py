@@ -1,8 +1,10 @@
 """Every channel through the running gateway and worker on a real broker: signed webhooks,
 CTI events, the WeChat Work callback and SMTP mail reach raw.<channel> and come out of
 normalize as requests; a profile on customers.profiles makes one customer of a phone number
-and an e-mail address; a mail reply moves the ticket it answers; the seed-004 sheet imported
-twice creates each ticket once, with its SLA history, and its bad rows on requests.invalid."""
+and an e-mail address; a mail reply moves the ticket it answers, and a reply to a mail that
+never became a ticket becomes a routed ticket of its own after the (here 3 s) hold; the
+seed-004 sheet imported twice creates each ticket once, with its SLA history, and its bad
+rows on requests.invalid."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import smtplib
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -30,6 +33,9 @@ from tests.integration.conftest import TopicTail, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 
+# E-mail replies wait this long for their ticket before they become requests of their own.
+REPLY_HOLD_SECONDS = 3.0
+
 PROFILE = CustomerProfile(customer_id="CRM-0042", tier="vip",
                           contacts=ContactIds(phones=["+86 138 0000 4242"], emails=["zhao@example.cn"]))  # fmt: skip
 
@@ -37,7 +43,7 @@ PROFILE = CustomerProfile(customer_id="CRM-0042", tier="vip",
 @pytest.fixture(scope="module")
 def stack(broker, tmp_path_factory):
     directory = tmp_path_factory.mktemp("channels")
-    settings = stack_settings(broker, **SECRETS, **WECOM)
+    settings = stack_settings(broker, **SECRETS, **WECOM, email_reply_hold_minutes=REPLY_HOLD_SECONDS / 60)
     supervisor = start_stack(settings, directory)
     catalog = TopicCatalog(settings.topic_prefix)
     tail = TopicTail(broker.bootstrap, [catalog.requests_normalized, catalog.requests_invalid, catalog.tickets_actions,
@@ -113,6 +119,16 @@ def test_each_channel_in_its_own_protocol_becomes_a_normalized_request(stack):
         (now - timedelta(minutes=4)).strftime("%Y-%m-%dT%H:%M"))
 
 
+def _ticket_state(stack, ticket: str) -> dict:
+    settings = stack["settings"]
+    url = f"http://{settings.worker_host}:{settings.worker_port}/v1/tickets/{ticket}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.load(response)
+    except urllib.error.HTTPError:
+        return {}
+
+
 def test_a_mail_reply_moves_the_ticket_it_answers(stack):
     settings, tail, catalog = stack["settings"], stack["tail"], stack["catalog"]
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as client:
@@ -125,8 +141,35 @@ def test_a_mail_reply_moves_the_ticket_it_answers(stack):
                    for r in tail.records(catalog.tickets_actions))  # fmt: skip
 
     tail.wait_for("the customer_reply on the first mail's ticket", replied, 30)
+    reply_id = next(orjson.loads(r.value)["action_id"] for r in tail.records(catalog.tickets_actions)
+                    if r.key == ticket.encode())  # fmt: skip
+    # Applied to the open ticket (at once, or when its request arrived within the hold): never promoted.
+    tail.wait_for("the reply applied to the first mail's ticket",
+                  lambda: _ticket_state(stack, ticket).get("last_action") == reply_id, 30)  # fmt: skip
     assert ticket in _normalized(stack)  # the reply did not open a ticket of its own
     assert ids.ticket_id("email", "it-reply-1@example.cn") not in _normalized(stack)
+
+
+def test_a_mail_replying_to_a_message_that_never_became_a_ticket_is_routed_as_a_ticket_of_its_own(stack):
+    settings, tail, catalog = stack["settings"], stack["tail"], stack["catalog"]
+    newsletter = ids.ticket_id("email", "it-newsletter-11@news.shop.example")
+    reply = mails.reply("<it-newsletter-11@news.shop.example>", message_id="<it-orphan-1@example.cn>",
+                        subject="Re: 双十一会员日", text="我上周买的扫地机器人不能充电了，请帮忙处理")  # fmt: skip
+    sent = time.monotonic()
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as client:
+        client.sendmail("wang@example.cn", ["support@shop.example"], reply)
+    ticket = ids.ticket_id("email", "it-orphan-1@example.cn")
+    tail.wait_for("the reply routed as a ticket of its own", lambda: ticket in _owners(stack), 30)
+    assert time.monotonic() - sent >= REPLY_HOLD_SECONDS - 0.5  # it waited for the newsletter's ticket first
+    (owner,) = [event for department in settings.routing.departments
+                for event in (orjson.loads(r.value) for r in tail.records(catalog.department(department)))
+                if event["subject"] == ticket and event["data"]["role"] == "owner"]  # fmt: skip
+    origin = owner["data"]["origin"]
+    assert (origin["reason"], origin["thread_ticket"]) == ("no_ticket", newsletter)
+    assert origin["thread_message_id"] == "it-newsletter-11@news.shop.example"
+    assert owner["data"]["text"].startswith("我上周买的扫地机器人") and owner["data"]["channel"] == "email"
+    assert _ticket_state(stack, ticket)["origin"]["reason"] == "no_ticket"
+    assert _worker_metric(stack, "ticketflow_orphan_replies_promoted_total", reason="no_ticket") == 1
 
 
 def test_one_customer_across_phone_and_email_once_the_profile_is_known(stack):
