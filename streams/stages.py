@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import orjson
 from pydantic import ValidationError
@@ -243,6 +244,7 @@ class ClassifyStage:
         repeat_window_seconds: float = 72 * 3600,
         new_customer_days: int = 30,
         key_partition: Callable[[str], int] | None = None,
+        local_zone: str = "Asia/Shanghai",
     ) -> None:
         self.catalog = catalog
         self.classifier = classifier
@@ -250,6 +252,7 @@ class ClassifyStage:
         self.key_partition = key_partition
         self.repeat_window = repeat_window_seconds
         self.new_customer_days = new_customer_days
+        self.local_zone = ZoneInfo(local_zone)  # the CRM's "customer since" is a local date
 
     def process(self, raw: bytes, source: Source | None = None, partition: int = 0) -> list[Output]:
         return _guard("classify", self.catalog, "unknown", raw, source, self.catalog.requests_normalized,
@@ -282,7 +285,8 @@ class ClassifyStage:
                 )
             ]  # fmt: skip
         record = self.customers.get(request.customer_id) if self.customers is not None else None
-        segment = customers.segment(record, request.customer.tier, request.submitted_at.date(), self.new_customer_days)
+        today = request.submitted_at.astimezone(self.local_zone).date()
+        segment = customers.segment(record, request.customer.tier, today, self.new_customer_days)
         classification = self.classifier.classify(request.text, request.subject, segment=segment)
         if self.customers is not None:
             # The same text the classifier read, so its segmentation comes from the cache.

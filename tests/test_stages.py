@@ -419,6 +419,24 @@ def test_classify_takes_the_segment_from_the_customers_crm_profile(classifier):
     assert classification["segment"] == "vip" and classification["urgency"] == "high"
 
 
+def test_a_customer_is_new_until_thirty_local_days_have_passed_since_the_crm_date(classifier):
+    from datetime import date
+
+    from streams.models import CustomerProfile
+
+    stage = ClassifyStage(CATALOG, classifier, DictCustomerStore(), local_zone="Asia/Shanghai")
+    # 17:00 UTC on 19 November is already 01:00 on 20 November in Shanghai: day 30, no longer new.
+    submitted = datetime(2026, 11, 19, 17, 0, tzinfo=timezone.utc)
+    (normalized,) = NormalizeStage(CATALOG).process(raw_record(text="请问营业时间是几点？", submitted=submitted), "app")
+    profile = CustomerProfile(customer_id=normalized.key.decode(), customer_since=date(2026, 10, 21))
+    stage.on_profile(profile.model_dump_json().encode(), 0)
+    (classified,) = stage.process(normalized.value)
+    assert orjson.loads(classified.value)["classification"]["segment"] == "regular"
+    stage.local_zone = timezone.utc  # read in UTC the same moment is still 19 November: day 29
+    (classified,) = stage.process(normalized.value)
+    assert orjson.loads(classified.value)["classification"]["segment"] == "new"
+
+
 def test_classify_links_a_repeated_request_to_the_earlier_ticket(classifier):
     stage = ClassifyStage(CATALOG, classifier, DictCustomerStore())
     first, second = (

@@ -19,6 +19,7 @@ stage = ClassifyStage(
     customer_store,
     repeat_window_seconds=settings.repeat_window_hours * 3600,
     new_customer_days=settings.new_customer_days,
+    local_zone=settings.report_timezone,
     key_partition=lambda customer_id: partition_of(customer_id, settings.partitions),
 )
 
