@@ -420,17 +420,19 @@ def sla() -> None:
     """SLA maintenance."""
 
 
-def _moment(text: str | None) -> float | None:
-    """ISO 8601, or a duration back from now ('24h', '7d')."""
+def since_moment(text: str | None, local_zone: str) -> float | None:
+    """ISO 8601 (a time without a zone is local time in `local_zone`), or a duration back from
+    now ('24h', '7d')."""
     if text is None:
         return None
-    from datetime import datetime, timezone
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from streams.domain.durations import parse_duration
 
     try:
         moment = datetime.fromisoformat(text)
-        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+        return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(local_zone))).timestamp()
     except ValueError:
         pass
     try:
@@ -445,7 +447,8 @@ def _moment(text: str | None) -> float | None:
 @click.option("--current-policy", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
               help="The policy file the live clocks were computed with (default: TICKETFLOW_POLICY_FILE).")  # fmt: skip
 @click.option("--from", "since", default=None,
-              help="Only tickets with activity since this time (ISO 8601) or this long ago (24h).")  # fmt: skip
+              help="Only tickets with activity since this time (ISO 8601; without a zone, local time in "
+                   "TICKETFLOW_REPORT_TIMEZONE) or this long ago (24h).")  # fmt: skip
 @click.option("--apply", is_flag=True, help="Publish repairs for the open tickets that change.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write every change to this file.")  # fmt: skip
@@ -465,7 +468,7 @@ def replay(policy_file: Path, current_policy: Path | None, since: str | None, ap
         raise click.ClickException(str(exc)) from None
     report = asyncio.run(run_replay(bootstrap=settings.bootstrap_servers, catalog=TopicCatalog(settings.topic_prefix),
                                     routing=settings.routing, current=settings.policies, proposed=proposed,
-                                    since=_moment(since), apply=apply))  # fmt: skip
+                                    since=since_moment(since, settings.report_timezone), apply=apply))  # fmt: skip
     click.echo(("applied" if apply else "what-if (nothing changed; --apply publishes repairs)") + ":")
     for line in report.summary_lines():
         click.echo(f"  {line}")
