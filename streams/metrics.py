@@ -116,9 +116,10 @@ TICKETS_EXPIRED = Counter(
 )
 ORPHAN_REPLIES_PROMOTED = Counter(
     "ticketflow_orphan_replies_promoted",
-    "Customer e-mail replies whose ticket was not found that became requests of their own, by reason "
-    "(no_ticket: none turned up within the hold — never a ticket here, or retired; ticket_closed).",
-    ["reason"],
+    "Customer replies (e-mail replies, web chat follow-ups) whose ticket was not found that became requests of "
+    "their own, by channel and reason (no_ticket: none turned up within the hold — never a ticket here, or retired; "
+    "ticket_closed).",
+    ["channel", "reason"],
 )
 REPEATS = Counter(
     "ticketflow_repeat_requests",

@@ -131,33 +131,56 @@ class RequestSubmission(_Record):
 
 class RequestOrigin(_Record):
     """Why a request was opened from a message the customer sent as a reply: an e-mail reply
-    whose ticket was not found (`no_ticket`: the mail it answers never became a ticket here, or
-    its ticket has left the table) or was closed (`ticket_closed`). It links the thread."""
+    or a web chat follow-up whose ticket was not found (`no_ticket`: the mail it answers or the
+    conversation's opening message never became a ticket here, or its ticket has left the
+    table) or was closed (`ticket_closed`). It links the thread (for web chat: the
+    conversation's ticket, which a `no_ticket` follow-up opens itself)."""
 
     kind: Literal["unmatched_reply"] = "unmatched_reply"
     reason: Literal["no_ticket", "ticket_closed"]
     detail: str = Field(max_length=1_000)
-    thread_ticket: str  # the ticket the reply was threaded to (by the subject or the thread's first mail)
-    thread_message_id: str | None = None  # the thread's first mail (None when the subject named the ticket)
+    thread_ticket: str  # the ticket the reply was threaded to (by the subject, the thread's first mail, the conversation)
+    thread_message_id: str | None = None  # the thread's first mail (None when the subject named the ticket; web chat)
     reply_action_id: str  # the customer_reply action the message first was
 
 
 class UnmatchedReply(_Record):
-    """The request a customer's e-mail reply becomes when the ticket it answers is not found.
+    """The request a customer's reply becomes when the ticket it answers is not found.
 
-    The e-mail adapter puts it on the reply's `customer_reply` action; the lifecycle publishes
-    it to raw.email (adapter `email-reply/v1`) when no ticket turns up within the hold, or at
-    once when the ticket is closed. Its ids derive from the reply's own idempotency key (its
-    Message-ID), as if the mail had been sent as a new request, so a repeat collapses.
+    E-mail: the adapter puts it on every reply's `customer_reply` action; the lifecycle
+    publishes it to raw.email (adapter `email-reply/v1`) when no ticket turns up within the
+    hold, or at once when the ticket is closed. Its ids derive from the reply's own idempotency
+    key (its Message-ID), as if the mail had been sent as a new request, so a repeat collapses.
     `references` (the Message-IDs it answers, oldest first, at most 20) let a later reply in
-    the conversation of a promoted request find that request's ticket."""
+    the conversation of a promoted request find that request's ticket.
+
+    Web chat: a follow-up (`seq` > 1) carries the request it would be had it opened the
+    conversation: `idempotency_key` is the conversation id, so when the conversation's opening
+    message never became a ticket the promoted follow-up (adapter `webchat-reply/v1`) opens the
+    conversation's own ticket and the conversation's other messages apply to it. `message_key`
+    (`<conversation>:<message>`) is the message's own key: the ids of the request it becomes when
+    the conversation's ticket is closed (a new ticket, linked to the closed one)."""
 
     channel: Channel = "email"
-    idempotency_key: str = Field(min_length=1, max_length=1_000)  # the reply's Message-ID, or a digest of the mail
+    idempotency_key: str = Field(min_length=1, max_length=1_000)  # Message-ID (or a digest); web chat: conversation id
     received_at: UtcDatetime
     thread_message_id: str | None = Field(default=None, max_length=1_000)
     references: list[Annotated[str, Field(max_length=1_000)]] = Field(default_factory=list, max_length=20)
+    message_key: str | None = Field(default=None, max_length=1_000)  # web chat: `<conversation>:<message>`
+    sender_handle: str | None = Field(default=None, max_length=300)  # the channel account, when no contact id is known
     submission: RequestSubmission
+
+    @property
+    def in_conversation(self) -> bool:
+        """A message of a live conversation (web chat), whose messages go on in one ticket."""
+        return self.message_key is not None
+
+    def promoted_key(self, reason: str) -> str:
+        """The idempotency key of the request this reply becomes: its own key; for a web chat
+        follow-up on a closed ticket, the message's key (the conversation's is that ticket's)."""
+        if reason == "ticket_closed" and self.message_key is not None:
+            return self.message_key
+        return self.idempotency_key
 
     @property
     def request_id(self) -> str:
@@ -168,8 +191,8 @@ class UnmatchedReply(_Record):
         return ids.ticket_id(self.channel, self.idempotency_key)
 
     def action_id_on(self, ticket_id: str) -> str:
-        """The id of this reply's customer_reply action on a ticket (the same on every route there)."""
-        return ids.action_id(ticket_id, f"{self.channel}:{self.idempotency_key}")
+        """The id of this reply's customer_reply action on a ticket it is passed on to."""
+        return ids.action_id(ticket_id, f"{self.channel}:{self.message_key or self.idempotency_key}")
 
     def referenced_tickets(self) -> list[str]:
         """The tickets the mails this reply references would have opened, most recent mail first."""
@@ -177,10 +200,12 @@ class UnmatchedReply(_Record):
 
 
 class PromotedReply(_Record):
-    """Body of a raw.email record of adapter `email-reply/v1`: a reply that became a request."""
+    """Body of a raw.<channel> record of adapter `<channel>-reply/v1` (`email-reply/v1`,
+    `webchat-reply/v1`): a reply that became a request."""
 
     submission: RequestSubmission
     origin: RequestOrigin
+    sender_handle: str | None = Field(default=None, max_length=300)
 
 
 class CanonicalRequest(_Record):
@@ -197,7 +222,7 @@ class CanonicalRequest(_Record):
     submitted_at: UtcDatetime
     received_at: UtcDatetime
     idempotency_key: str
-    origin: RequestOrigin | None = None  # set when the request was a reply whose ticket was not found
+    origin: RequestOrigin | None = None  # set when the request was a reply (e-mail, web chat) whose ticket was not found
 
 
 class Classification(_Record):
@@ -234,7 +259,7 @@ class TicketAction(_Record):
     """Value of `tickets.actions`: something a person did on a ticket; these move the SLA clock.
 
     `repair` is internal: published by `ticketflow sla replay --apply`, never accepted by the gateway;
-    `unmatched` is set by the e-mail adapter on a customer's reply (see `UnmatchedReply`)."""
+    `unmatched` is set by the e-mail and web chat adapters on a customer's reply (see `UnmatchedReply`)."""
 
     action_id: str
     ticket_id: str
@@ -246,7 +271,7 @@ class TicketAction(_Record):
     channel: Channel | None = None
     note: str | None = Field(default=None, max_length=2_000)
     repair: ClockRepair | None = None
-    unmatched: UnmatchedReply | None = None  # e-mail replies: the request it becomes if its ticket is not found
+    unmatched: UnmatchedReply | None = None  # e-mail, web chat replies: the request it becomes if its ticket is not found
 
 
 class ActionSubmission(_Record):

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         description="An e-mail reply whose ticket is not in the tickets table waits this long for it, then becomes "
         "a request of its own.",
     )  # fmt: skip
+    webchat_reply_hold_minutes: float = Field(
+        default=2.0, gt=0, le=24 * 60,
+        description="A web chat follow-up whose conversation has no ticket waits this long for it, then opens the "
+        "conversation's ticket itself.",
+    )  # fmt: skip
     report_timezone: str = Field(default="Asia/Shanghai", description="Day windows start at local midnight here.")
     window_grace_seconds: float = Field(
         default=120.0, ge=0, le=86400, description="A window is emitted this long after it ends (late facts revise it)."

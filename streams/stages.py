@@ -22,7 +22,7 @@ import orjson
 from pydantic import ValidationError
 
 from streams import ids, metrics
-from streams.adapters import email
+from streams.adapters import replies
 from streams.catalog import TopicCatalog
 from streams.domain import customers, events, text, tickets, windows
 from streams.domain.classification import Classifier
@@ -324,10 +324,12 @@ class LifecycleStage:
     Routing happens here, where the ticket is created, so a repeated request (same ticket id)
     is recognised against the table and never routed twice.
 
-    A customer's e-mail reply whose ticket is not found becomes a request of its own: after
-    `reply_hold_seconds` (the timer) or at once when the ticket is closed, it is published to
-    raw.email — the intake — and goes through normalize and classify like any mail (see
-    streams/adapters/email.py for why it is decided here and not at the edge).
+    A customer's reply whose ticket is not found becomes a request of its own: after the hold
+    (`reply_hold_seconds` for e-mail, `chat_reply_hold_seconds` for web chat; the timer) or at
+    once when the ticket is closed, it is published to raw.<channel> — the intake — and goes
+    through normalize and classify like any request (see streams/adapters/email.py for why it
+    is decided here and not at the edge). A web chat follow-up whose conversation has no ticket
+    opens the conversation's own ticket that way (streams/domain/tickets.py).
     """
 
     def __init__(
@@ -344,12 +346,14 @@ class LifecycleStage:
         retention_seconds: float = 30 * 86400,
         orphan_retention_seconds: float = 86400,
         reply_hold_seconds: float = 15 * 60,
+        chat_reply_hold_seconds: float = 2 * 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
         self.facts_topic = facts_topic
         self.key_partition = key_partition
-        self.retention = Retention(retention_seconds, orphan_retention_seconds, reply_hold_seconds)
+        self.retention = Retention(retention_seconds, orphan_retention_seconds, reply_hold_seconds,
+                                   chat_reply_hold_seconds)  # fmt: skip
         self.routing = routing
         self.policies = policies
         self.store = store
@@ -421,7 +425,7 @@ class LifecycleStage:
         deferred: list[tuple[int, str]] | None = None,
     ) -> list[Output]:  # fmt: skip
         """The timer's step for one owned partition: emit every point due by `upto` (default
-        `now`), publish held e-mail replies whose ticket did not turn up within the hold as
+        `now`), publish held replies (e-mail, web chat) whose ticket did not turn up within the hold as
         requests of their own, and drop tickets whose retention has run out.
 
         With `deferred`, the new states are kept in memory and listed there instead of being
@@ -435,7 +439,7 @@ class LifecycleStage:
                 state = self.store.get(ticket_id)
                 if state is None:
                     continue
-                outcome = tickets.fire_due(state, now=now, upto=upto, reply_hold=self.retention.unmatched_replies)
+                outcome = tickets.fire_due(state, now=now, upto=upto, reply_hold=self.retention.reply_holds)
                 if outcome.state is not None:
                     outputs.extend(self._commit(partition, OpenTickets.key(state), outcome, None, now,
                                                 deferred=deferred, from_timer=True))  # fmt: skip
@@ -596,8 +600,8 @@ class LifecycleStage:
                          forwarded.model_dump_json().encode())  # fmt: skip
         for promotion in outcome.promotions:
             assert promotion.action.unmatched is not None
-            sender, envelope = email.promoted_reply(promotion.action.unmatched, promotion.origin())
-            metrics.ORPHAN_REPLIES_PROMOTED.labels(promotion.reason).inc()
+            sender, envelope = replies.promoted_request(promotion.action.unmatched, promotion.origin())
+            metrics.ORPHAN_REPLIES_PROMOTED.labels(promotion.channel, promotion.reason).inc()
             log.info("ticket %s: customer reply %s becomes request %s (%s)", state.ticket_id,
                      promotion.action.action_id, envelope.request_id, promotion.reason)  # fmt: skip
             yield Output(self.catalog.raw(envelope.channel), sender.encode(), envelope.model_dump_json().encode())

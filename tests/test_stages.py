@@ -483,10 +483,11 @@ def mail_reply(answering="<news-7@shop.example>", message_id="<reply-1@mail.exam
     return action
 
 
-def _promoted_total(reason="no_ticket") -> float:
+def _promoted_total(reason="no_ticket", channel="email") -> float:
     from prometheus_client import REGISTRY
 
-    return REGISTRY.get_sample_value("ticketflow_orphan_replies_promoted_total", {"reason": reason}) or 0.0
+    labels = {"channel": channel, "reason": reason}
+    return REGISTRY.get_sample_value("ticketflow_orphan_replies_promoted_total", labels) or 0.0
 
 
 def test_a_reply_to_an_unknown_thread_becomes_exactly_one_request_after_the_hold(mail_lifecycle):
@@ -595,3 +596,74 @@ def test_a_follow_up_to_the_answer_on_a_promoted_reply_moves_the_promoted_ticket
     assert mail_lifecycle.store.get(ticket).last_action == TicketAction.model_validate_json(forwarded.value).action_id
     later = mail_lifecycle.fire_due(0, NOW.timestamp() + 3 * REPLY_HOLD)
     assert [output for output in later if output.topic == "t.raw.email"] == []  # nothing else is promoted
+
+
+# -- web chat follow-ups whose conversation has no ticket ------------------------------------------
+
+CHAT_HOLD = 120.0
+
+
+@pytest.fixture
+def chat_lifecycle(routing, short_policies):
+    index, counts = DeadlineIndex(), OpenTickets()
+    index.assign([0])
+    counts.assign([0])
+    return LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=DictStore(), index=index,
+                          open_tickets=counts, reply_hold_seconds=REPLY_HOLD, chat_reply_hold_seconds=CHAT_HOLD,
+                          clock=lambda: NOW.timestamp())  # fmt: skip
+
+
+def chat_follow_up(message_id="m-2", seq=2, text="我的订单还没发货，请帮我查一下", sent=NOW) -> TicketAction:
+    import json
+
+    from streams.adapters import webhook
+    from streams.adapters.base import HttpInput
+    from tests.adapters import platforms
+
+    secret = b"webchat-secret-0123456789"
+    body = json.dumps({"conversation_id": "cv-orphan", "message_id": message_id, "seq": seq, "text": text,
+                       "sent_at": sent.isoformat(), "visitor": {"visitor_id": "v-8"}}, ensure_ascii=False).encode()  # fmt: skip
+    call = HttpInput.of("POST", {}, platforms.signed_headers(secret, body, int(NOW.timestamp())), body, received_at=sent)
+    (action,) = webhook.accept("webchat", call, secret).actions
+    return action
+
+
+def _through_normalize_and_classify(promoted, classifier):
+    (normalized,) = NormalizeStage(CATALOG).process(promoted.value, "webchat")
+    (classified,) = ClassifyStage(CATALOG, classifier).process(normalized.value)
+    return classified
+
+
+def test_a_web_chat_follow_up_without_its_conversation_becomes_one_request_after_the_chat_hold(chat_lifecycle):
+    follow_up = chat_follow_up()
+    before = _promoted_total(channel="webchat")
+    assert chat_lifecycle.on_action(follow_up.model_dump_json().encode(), 0) == []
+    assert chat_lifecycle.fire_due(0, NOW.timestamp() + CHAT_HOLD - 1) == []
+    (output,) = chat_lifecycle.fire_due(0, NOW.timestamp() + CHAT_HOLD)
+    envelope = RawEnvelope.model_validate_json(output.value)
+    assert output.topic == "t.raw.webchat" and envelope.adapter == "webchat-reply/v1"
+    assert envelope.ticket_id == follow_up.ticket_id == ids.ticket_id("webchat", "cv-orphan")
+    assert _promoted_total(channel="webchat") == before + 1
+    assert chat_lifecycle.fire_due(0, NOW.timestamp() + 3 * CHAT_HOLD) == []  # a second timer pass
+    assert chat_lifecycle.on_action(follow_up.model_dump_json().encode(), 0) == []  # a redelivery
+
+
+def test_a_promoted_follow_up_opens_the_conversation_ticket_with_its_origin_and_later_messages_apply(
+    chat_lifecycle, classifier
+):  # fmt: skip
+    first, second = chat_follow_up(), chat_follow_up("m-3", 3, "还有发票", NOW + timedelta(seconds=30))
+    chat_lifecycle.on_action(first.model_dump_json().encode(), 0)
+    chat_lifecycle.on_action(second.model_dump_json().encode(), 0)
+    (promoted,) = chat_lifecycle.fire_due(0, NOW.timestamp() + CHAT_HOLD + 30)  # both waited: one request
+    classified = _through_normalize_and_classify(promoted, classifier)
+    outputs = chat_lifecycle.on_classified(classified.value, 0)
+    (owner,) = [event for event in (orjson.loads(o.value) for o in outputs if o.topic.startswith("t.dept."))
+                if event["data"]["role"] == "owner"]  # fmt: skip
+    assert owner["subject"] == first.ticket_id and owner["data"]["text"].startswith("我的订单还没发货")
+    assert (owner["data"]["origin"]["reason"], owner["data"]["origin"]["thread_ticket"]) == ("no_ticket", first.ticket_id)
+    state = chat_lifecycle.store.get(first.ticket_id)
+    assert state.origin.reply_action_id == first.action_id and state.last_action == second.action_id
+    third = chat_follow_up("m-4", 4, "在吗", NOW + timedelta(seconds=200))
+    chat_lifecycle.on_action(third.model_dump_json().encode(), 0)
+    assert chat_lifecycle.store.get(first.ticket_id).last_action == third.action_id
+    assert chat_lifecycle.on_classified(classified.value, 0) == []  # a repeated promotion collapses here

@@ -8,7 +8,7 @@ by the normalize stage. See base.py for the interface; pure (no faust, no Kafka 
 | `cti-webhook/v1`                | phone                      | a CTI call event (JSON)          |
 | `wecom-callback/v1`             | wecom                      | the decrypted message XML        |
 | `email-smtp/v1`, `email-imap/v1`| email                      | the RFC 5322 message             |
-| `email-reply/v1`                | email                      | a reply whose ticket was not found, as a request (JSON, from the lifecycle) |
+| `email-reply/v1`, `webchat-reply/v1` | email, webchat        | a reply whose ticket was not found, as a request (JSON, from the lifecycle; replies.py) |
 | `sheet-import/v1`               | any (from 需求渠道)         | one row of the request log (JSON)|
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from streams.adapters import cti, email, generic, sheet, webhook, wecom
+from streams.adapters import cti, email, generic, replies, sheet, webhook, wecom
 from streams.adapters.base import Parsed, Skip
 from streams.domain.rejections import Rejection
 from streams.models import RawEnvelope
@@ -30,7 +30,8 @@ PARSERS: dict[str, Parser] = {
     "wecom-callback": wecom.parse,
     "email-smtp": email.parse,
     "email-imap": email.parse,
-    "email-reply": email.parse_promoted_reply,
+    "email-reply": replies.parse,
+    "webchat-reply": replies.parse,
     "sheet-import": sheet.parse,
 }
 

@@ -46,11 +46,11 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pydantic import ValidationError
 
 from streams import ids
+from streams.adapters import replies
 from streams.adapters.base import Intake, Parsed, Refusal, clamp_to, digest_key, envelope_bytes, invalid, text_body
 from streams.domain.rejections import Rejection, describe_validation_error
 from streams.models import (
     CustomerRef,
-    PromotedReply,
     RawEnvelope,
     RequestOrigin,
     RequestSubmission,
@@ -62,8 +62,8 @@ CONTENT_TYPE = "message/rfc822"
 SMTP_ADAPTER = "email-smtp/v1"
 IMAP_ADAPTER = "email-imap/v1"
 # A reply whose ticket was not found, published by the lifecycle as a request of its own.
-REPLY_ADAPTER = "email-reply/v1"
-REPLY_CONTENT_TYPE = "application/json"
+REPLY_ADAPTER = replies.adapter_for("email")  # email-reply/v1
+REPLY_CONTENT_TYPE = replies.CONTENT_TYPE
 TICKET_IN_SUBJECT = re.compile(r"\bTKT-[A-Z2-7]{16}\b")
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,500})>")
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
@@ -287,26 +287,14 @@ def parse(envelope: RawEnvelope) -> Parsed | Rejection:
 
 def promoted_reply(reply: UnmatchedReply, origin: RequestOrigin) -> tuple[str, RawEnvelope]:
     """The raw.email record (key, envelope) of a reply that becomes a request of its own: the ids
-    the mail would have had as a new request, keyed by the sender like any mail."""
-    submission = reply.submission
-    body = PromotedReply(submission=submission, origin=origin)
-    key = ids.customer_id_for(explicit_id=None, phone=None, email=submission.customer.email, wecom_id=None,
-                              fallback=reply.request_id)[0]  # fmt: skip
-    envelope = RawEnvelope(channel=reply.channel, received_at=reply.received_at, adapter=REPLY_ADAPTER,
-                           idempotency_key=reply.idempotency_key, request_id=reply.request_id,
-                           ticket_id=reply.ticket_id, content_type=REPLY_CONTENT_TYPE,
-                           body=body.model_dump_json(exclude_none=True))  # fmt: skip
-    return key, envelope
+    the mail would have had as a new request, keyed by the sender like any mail (see
+    streams/adapters/replies.py, shared with web chat)."""
+    return replies.promoted_request(reply, origin)
 
 
 def parse_promoted_reply(envelope: RawEnvelope) -> Parsed | Rejection:
     """A promoted reply's body (see `promoted_reply`) as the request it is, with its origin."""
-    try:
-        body = PromotedReply.model_validate_json(envelope.body)
-    except ValidationError as exc:
-        reason, details = describe_validation_error(exc)
-        return Rejection("invalid_request", f"not a promoted e-mail reply: {reason}", details)
-    return Parsed(body.submission, origin=body.origin)
+    return replies.parse(envelope)
 
 
 def new_message(**headers: str) -> EmailMessage:

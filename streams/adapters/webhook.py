@@ -35,7 +35,15 @@ from streams.adapters.base import (
     load_json_object,
 )
 from streams.domain.rejections import Rejection, describe_validation_error
-from streams.models import CustomerRef, CustomerTier, RawEnvelope, RequestSubmission, TicketAction, UtcDatetime
+from streams.models import (
+    CustomerRef,
+    CustomerTier,
+    RawEnvelope,
+    RequestSubmission,
+    TicketAction,
+    UnmatchedReply,
+    UtcDatetime,
+)
 
 TIMESTAMP_HEADER = "x-ticketflow-timestamp"
 SIGNATURE_HEADER = "x-ticketflow-signature"
@@ -113,7 +121,12 @@ class Visitor(_Body):
 
 class WebChatMessage(_Body):
     """A visitor's message in a web chat conversation. `seq` 1 opens the conversation (a new
-    ticket); later messages of the conversation are the customer replying on that ticket."""
+    ticket); later messages of the conversation are the customer replying on that ticket. A
+    later message also carries the request it would be had it opened the conversation
+    (`TicketAction.unmatched`): when the opening message never became a ticket (refused as
+    invalid, sent before Ticketflow was connected, its webhook lost), the lifecycle lets the
+    earliest waiting follow-up open the conversation's ticket after a short hold
+    (`TICKETFLOW_WEBCHAT_REPLY_HOLD_MINUTES`) — nothing the customer writes is lost."""
 
     conversation_id: str = _Id
     message_id: str = _Id
@@ -243,11 +256,17 @@ def accept(channel: str, request: HttpInput, secret: bytes | None, max_age: time
     body = request.body.decode("utf-8")  # valid JSON is UTF-8
     if isinstance(doc, WebChatMessage) and doc.seq > 1:
         ticket = ids.ticket_id(channel, doc.conversation_id)
+        message_key = f"{doc.conversation_id}:{doc.message_id}"
+        # The request this message is if the conversation's opening message never became a ticket.
+        unmatched = UnmatchedReply(channel="webchat", idempotency_key=doc.conversation_id,
+                                   received_at=request.received_at, message_key=message_key, sender_handle=handle,
+                                   submission=submission)  # fmt: skip
         action = TicketAction(
             action_id=ids.action_id(ticket, f"webchat:{doc.message_id}"), ticket_id=ticket, type="customer_reply",
             by="customer", at=clamp_to(doc.sent_at, request.received_at), channel="webchat", note=doc.text[:2_000],
+            unmatched=unmatched,
         )  # fmt: skip
-        return Intake(channel=channel, adapter=ADAPTER, idempotency_key=f"{doc.conversation_id}:{doc.message_id}",
+        return Intake(channel=channel, adapter=ADAPTER, idempotency_key=message_key,
                       content_type="application/json", body=body, received_at=request.received_at, sender=customer,
                       sender_handle=handle, ticket_key=doc.conversation_id, publish_request=False,
                       actions=(action,))  # fmt: skip

@@ -4,8 +4,8 @@
 - `apply_ticket_actions`: tickets.actions → stop, pause, resume, reopen clocks (sla.events)
 - `fire_sla_points`: the SLA timer — emits warnings, breaches and escalations at their due
   moment, for the partitions this worker owns, from the deadline index (not a scan of every
-  ticket); publishes to raw.email the e-mail replies whose ticket did not turn up within the
-  hold (see streams/domain/tickets.py), as requests of their own
+  ticket); publishes to raw.<channel> the e-mail replies and web chat follow-ups whose ticket
+  did not turn up within the hold (see streams/domain/tickets.py), as requests of their own
 
 After every rebalance the deadline index and open-ticket counts are rebuilt from the
 recovered table for exactly the partitions this worker owns; revoked partitions are dropped
@@ -49,6 +49,7 @@ stage = LifecycleStage(
     retention_seconds=settings.ticket_retention_days * 86400,
     orphan_retention_seconds=settings.orphan_action_retention_hours * 3600,
     reply_hold_seconds=settings.email_reply_hold_minutes * 60,
+    chat_reply_hold_seconds=settings.webchat_reply_hold_minutes * 60,
 )
 REGISTRY.register(stage.open_tickets)
 

@@ -37,15 +37,31 @@ Unmatched e-mail replies (nothing a customer writes is lost):
   on (`Outcome.forwarded`) to that reply's ticket, where it applies like any customer reply.
   A thread's state with promoted replies is kept for the ticket retention, since such
   conversations go on for days.
+
+Web chat follow-ups (the same machinery, for a live conversation):
+- a follow-up (`seq` > 1) is a customer_reply on the conversation's ticket and carries the
+  request it would be had it opened the conversation (its `unmatched` ids are the
+  conversation's own). If the opening message never became a ticket, the follow-ups wait
+  `Retention.unmatched_chat_replies` (short: a chat is live), then the earliest of them is
+  promoted: its request opens the conversation's ticket itself (the state it is held on), and
+  the other follow-ups stay held as early actions, so they apply to that ticket in order when
+  it opens. While its own request is on the way the state promotes nothing more
+  (`awaits_own_request`); the promoted follow-up's id stays among the recent action ids (a
+  redelivery is a duplicate) and a repeated promotion has the same ids (it collapses).
+- a follow-up on a closed chat ticket becomes a request of its own at once (ids from the
+  message's own key, linked to the closed ticket); later messages of the conversation are
+  passed on to the most recent such ticket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from streams import ids
 from streams.domain import sla
 from streams.domain.policies import METRICS, Policy, PolicyFile
 from streams.domain.routing import RoutingConfig, RoutingDecision, route
@@ -76,6 +92,22 @@ class Retention:
     tickets: float = 30 * 86400  # resolved and closed tickets, after resolution or closing
     orphan_actions: float = 86400  # actions whose request never arrives
     unmatched_replies: float = 15 * 60  # e-mail replies waiting for their ticket before they become requests
+    unmatched_chat_replies: float = 2 * 60  # web chat follow-ups waiting for their conversation's ticket
+
+    @property
+    def reply_holds(self) -> dict[str, float]:
+        """How long a held reply waits for its ticket, by channel."""
+        return {"email": self.unmatched_replies, "webchat": self.unmatched_chat_replies}
+
+
+# A hold for every channel, or per channel (a channel not named waits the longest hold named).
+ReplyHold = float | Mapping[str, float]
+
+
+def hold_for(hold: ReplyHold, channel: str) -> float:
+    if isinstance(hold, Mapping):
+        return hold.get(channel, max(hold.values()))
+    return hold
 
 
 class TicketState(BaseModel):
@@ -109,19 +141,27 @@ class TicketState(BaseModel):
     clocks: dict[str, sla.Clock] = {}
     early_actions: list[TicketAction] = []
     recent_action_ids: list[str] = []
-    origin: RequestOrigin | None = None  # the request was an e-mail reply whose ticket was not found
-    promoted_replies: list[str] = []  # tickets opened from replies in this ticket's thread
+    origin: RequestOrigin | None = None  # the request was a reply (e-mail, web chat) whose ticket was not found
+    promoted_replies: list[str] = []  # tickets opened from replies in this ticket's thread (or this one, below)
+
+    @property
+    def awaits_own_request(self) -> bool:
+        """A held web chat follow-up was promoted to this very ticket's request, on its way."""
+        return self.status == "awaiting_request" and self.ticket_id in self.promoted_replies
 
     def held_replies(self) -> list[TicketAction]:
-        """Held customer replies that become requests of their own if no ticket turns up."""
+        """Held customer replies that become requests of their own if no ticket turns up (not
+        the follow-ups that wait for the request one of them already became)."""
         if self.status != "awaiting_request":
             return []
-        return [action for action in self.early_actions if action.unmatched is not None]
+        opening = self.awaits_own_request
+        return [action for action in self.early_actions if action.unmatched is not None
+                and not (opening and action.unmatched.ticket_id == self.ticket_id)]  # fmt: skip
 
-    def promotion_due(self, hold: float) -> float | None:
-        """When the first held reply has waited `hold` seconds since it was received."""
-        moments = [action.unmatched.received_at.timestamp() for action in self.held_replies()]
-        return min(moments) + hold if moments else None
+    def promotion_due(self, hold: ReplyHold) -> float | None:
+        """When the first held reply has waited its channel's `hold` seconds since it was received."""
+        moments = [_held_until(action, hold) for action in self.held_replies()]
+        return min(moments) if moments else None
 
     @property
     def is_open(self) -> bool:
@@ -157,7 +197,7 @@ class TicketState(BaseModel):
     def wake_at(self, retention: Retention) -> float | None:
         """The next moment the SLA timer must look at this ticket: a due point, a held reply's
         promotion or its expiry."""
-        moments = [m for m in (self.next_due(), self.promotion_due(retention.unmatched_replies),
+        moments = [m for m in (self.next_due(), self.promotion_due(retention.reply_holds),
                                self.expires_at(retention)) if m is not None]  # fmt: skip
         return min(moments) if moments else None
 
@@ -177,17 +217,24 @@ class RoutedCopy:
 
 @dataclass(frozen=True)
 class Promotion:
-    """A customer's e-mail reply that becomes a request of its own (its ticket was not found)."""
+    """A customer's reply (e-mail, web chat) that becomes a request of its own (its ticket was
+    not found, or is closed)."""
 
     action: TicketAction  # the customer_reply, with its `unmatched` request
     reason: Literal["no_ticket", "ticket_closed"]
     detail: str
 
     @property
-    def ticket_id(self) -> str:
-        """The ticket the promoted request opens."""
+    def channel(self) -> str:
         assert self.action.unmatched is not None
-        return self.action.unmatched.ticket_id
+        return self.action.unmatched.channel
+
+    @property
+    def ticket_id(self) -> str:
+        """The ticket the promoted request opens (for a web chat follow-up whose conversation has
+        no ticket: the conversation's own, the one the follow-up was held on)."""
+        assert self.action.unmatched is not None
+        return ids.ticket_id(self.channel, self.action.unmatched.promoted_key(self.reason))
 
     def origin(self) -> RequestOrigin:
         assert self.action.unmatched is not None
@@ -306,7 +353,7 @@ def open_ticket(
         submitted_at=submitted_at,
         recent_action_ids=state.recent_action_ids if state else [],
         origin=request.origin,
-        promoted_replies=state.promoted_replies if state else [],
+        promoted_replies=[ticket for ticket in state.promoted_replies if ticket != request.ticket_id] if state else [],
         updated_at=now,
     )
     outcome = Outcome(state=ticket, routing=decision, opened=True)
@@ -344,11 +391,18 @@ def apply_action(state: TicketState | None, action: TicketAction, *, policies: P
 
 
 def _continued_ticket(state: TicketState, action: TicketAction) -> str | None:
-    """The ticket a customer's e-mail reply continues when it answers, within this thread, a
-    reply that became a ticket of its own (the most recent such mail it references)."""
-    if action.type != "customer_reply" or action.unmatched is None or not state.promoted_replies:
+    """The ticket a customer's reply continues: an e-mail reply answering, within this thread,
+    a reply that became a ticket of its own (the most recent such mail it references); a web
+    chat message on a closed ticket whose conversation went on in a ticket of its own (the most
+    recent one)."""
+    if action.type != "customer_reply" or action.unmatched is None:
         return None
-    return next((ticket for ticket in action.unmatched.referenced_tickets() if ticket in state.promoted_replies), None)
+    promoted = [ticket for ticket in state.promoted_replies if ticket != state.ticket_id]
+    if not promoted:
+        return None
+    if action.unmatched.in_conversation:
+        return promoted[-1] if state.status == "closed" else None
+    return next((ticket for ticket in action.unmatched.referenced_tickets() if ticket in promoted), None)
 
 
 def _forward(state: TicketState, action: TicketAction, ticket_id: str, outcome: Outcome) -> None:
@@ -367,21 +421,37 @@ def _bound_held(state: TicketState, outcome: Outcome) -> None:
     while True:
         held = state.held_replies()
         if len(held) > HELD_REPLIES_KEPT:
-            victim = held[0]
+            victim = min(held, key=_received) if _opens_own_ticket(state, held[0]) else held[0]
         elif len(state.early_actions) > EARLY_ACTIONS_KEPT:
             victim = state.early_actions[0]
         else:
             return
         state.early_actions = [action for action in state.early_actions if action is not victim]
         if victim.unmatched is not None:
-            detail = (f"more than {HELD_REPLIES_KEPT} replies were waiting for ticket {state.ticket_id}, which does "
-                      "not exist here (a mail sent to many customers?)")  # fmt: skip
+            if _opens_own_ticket(state, victim):
+                detail = (f"more than {HELD_REPLIES_KEPT} messages of the conversation were waiting for its ticket "
+                          f"{state.ticket_id}: the earliest opens it")  # fmt: skip
+            else:
+                detail = (f"more than {HELD_REPLIES_KEPT} replies were waiting for ticket {state.ticket_id}, which "
+                          "does not exist here (a mail sent to many customers?)")  # fmt: skip
             _promote(state, victim, "no_ticket", detail, outcome)
+
+
+def _received(action: TicketAction) -> tuple[float, float]:
+    """Order of a conversation's messages: when sent, then when received."""
+    assert action.unmatched is not None
+    return action.at.timestamp(), action.unmatched.received_at.timestamp()
+
+
+def _opens_own_ticket(state: TicketState, action: TicketAction) -> bool:
+    """A web chat follow-up whose request would be the conversation's own, the ticket it waits on."""
+    return action.unmatched is not None and action.unmatched.ticket_id == state.ticket_id
 
 
 def _promote(state: TicketState, action: TicketAction, reason: Literal["no_ticket", "ticket_closed"], detail: str,
              outcome: Outcome) -> None:  # fmt: skip
-    """The reply becomes a request of its own; the thread's state remembers it was handled."""
+    """The reply becomes a request of its own; the thread's state remembers it was handled (a
+    web chat follow-up that opens its own conversation's ticket: that the request is on its way)."""
     promotion = Promotion(action, reason, detail)
     outcome.promotions.append(promotion)
     if action.action_id not in state.recent_action_ids:
@@ -407,6 +477,8 @@ def _apply(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
         if action.type == "customer_reply" and action.unmatched is not None:
             detail = (f"ticket {ticket.ticket_id} was closed; the customer's new message is a request of its own, "
                       "linked to it")  # fmt: skip
+            if action.unmatched.in_conversation:
+                detail += " (the conversation goes on in the new ticket)"
             _promote(ticket, action, "ticket_closed", detail, outcome)
         return
     clocks.fire_until(at)  # points that passed before the action still count
@@ -496,26 +568,48 @@ def _repair(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
     clocks.fire_until(clocks.now)
 
 
-def fire_due(state: TicketState, *, now: float, upto: float | None = None, reply_hold: float | None = None) -> Outcome:
+def fire_due(
+    state: TicketState, *, now: float, upto: float | None = None, reply_hold: ReplyHold | None = None
+) -> Outcome:
     """The SLA timer's step: every warning, breach or escalation point due by `upto` (default
     `now`; earlier while the actions that could still stop the clock are being caught up on),
-    and — given `reply_hold` — every held e-mail reply that has waited that long for its
-    ticket, promoted to a request of its own."""
+    and — given `reply_hold` (seconds, for every channel or by channel) — every held reply that
+    has waited that long for its ticket, promoted to a request of its own. Of a web chat
+    conversation's follow-ups only the earliest is promoted (it opens the conversation's
+    ticket); the others wait for that ticket and apply to it in order."""
     upto = now if upto is None else upto
     outcome = Outcome(state=state)
     for clock in state.clocks.values():
         outcome.sla_events.extend(sla.fire_points(clock, upto=upto, now=now))
     if reply_hold is not None:
-        waited = [action for action in state.held_replies()
-                  if action.unmatched.received_at.timestamp() + reply_hold <= upto]  # fmt: skip
+        held = state.held_replies()
+        waited = [action for action in held if _held_until(action, reply_hold) <= upto]
+        opening = [action for action in held if _opens_own_ticket(state, action)]
+        if any(_opens_own_ticket(state, action) for action in waited):
+            first = min(opening, key=_received)  # the earliest follow-up opens the conversation
+            waited = [action for action in waited if not _opens_own_ticket(state, action)] + [first]
         if waited:
             promoted = {action.action_id for action in waited}
             state.early_actions = [action for action in state.early_actions if action.action_id not in promoted]
-            detail = (f"no ticket {state.ticket_id} turned up within {_minutes(reply_hold)} of the reply: the mail "
-                      "it answers never became a ticket here, or its ticket was closed and has left the table")  # fmt: skip
             for action in waited:
-                _promote(state, action, "no_ticket", detail, outcome)
+                _promote(state, action, "no_ticket", _no_ticket_detail(state, action, reply_hold), outcome)
             state.updated_at = now
     if not outcome.sla_events and not outcome.promotions:
         outcome.state = None
     return outcome
+
+
+def _held_until(action: TicketAction, reply_hold: ReplyHold) -> float:
+    assert action.unmatched is not None
+    return action.unmatched.received_at.timestamp() + hold_for(reply_hold, action.unmatched.channel)
+
+
+def _no_ticket_detail(state: TicketState, action: TicketAction, reply_hold: ReplyHold) -> str:
+    assert action.unmatched is not None
+    waited = _minutes(hold_for(reply_hold, action.unmatched.channel))
+    if _opens_own_ticket(state, action):
+        return (f"the conversation's opening message did not become ticket {state.ticket_id} within {waited} of "
+                "this message (refused, sent before Ticketflow was connected, or never delivered): this message "
+                "opens it, and the conversation's later messages apply to it")  # fmt: skip
+    return (f"no ticket {state.ticket_id} turned up within {waited} of the reply: the mail "
+            "it answers never became a ticket here, or its ticket was closed and has left the table")  # fmt: skip

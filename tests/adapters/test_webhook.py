@@ -94,6 +94,67 @@ def test_later_web_chat_message_is_a_customer_reply_on_that_ticket():
     assert (action.type, action.ticket_id, action.note) == ("customer_reply", ids.ticket_id("webchat", "cv-9"), "还有发票")
 
 
+FOLLOW_UP = {"conversation_id": "cv-9", "message_id": "m-2", "seq": 2, "text": "还有发票",
+             "sent_at": "2026-11-22T16:58:00+08:00",
+             "visitor": {"visitor_id": "v-3", "customer_number": "C77", "name": "王女士"}}  # fmt: skip
+
+
+def test_a_web_chat_follow_up_carries_the_request_that_would_open_its_conversation():
+    (action,) = webhook.accept("webchat", call(FOLLOW_UP), SECRET).actions
+    unmatched = action.unmatched
+    assert (unmatched.channel, unmatched.idempotency_key) == ("webchat", "cv-9")
+    assert unmatched.ticket_id == action.ticket_id == ids.ticket_id("webchat", "cv-9")
+    assert unmatched.request_id == ids.request_id("webchat", "cv-9")  # what the opening message would have had
+
+
+def test_a_web_chat_follow_up_request_has_the_message_text_visitor_and_time():
+    (action,) = webhook.accept("webchat", call(FOLLOW_UP), SECRET).actions
+    submission = action.unmatched.submission
+    assert submission.text == "还有发票" and submission.customer.id == "C77" and submission.customer.name == "王女士"
+    assert submission.submitted_at == datetime(2026, 11, 22, 8, 58, tzinfo=timezone.utc)
+    assert action.unmatched.sender_handle == "webchat-visitor:v-3" and action.unmatched.received_at == NOW
+
+
+def test_a_web_chat_follow_up_keeps_its_own_key_for_a_request_after_its_ticket_closed():
+    (action,) = webhook.accept("webchat", call(FOLLOW_UP), SECRET).actions
+    assert action.unmatched.message_key == "cv-9:m-2" and action.unmatched.in_conversation
+    assert action.unmatched.promoted_key("ticket_closed") == "cv-9:m-2"
+    assert action.unmatched.promoted_key("no_ticket") == "cv-9"
+
+
+def test_the_first_web_chat_message_is_a_request_not_a_held_reply():
+    message = {**FOLLOW_UP, "seq": 1}
+    intake = webhook.accept("webchat", call(message), SECRET)
+    assert intake.publish_request and intake.actions == ()
+
+
+def test_a_promoted_web_chat_follow_up_is_read_back_as_the_conversation_request_with_its_origin():
+    from streams.adapters import parse_body, replies
+    from streams.models import RequestOrigin
+
+    (action,) = webhook.accept("webchat", call(FOLLOW_UP), SECRET).actions
+    origin = RequestOrigin(reason="no_ticket", detail="the opening message never came", thread_ticket=action.ticket_id,
+                           reply_action_id=action.action_id)  # fmt: skip
+    _, envelope = replies.promoted_request(action.unmatched, origin)
+    assert (envelope.channel, envelope.adapter, envelope.idempotency_key) == ("webchat", "webchat-reply/v1", "cv-9")
+    assert envelope.ticket_id == ids.ticket_id("webchat", "cv-9") == action.ticket_id
+    parsed = parse_body(envelope)
+    assert parsed.submission.text == "还有发票" and parsed.origin == origin
+    assert parsed.sender_handle == "webchat-visitor:v-3"
+
+
+def test_a_web_chat_follow_up_promoted_after_its_ticket_closed_gets_ids_of_its_own():
+    from streams.adapters import replies
+    from streams.models import RequestOrigin
+
+    (action,) = webhook.accept("webchat", call(FOLLOW_UP), SECRET).actions
+    origin = RequestOrigin(reason="ticket_closed", detail="closed", thread_ticket=action.ticket_id,
+                           reply_action_id=action.action_id)  # fmt: skip
+    _, envelope = replies.promoted_request(action.unmatched, origin)
+    assert envelope.ticket_id == ids.ticket_id("webchat", "cv-9:m-2") != action.ticket_id
+    assert envelope.request_id == ids.request_id("webchat", "cv-9:m-2")
+
+
 def test_social_dm_is_one_customer_per_platform_account():
     dm = {"platform": "weibo", "message_id": "d1", "sender": {"user_id": "u-5", "nickname": "小王"}, "text": "退款呢"}
     parsed = webhook.parse(webhook.accept("social", call(dm), SECRET).envelope())

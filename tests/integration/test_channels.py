@@ -2,7 +2,8 @@
 CTI events, the WeChat Work callback and SMTP mail reach raw.<channel> and come out of
 normalize as requests; a profile on customers.profiles makes one customer of a phone number
 and an e-mail address; a mail reply moves the ticket it answers, and a reply to a mail that
-never became a ticket becomes a routed ticket of its own after the (here 3 s) hold; the
+never became a ticket becomes a routed ticket of its own after the (here 3 s) hold, as a web
+chat follow-up whose conversation's opening message never came opens that conversation; the
 seed-004 sheet imported twice creates each ticket once, with its SLA history, and its bad
 rows on requests.invalid."""
 
@@ -33,7 +34,7 @@ from tests.integration.conftest import TopicTail, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 
-# E-mail replies wait this long for their ticket before they become requests of their own.
+# E-mail replies and web chat follow-ups wait this long for their ticket before they become requests of their own.
 REPLY_HOLD_SECONDS = 3.0
 
 PROFILE = CustomerProfile(customer_id="CRM-0042", tier="vip",
@@ -43,7 +44,8 @@ PROFILE = CustomerProfile(customer_id="CRM-0042", tier="vip",
 @pytest.fixture(scope="module")
 def stack(broker, tmp_path_factory):
     directory = tmp_path_factory.mktemp("channels")
-    settings = stack_settings(broker, **SECRETS, **WECOM, email_reply_hold_minutes=REPLY_HOLD_SECONDS / 60)
+    settings = stack_settings(broker, **SECRETS, **WECOM, email_reply_hold_minutes=REPLY_HOLD_SECONDS / 60,
+                              webchat_reply_hold_minutes=REPLY_HOLD_SECONDS / 60)  # fmt: skip
     supervisor = start_stack(settings, directory)
     catalog = TopicCatalog(settings.topic_prefix)
     tail = TopicTail(broker.bootstrap, [catalog.requests_normalized, catalog.requests_invalid, catalog.tickets_actions,
@@ -169,7 +171,42 @@ def test_a_mail_replying_to_a_message_that_never_became_a_ticket_is_routed_as_a_
     assert origin["thread_message_id"] == "it-newsletter-11@news.shop.example"
     assert owner["data"]["text"].startswith("我上周买的扫地机器人") and owner["data"]["channel"] == "email"
     assert _ticket_state(stack, ticket)["origin"]["reason"] == "no_ticket"
-    assert _worker_metric(stack, "ticketflow_orphan_replies_promoted_total", reason="no_ticket") == 1
+    assert _worker_metric(stack, "ticketflow_orphan_replies_promoted_total", channel="email",
+                          reason="no_ticket") == 1
+
+
+def test_a_web_chat_follow_up_whose_conversation_never_opened_opens_its_ticket_after_the_hold(stack):
+    settings, tail, catalog = stack["settings"], stack["tail"], stack["catalog"]
+    ticket = ids.ticket_id("webchat", "it-cv-orphan")  # its seq 1 never reached Ticketflow
+    webhook = _url(stack, "/v1/channels/webchat/webhook")
+
+    def message(seq: int, text: str) -> dict:
+        return {"conversation_id": "it-cv-orphan", "message_id": f"it-cv-orphan-m{seq}", "seq": seq, "text": text,
+                "visitor": {"visitor_id": "it-visitor-5", "phone": "13900005555"}}  # fmt: skip
+
+    async def post(document: dict) -> dict:
+        async with aiohttp.ClientSession() as session:
+            status, answer = await _post_signed(session, webhook, "webchat", document)
+            assert status == 202 and answer["ticket_id"] == ticket, answer
+            return answer
+
+    sent = time.monotonic()
+    asyncio.run(post(message(2, "我买的空气净化器滤网装不上，怎么办？")))
+    tail.wait_for("the follow-up routed as the conversation's ticket", lambda: ticket in _owners(stack), 30)
+    assert time.monotonic() - sent >= REPLY_HOLD_SECONDS - 0.5  # it waited for the opening message first
+    owners = [event for department in settings.routing.departments
+              for event in (orjson.loads(r.value) for r in tail.records(catalog.department(department)))
+              if event["subject"] == ticket and event["data"]["role"] == "owner"]  # fmt: skip
+    (owner,) = owners  # routed once
+    assert owner["data"]["text"].startswith("我买的空气净化器") and owner["data"]["origin"]["reason"] == "no_ticket"
+    later = asyncio.run(post(message(3, "型号是KJ500")))
+    (later_action,) = later["action_ids"]
+    tail.wait_for("the next message applied to that ticket",
+                  lambda: _ticket_state(stack, ticket).get("last_action") == later_action, 30)  # fmt: skip
+    assert _ticket_state(stack, ticket)["origin"]["thread_ticket"] == ticket
+    assert _worker_metric(stack, "ticketflow_orphan_replies_promoted_total", channel="webchat", reason="no_ticket") == 1
+    assert len([r for r in tail.records(catalog.department(owner["data"]["department"]))
+                if orjson.loads(r.value)["subject"] == ticket]) == 1  # fmt: skip
 
 
 def test_one_customer_across_phone_and_email_once_the_profile_is_known(stack):
