@@ -667,3 +667,23 @@ def test_a_promoted_follow_up_opens_the_conversation_ticket_with_its_origin_and_
     chat_lifecycle.on_action(third.model_dump_json().encode(), 0)
     assert chat_lifecycle.store.get(first.ticket_id).last_action == third.action_id
     assert chat_lifecycle.on_classified(classified.value, 0) == []  # a repeated promotion collapses here
+
+
+def test_an_opening_message_that_arrives_after_its_follow_up_opened_the_ticket_reaches_the_ticket_once(
+    chat_lifecycle, classifier
+):  # fmt: skip
+    follow_up = chat_follow_up()
+    chat_lifecycle.on_action(follow_up.model_dump_json().encode(), 0)
+    (promoted,) = chat_lifecycle.fire_due(0, NOW.timestamp() + CHAT_HOLD)
+    chat_lifecycle.on_classified(_through_normalize_and_classify(promoted, classifier).value, 0)
+    # seq 1, delayed in a lagging stage: same conversation, hence the same request id.
+    opening = raw_record(text="你好，想问一下订单2026051300123", channel="webchat", key="cv-orphan")
+    (normalized,) = NormalizeStage(CATALOG).process(opening, "webchat")
+    (late,) = ClassifyStage(CATALOG, classifier).process(normalized.value)
+    (passed_on,) = chat_lifecycle.on_classified(late.value, 0)
+    action = TicketAction.model_validate_json(passed_on.value)
+    assert passed_on.topic == "t.tickets.actions" and action.ticket_id == follow_up.ticket_id
+    assert action.type == "customer_reply" and action.note.endswith("你好，想问一下订单2026051300123")
+    chat_lifecycle.on_action(passed_on.value, 0)
+    assert chat_lifecycle.store.get(follow_up.ticket_id).last_action == action.action_id
+    assert chat_lifecycle.on_classified(late.value, 0) == []  # a redelivery of it adds nothing

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -330,7 +331,11 @@ def open_ticket(
     """A classified request arrives: route it, pick its policy, start its clocks."""
     request, classification = classified.request, classified.classification
     if state is not None and state.request_id is not None:
-        return Outcome(state=None, duplicate=True)
+        late = _late_opening_message(state, classified, now)
+        if late is None:
+            return Outcome(state=None, duplicate=True)
+        state.updated_at = now
+        return Outcome(state=state, forwarded=[late])
     facts = ticket_facts(classified)
     decision = route(routing, facts, classification.confidence)
     facts["department"] = decision.department
@@ -367,6 +372,25 @@ def open_ticket(
         _apply(clocks, action, outcome)
     clocks.fire_until(now)
     return outcome
+
+
+def _late_opening_message(state: TicketState, classified: ClassifiedRequest, now: float) -> TicketAction | None:
+    """A conversation's own opening message that arrives after a later message of it opened the
+    ticket (web chat: a follow-up promoted after its hold, while the opening message was still
+    on its way through a lagging stage). It has the ticket's request id, but it is not a repeat:
+    its words are passed on to the ticket as the customer's message (on tickets.actions, where
+    desks read customer replies), once; None for a true repeat."""
+    request = classified.request
+    if state.origin is None or request.origin is not None or request.request_id != state.request_id:
+        return None
+    action_id = ids.action_id(state.ticket_id, f"late-opening:{request.request_id}")
+    if action_id in state.recent_action_ids:
+        return None
+    sent = request.submitted_at.isoformat(timespec="seconds")
+    note = f"[the conversation's opening message, sent {sent}, arrived after the ticket was opened] {request.text}"
+    return TicketAction(action_id=action_id, ticket_id=state.ticket_id, type="customer_reply", by="customer",
+                        at=datetime.fromtimestamp(now, timezone.utc), channel=request.channel,
+                        note=note[:2_000])  # fmt: skip
 
 
 def apply_action(state: TicketState | None, action: TicketAction, *, policies: PolicyFile, now: float) -> Outcome:

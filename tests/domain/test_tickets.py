@@ -10,6 +10,7 @@ from streams.models import (
     Classification,
     ClassifiedRequest,
     CustomerRef,
+    RequestOrigin,
     RequestSubmission,
     TicketAction,
     UnmatchedReply,
@@ -609,3 +610,50 @@ def test_the_conversation_goes_on_in_the_ticket_its_message_after_the_close_open
     outcome = tickets.apply_action(closed, chat_message(4100, message="m-3"), policies=short_policies, now=T + 4101)
     (forwarded,) = outcome.forwarded
     assert forwarded.ticket_id == ids.ticket_id("webchat", "cv-1:m-2") and outcome.promotions == []
+
+
+def promoted_conversation_request():
+    """The promoted follow-up back from normalize and classify: it carries its origin."""
+    request = conversation_request()
+    request.request.origin = RequestOrigin(reason="no_ticket", detail="held follow-up", thread_ticket=CONVERSATION,
+                                           reply_action_id=chat_message(0).action_id)  # fmt: skip
+    return request
+
+
+def late_opening_request():
+    """The conversation's own opening message (seq 1), reaching the lifecycle after the promotion."""
+    request = conversation_request()
+    request.request.text = "你好，我的订单一直没发货"
+    return request
+
+
+def test_an_opening_message_arriving_after_its_follow_up_opened_the_ticket_is_passed_on_as_the_customers_message(
+    routing, short_policies
+):  # fmt: skip
+    opened = tickets.open_ticket(None, promoted_conversation_request(), routing=routing, policies=short_policies,
+                                 now=T + CHAT_HOLD + 2).state  # fmt: skip
+    outcome = tickets.open_ticket(opened, late_opening_request(), routing=routing, policies=short_policies,
+                                  now=T + CHAT_HOLD + 60)  # fmt: skip
+    assert not outcome.duplicate and outcome.routed == [] and outcome.sla_events == []
+    (passed_on,) = outcome.forwarded
+    assert (passed_on.ticket_id, passed_on.type, passed_on.by) == (CONVERSATION, "customer_reply", "customer")
+    assert passed_on.note.endswith("你好，我的订单一直没发货") and "opening message" in passed_on.note
+
+
+def test_a_late_opening_message_is_passed_on_once(routing, short_policies):
+    opened = tickets.open_ticket(None, promoted_conversation_request(), routing=routing, policies=short_policies,
+                                 now=T + CHAT_HOLD + 2).state  # fmt: skip
+    (passed_on,) = tickets.open_ticket(opened, late_opening_request(), routing=routing, policies=short_policies,
+                                       now=T + CHAT_HOLD + 60).forwarded  # fmt: skip
+    applied = tickets.apply_action(opened, passed_on, policies=short_policies, now=T + CHAT_HOLD + 61).state
+    again = tickets.open_ticket(applied, late_opening_request(), routing=routing, policies=short_policies,
+                                now=T + CHAT_HOLD + 90)  # fmt: skip
+    assert again.duplicate
+
+
+def test_a_repeat_of_the_promoted_request_itself_stays_a_duplicate(routing, short_policies):
+    opened = tickets.open_ticket(None, promoted_conversation_request(), routing=routing, policies=short_policies,
+                                 now=T + CHAT_HOLD + 2).state  # fmt: skip
+    again = tickets.open_ticket(opened, promoted_conversation_request(), routing=routing, policies=short_policies,
+                                now=T + CHAT_HOLD + 3)  # fmt: skip
+    assert again.duplicate and again.forwarded == []
