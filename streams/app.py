@@ -12,6 +12,7 @@ import faust
 
 from streams.catalog import TopicCatalog
 from streams.settings import Settings
+from streams.state.pending_writes import PendingWrites
 from streams.transport.faust_kafka import Transport
 
 
@@ -22,6 +23,9 @@ class TicketflowApp(faust.App):
         self.ticketflow = settings
         self.catalog = TopicCatalog(settings.topic_prefix)
         self.fetch_max_wait_ms = settings.fetch_max_wait_ms
+        # Changelog writes waiting for their events (set by the lifecycle agents); the consumer
+        # commits offsets only once they are done (streams/transport/faust_kafka.py).
+        self.pending_writes: PendingWrites | None = None
         super().__init__(settings.app_id, **options)
 
     def _new_transport(self) -> Transport:

@@ -363,15 +363,22 @@ class LifecycleStage:
 
     # -- inputs -----------------------------------------------------------------------------
 
-    def on_classified(self, raw: bytes, partition: int, source: Source | None = None) -> list[Output]:
+    def on_classified(self, raw: bytes, partition: int, source: Source | None = None, *,
+                      deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
+        """A classified request. With `deferred`, the new ticket state is kept in memory and
+        listed there instead of written to the changelog: the caller writes it once the
+        outputs are acknowledged (streams/state/pending_writes.py)."""
         return _guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.requests_classified,
-                      lambda: self._on_classified(raw, partition, source))  # fmt: skip
+                      lambda: self._on_classified(raw, partition, source, deferred))  # fmt: skip
 
-    def on_action(self, raw: bytes, partition: int, source: Source | None = None) -> list[Output]:
+    def on_action(self, raw: bytes, partition: int, source: Source | None = None, *,
+                  deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
+        """An action on a ticket; `deferred` as for `on_classified`."""
         return _guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.tickets_actions,
-                      lambda: self._on_action(raw, partition, source))  # fmt: skip
+                      lambda: self._on_action(raw, partition, source, deferred))  # fmt: skip
 
-    def _on_classified(self, raw: bytes, partition: int, source: Source | None) -> list[Output]:
+    def _on_classified(self, raw: bytes, partition: int, source: Source | None,
+                       deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
         try:
             classified = ClassifiedRequest.model_validate_json(raw)
         except ValidationError as exc:
@@ -384,9 +391,10 @@ class LifecycleStage:
         if outcome.duplicate:
             metrics.DUPLICATES.labels("request").inc()
             return []
-        return self._commit(partition, OpenTickets.key(before), outcome, classified, now)
+        return self._commit(partition, OpenTickets.key(before), outcome, classified, now, deferred=deferred)
 
-    def _on_action(self, raw: bytes, partition: int, source: Source | None) -> list[Output]:
+    def _on_action(self, raw: bytes, partition: int, source: Source | None,
+                   deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
         try:
             action = TicketAction.model_validate_json(raw)
         except ValidationError as exc:
@@ -418,7 +426,7 @@ class LifecycleStage:
                                request_id=action.action_id, replay_topic=None)
             ]  # fmt: skip
         metrics.ACTIONS.labels(action.type).inc()
-        return self._commit(partition, was_open, outcome, None, now)
+        return self._commit(partition, was_open, outcome, None, now, deferred=deferred)
 
     def fire_due(
         self, partition: int, now: float, limit: int = 2000, *, upto: float | None = None,

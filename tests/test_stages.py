@@ -687,3 +687,17 @@ def test_an_opening_message_that_arrives_after_its_follow_up_opened_the_ticket_r
     chat_lifecycle.on_action(passed_on.value, 0)
     assert chat_lifecycle.store.get(follow_up.ticket_id).last_action == action.action_id
     assert chat_lifecycle.on_classified(late.value, 0) == []  # a redelivery of it adds nothing
+
+
+def test_with_deferred_writes_a_new_ticket_is_kept_in_memory_and_listed_for_the_caller_to_write(
+    lifecycle, classifier
+):  # fmt: skip
+    classified = through_classify(classifier, raw_record())
+    ticket_id = classified.key.decode()
+    deferred: list[tuple[int, str]] = []
+    outputs = lifecycle.on_classified(classified.value, 0, deferred=deferred)
+    assert any(output.topic.startswith("t.dept.") for output in outputs)
+    assert lifecycle.store.get(ticket_id) is not None and lifecycle.store.writes == []
+    assert deferred == [(0, ticket_id)]
+    # the next record of the ticket sees the state kept in memory: a repeat is recognised
+    assert lifecycle.on_classified(classified.value, 0, deferred=deferred) == []

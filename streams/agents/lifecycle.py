@@ -12,7 +12,8 @@ recovered table for exactly the partitions this worker owns; revoked partitions 
 at once, so a timer never fires for a ticket another worker now owns. Whether a point has
 fired is part of the ticket's state in the table, so a restarted or rebalanced worker does
 not fire it again; likewise a promoted reply leaves its thread's held actions, and the timer
-records both only once the broker has acknowledged what it published.
+records both only once the broker has acknowledged what it published. The agents record a
+ticket's new state the same way (`pending_writes`), and offsets are committed after it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from streams.app import app
 from streams.stages import LifecycleStage, Source
 from streams.state.deadlines import DeadlineIndex
 from streams.state.open_tickets import OpenTickets
+from streams.state.pending_writes import PendingWrites
 from streams.state.progress import InputProgress
 from streams.tables import partition_of, ticket_store, tickets_table
 from streams.topics import emitter, requests_classified, sla_facts, tickets_actions
@@ -53,6 +55,11 @@ stage = LifecycleStage(
 )
 REGISTRY.register(stage.open_tickets)
 
+# A ticket's changelog record is sent once its step's events are acknowledged, in step order;
+# the consumer commits offsets only after these writes (see streams/state/pending_writes.py).
+pending_writes = PendingWrites(ticket_store.write_changelog)
+app.pending_writes = pending_writes
+
 # Rebuilds since start; the worker's /v1/status reports it (tests wait for ≥ 1 after a restart).
 recoveries = 0
 
@@ -67,7 +74,9 @@ async def open_tickets_from_requests(stream):  # noqa: ANN001 - faust stream
     async for event in stream.events():
         message = event.message
         source = Source(message.topic, message.partition, message.offset)
-        emitter.send(stage.on_classified(event.value, message.partition, source))
+        written: list[tuple[int, str]] = []
+        outputs = stage.on_classified(event.value, message.partition, source, deferred=written)
+        pending_writes.add(emitter.send(outputs), written)
         progress.record(message.topic, message.partition, message.offset, message.timestamp, time.time())
 
 
@@ -76,7 +85,9 @@ async def apply_ticket_actions(stream):  # noqa: ANN001 - faust stream
     async for event in stream.events():
         message = event.message
         source = Source(message.topic, message.partition, message.offset)
-        emitter.send(stage.on_action(event.value, message.partition, source))
+        written: list[tuple[int, str]] = []
+        outputs = stage.on_action(event.value, message.partition, source, deferred=written)
+        pending_writes.add(emitter.send(outputs), written)
         progress.record(message.topic, message.partition, message.offset, message.timestamp, time.time())
 
 
@@ -85,18 +96,6 @@ def end_offset(topic: str, partition: int) -> int | None:
         return app.consumer.highwater(TP(topic, partition))
     except Exception:  # noqa: BLE001 - not fetched yet, or the consumer is restarting
         return None
-
-
-async def _persist_when_sent(futures: list, deferred: list[tuple[int, str]]) -> None:
-    """Record the fired points once the broker has their events (see LifecycleStage.fire_due)."""
-    results = await asyncio.gather(*futures, return_exceptions=True)
-    failures = [result for result in results if isinstance(result, BaseException)]
-    if failures:
-        log.error("SLA timer: %d events not acknowledged (%r); their points will fire again after a restart",
-                  len(failures), failures[0])  # fmt: skip
-        return
-    for partition, ticket_id in deferred:
-        ticket_store.write_changelog(partition, ticket_id)
 
 
 @app.task
@@ -112,11 +111,9 @@ async def fire_sla_points() -> None:
                 deferred: list[tuple[int, str]] = []
                 upto = progress.watermark(partition, INPUT_TOPICS, now, end_offset)
                 outputs = stage.fire_due(partition, now, upto=upto, deferred=deferred)
-                if outputs:
-                    asyncio.ensure_future(_persist_when_sent(emitter.send(outputs), deferred))
-                elif deferred:
-                    for written_partition, ticket_id in deferred:
-                        ticket_store.write_changelog(written_partition, ticket_id)
+                # Fired points are recorded once their events are acknowledged, in order with
+                # the agents' writes: a refused event fires again after the restart that follows.
+                pending_writes.add(emitter.send(outputs), deferred)
         except Exception:  # noqa: BLE001 - the timer must outlive any one bad tick
             log.exception("SLA timer: tick failed")
             metrics.STAGE_ERRORS.labels("timer").inc()

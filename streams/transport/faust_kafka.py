@@ -1,16 +1,26 @@
-"""faust's aiokafka transport with a configurable consumer fetch wait.
+"""faust's aiokafka transport with a configurable consumer fetch wait, and offset commits that
+wait for the changelog writes of the records they cover.
 
 faust hard-codes `fetch_max_wait_ms=1500` for worker consumers. End-to-end latency follows
 that value on brokers that do not answer a waiting fetch early when data arrives (the
 embedded broker among them), so a request would wait up to 1.5 s at every hop. This
 transport sets it from the app's `fetch_max_wait_ms` (TICKETFLOW_FETCH_MAX_WAIT_MS).
+
+Before faust flushes the producer and commits offsets, the consumer waits for the app's
+pending changelog writes (`app.pending_writes`, streams/state/pending_writes.py): a ticket's
+state reaches the changelog only after its events, and an offset is committed only after both.
+If an event was refused, the consumer crashes instead of committing past it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+from streams.state.pending_writes import PendingWrites, UnacknowledgedEvents
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -21,9 +31,28 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
+async def commit_after_pending_writes(pending: PendingWrites | None, commit: Callable[[], Awaitable[bool]],
+                                      crash: Callable[[BaseException], Awaitable[None]]) -> bool:  # fmt: skip
+    """Commit once the pending changelog writes are done; crash (no commit) if an event was refused."""
+    if pending is not None:
+        try:
+            await pending.drain()
+        except UnacknowledgedEvents as exc:
+            await crash(exc)
+            return False
+    return await commit()
+
+
 class Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def _commit_offsets(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
+        return await commit_after_pending_writes(
+            getattr(self.app, "pending_writes", None),
+            lambda: super(Consumer, self)._commit_offsets(offsets, start_new_transaction=start_new_transaction),
+            self.crash,
+        )
 
 
 class Transport(faust_aiokafka.Transport):
