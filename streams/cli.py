@@ -105,6 +105,8 @@ def worker(worker_port: int | None, partitions: int | None, policy_file: Path | 
     settings = load_settings(worker_port=worker_port, partitions=partitions, policy_file=policy_file,
                              routing_file=routing_file)  # fmt: skip
     _ensure_topics(settings)
+    # faust creates only the last level of its data folder (TICKETFLOW_STATE_DIR/<app id>).
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
     from streams.supervisor import settings_environment
 
     os.environ.update(settings_environment(settings))  # the app module reads its settings from here
