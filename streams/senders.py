@@ -80,8 +80,9 @@ class Outbound:
     follows_up: str | None = None
 
 
-def encode(request: SimulatedRequest, keys: ChannelSecrets, now: float) -> list[Outbound]:
-    """The calls that deliver `request` on its channel, the first made at `now`."""
+def encode(request: SimulatedRequest, keys: ChannelSecrets, now: float, *, mail: bool = True) -> list[Outbound]:
+    """The calls that deliver `request` on its channel, the first made at `now` (e-mail on the
+    generic endpoint when `mail` is false: a gateway without its SMTP intake)."""
     channel = request.channel
     if channel in WEBHOOK_CHANNELS:
         return [_webhook(request, keys, now)]
@@ -89,7 +90,7 @@ def encode(request: SimulatedRequest, keys: ChannelSecrets, now: float) -> list[
         return _phone(request, keys, now)
     if channel == "wecom":
         return [_wecom(request, keys, now)]
-    if channel == "email":
+    if channel == "email" and mail:
         return [_email(request, now)]
     return [_generic(request, keys, now)]
 

@@ -207,10 +207,10 @@ class TrafficGenerator:
     def _call(self) -> SimulatedCall:
         rng = self.rng
         answered = rng.random() < 0.9
-        wait = rng.uniform(2, 40) if rng.random() < 0.9 else rng.uniform(620, 900)  # some wait past the target
+        wait = rng.uniform(2, 25) if rng.random() < 0.9 else rng.uniform(620, 900)  # some wait past the target
         return SimulatedCall(queue=rng.choice(["general", "billing", "technical", "vip"]),
                              ivr_choice=rng.choice(["1", "2", "3", "0"]), agent_id=f"agent-{rng.randint(1, 40):02d}",
-                             wait_seconds=wait, talk_seconds=rng.uniform(5, 40), answered=answered,
+                             wait_seconds=wait, talk_seconds=rng.uniform(5, 25), answered=answered,
                              resolved_on_call=answered and rng.random() < 0.3,
                              callback_requested=not answered and rng.random() < 0.7)  # fmt: skip
 
