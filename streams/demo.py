@@ -153,8 +153,9 @@ async def _simulate(supervisor: Supervisor, rate: float, duration: float | None,
                     delivered(outbound)
                 return
             try:
-                async with session.request(call.method, gateway + call.path, params=call.query or None, data=call.body,
-                                           headers=dict(call.headers), timeout=aiohttp.ClientTimeout(total=10)) as response:  # fmt: skip
+                timeout = aiohttp.ClientTimeout(total=10)
+                async with session.request(call.method, gateway + call.path, params=call.query or None,
+                                           data=call.body, headers=dict(call.headers), timeout=timeout) as response:  # fmt: skip
                     await response.read()
                     if 200 <= response.status < 300:
                         delivered(outbound)

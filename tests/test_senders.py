@@ -16,8 +16,8 @@ from tests.adapters.platforms import WECOM_AES_KEY, WECOM_CORP_ID, WECOM_TOKEN
 
 SECRET = b"s3cret-for-the-senders-tests"
 CRYPTO = wecom.WeComCrypto.create(WECOM_TOKEN, WECOM_AES_KEY, WECOM_CORP_ID)
-KEYS = senders.ChannelSecrets({channel: SECRET for channel in ("app", "webchat", "social", "vip", "phone")}, CRYPTO,
-                              api_token="demo-token")  # fmt: skip
+SIGNED = ("app", "webchat", "social", "vip", "phone")
+KEYS = senders.ChannelSecrets({channel: SECRET for channel in SIGNED}, CRYPTO, api_token="demo-token")
 NOW = time.time()
 CUSTOMER = {"id": "C100001", "name": "王芳", "phone": "+86 13812345678", "email": "wang@example.cn",
             "wecom_id": "wm00042", "tier": "vip"}  # fmt: skip
