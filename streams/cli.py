@@ -105,6 +105,8 @@ def worker(worker_port: int | None, partitions: int | None, policy_file: Path | 
     settings = load_settings(worker_port=worker_port, partitions=partitions, policy_file=policy_file,
                              routing_file=routing_file)  # fmt: skip
     _ensure_topics(settings)
+    # faust creates only the last level of its data folder (TICKETFLOW_STATE_DIR/<app id>).
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
     from streams.supervisor import settings_environment
 
     os.environ.update(settings_environment(settings))  # the app module reads its settings from here
@@ -342,19 +344,24 @@ def up(**flags: Any) -> None:
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: until Ctrl-C).")
 def demo(rate: float, duration: float | None, **flags: Any) -> None:
     """`up` plus a traffic simulator and a live one-screen summary."""
-    from streams.demo import run_demo
+    from streams.demo import run_demo, with_channel_secrets
 
     if flags.get("policy_file") is None and not os.environ.get("TICKETFLOW_POLICY_FILE"):
         flags["policy_file"] = bundled_file("policies-demo.yaml")
     if rate <= 0:
         raise click.BadParameter("must be positive", param_hint="--rate")
-    settings = load_settings(**flags)
+    # The channels' webhook secrets and the WeChat Work callback keys: generated for this run
+    # where not set, shared with the gateway through its environment, never printed.
+    settings = with_channel_secrets(load_settings(**flags))
     log_dir = Path(tempfile.mkdtemp(prefix="ticketflow-demo-"))
     click.echo("starting broker, worker and gateway …")
     supervisor = _start_stack_or_exit(settings, log_dir)
     try:
         _print_where_to_look(supervisor.settings, log_dir)
         click.echo(f"policy   {supervisor.settings.policy_file} (time-compressed targets for the demo)")
+        mail = "mail over SMTP (email)" if supervisor.settings.smtp_port else "generic JSON (email: SMTP is off)"
+        click.echo("traffic  signed webhooks (app, webchat, social, vip), CTI call events (phone), WeChat Work "
+                   f"callbacks (wecom), {mail}, generic JSON (store); channel secrets generated for this run")  # fmt: skip
         run_demo(supervisor, rate=rate, duration=duration)
     finally:
         click.echo("\nstopping …")

@@ -1,17 +1,30 @@
 """`ticketflow demo`: simulated traffic through the running stack, and a live summary
-built from the worker's and the gateway's own /metrics."""
+built from the worker's and the gateway's own /metrics.
+
+The traffic arrives the way real traffic does: signed webhooks, CTI call events, WeChat Work
+callbacks and mail to the SMTP intake (streams/senders.py), with secrets generated for the run
+(`with_channel_secrets`) and handed to the gateway through its environment."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import heapq
+import itertools
+import secrets
 import signal
+import smtplib
 import sys
 import time
 from collections import defaultdict
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
+from streams import senders
+from streams.adapters import wecom
+from streams.settings import SIGNED_CHANNELS, Settings
 from streams.simulator import AgentBehaviour, TrafficGenerator
 from streams.supervisor import Supervisor
 
@@ -54,6 +67,7 @@ def render_summary(worker: dict, gateway: dict, *, elapsed: float, sent: int, pl
         f"Ticketflow demo — {elapsed:6.0f}s, {sent} requests sent, {planned} agent actions pending   (Ctrl-C stops)",
         "",
         line("by channel", _by(worker, "ticketflow_requests_total", "channel")),
+        line("by adapter", _by(gateway, "ticketflow_gateway_accepted_total", "adapter")),
         line("by type", _by(worker, "ticketflow_requests_total", "type")),
         line("by department", _by(worker, "ticketflow_requests_total", "department")),
         line("open tickets", _by(worker, "ticketflow_open_tickets", "department")),
@@ -64,16 +78,56 @@ def render_summary(worker: dict, gateway: dict, *, elapsed: float, sent: int, pl
         f"   (first response {int(_sum(worker, 'ticketflow_sla_breaches_total', metric='first_response'))},"
         f" resolution {int(_sum(worker, 'ticketflow_sla_breaches_total', metric='resolution'))})",
         f"{'in target':<14}{int(fulfilled_in_time)} of {int(fulfilled)} completed SLA metrics",
+        f"{'hotline':<14}{int(_sum(gateway, 'ticketflow_calls_answered_total'))} calls answered"
+        f" ({int(_sum(gateway, 'ticketflow_calls_answered_total', within_target='true'))} within target),"
+        f" {int(_sum(gateway, 'ticketflow_calls_abandoned_total'))} abandoned",
         f"{'invalid':<14}{int(invalid)}   duplicates collapsed {int(duplicates)}",
     ]
     return "\n".join(rows)
+
+
+def with_channel_secrets(settings: Settings) -> Settings:
+    """The settings with a fresh secret for every signed channel and a WeChat Work callback
+    configuration, where none is set already (the demo's senders and its gateway share them;
+    they reach the gateway through its environment and are never printed)."""
+    update: dict[str, object] = {}
+    for channel in SIGNED_CHANNELS:
+        if settings.channel_secret(channel) is None:
+            update[f"{channel}_secret"] = SecretStr(secrets.token_urlsafe(32))
+    if settings.wecom_token is None:
+        update["wecom_token"] = SecretStr(secrets.token_hex(16))
+        update["wecom_aes_key"] = SecretStr(base64.b64encode(secrets.token_bytes(32)).decode("ascii")[:43])
+        update["wecom_corp_id"] = "ww" + secrets.token_hex(8)
+    return Settings.model_validate({**settings.model_dump(), **update}) if update else settings
+
+
+def channel_secrets(settings: Settings) -> senders.ChannelSecrets:
+    crypto = None
+    if settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id:
+        crypto = wecom.WeComCrypto.create(settings.wecom_token.get_secret_value(),
+                                          settings.wecom_aes_key.get_secret_value(), settings.wecom_corp_id)  # fmt: skip
+    keys = {channel: secret for channel in SIGNED_CHANNELS if (secret := settings.channel_secret(channel))}
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    return senders.ChannelSecrets(keys, crypto, token)
+
+
+def _deliver_mail(host: str, port: int, mail: senders.Mail) -> bool:
+    """One mail to the SMTP intake (blocking; run in a thread). False when it was refused."""
+    try:
+        with smtplib.SMTP(host, port, timeout=10) as client:
+            client.sendmail(mail.envelope_from, list(mail.recipients), mail.message)
+        return True
+    except (smtplib.SMTPException, OSError):
+        return False
 
 
 async def _simulate(supervisor: Supervisor, rate: float, duration: float | None, stop: asyncio.Event) -> None:
     settings = supervisor.settings
     gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
     worker_metrics = f"http://{settings.worker_host}:{settings.worker_port}/metrics"
-    traffic = TrafficGenerator(seed=int(time.time()))
+    smtp_host = "127.0.0.1" if settings.smtp_host in ("0.0.0.0", "") else settings.smtp_host
+    keys = channel_secrets(settings)
+    traffic = TrafficGenerator(seed=int(time.time()), follow_up_share=0.06)
     agents = AgentBehaviour(seed=int(time.time()) + 1)
     started = time.monotonic()
     next_request = started
@@ -81,24 +135,37 @@ async def _simulate(supervisor: Supervisor, rate: float, duration: float | None,
     sent = 0
     interactive = sys.stdout.isatty()
     in_flight: set[asyncio.Task] = set()
+    outbox: list[tuple[float, int, senders.Outbound]] = []  # (when, order, call): calls wait for their moment
+    order = itertools.count()
 
     async with aiohttp.ClientSession() as session:
 
-        async def post_request() -> None:
-            request = traffic.next_request()
-            body = request.raw_body if request.payload is None else None
+        def delivered(outbound: senders.Outbound) -> None:
+            if outbound.opens:
+                agents.plan(outbound.opens, time.monotonic())
+            if outbound.follows_up:
+                agents.follow_up(outbound.follows_up, time.monotonic())
+
+        async def send(outbound: senders.Outbound) -> None:
+            call = outbound.call
+            if isinstance(call, senders.Mail):
+                if await asyncio.to_thread(_deliver_mail, smtp_host, settings.smtp_port, call):
+                    delivered(outbound)
+                return
             try:
-                async with session.post(f"{gateway}/v1/requests/{request.channel}", json=request.payload, data=body,
-                                        timeout=aiohttp.ClientTimeout(total=10)) as response:  # fmt: skip
-                    if response.status == 202 and request.duplicate_of is None:
-                        answer = await response.json()
-                        agents.plan(answer["ticket_id"], time.monotonic())
+                timeout = aiohttp.ClientTimeout(total=10)
+                async with session.request(call.method, gateway + call.path, params=call.query or None,
+                                           data=call.body, headers=dict(call.headers), timeout=timeout) as response:  # fmt: skip
+                    await response.read()
+                    if 200 <= response.status < 300:
+                        delivered(outbound)
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 pass
 
         async def post_action(ticket_id: str, body: dict) -> None:
+            headers = {"Authorization": f"Bearer {keys.api_token}"} if keys.api_token else None
             try:
-                async with session.post(f"{gateway}/v1/tickets/{ticket_id}/actions", json=body,
+                async with session.post(f"{gateway}/v1/tickets/{ticket_id}/actions", json=body, headers=headers,
                                         timeout=aiohttp.ClientTimeout(total=10)):  # fmt: skip
                     pass
             except (aiohttp.ClientError, asyncio.TimeoutError):
@@ -109,6 +176,13 @@ async def _simulate(supervisor: Supervisor, rate: float, duration: float | None,
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
 
+        async def show(now: float) -> None:
+            worker, gateway_samples = await asyncio.gather(
+                scrape(session, worker_metrics), scrape(session, f"{gateway}/metrics")
+            )
+            screen = render_summary(worker, gateway_samples, elapsed=now - started, sent=sent, planned=len(agents))
+            print(("\x1b[H\x1b[2J" if interactive else "\n") + screen, flush=True)
+
         while not stop.is_set():
             now = time.monotonic()
             if duration is not None and now - started >= duration:
@@ -117,21 +191,23 @@ async def _simulate(supervisor: Supervisor, rate: float, duration: float | None,
                 print("\na process of the stack exited; stopping", file=sys.stderr)
                 break
             while next_request <= now and len(in_flight) < 200:
-                launch(post_request())
+                request = traffic.next_request()
+                for outbound in senders.encode(request, keys, time.time(), mail=bool(settings.smtp_port)):
+                    heapq.heappush(outbox, (outbound.at, next(order), outbound))
                 sent += 1
                 next_request += 1.0 / rate
+            while outbox and outbox[0][0] <= time.time() and len(in_flight) < 200:
+                launch(send(heapq.heappop(outbox)[2]))
             for planned in agents.due(now):
                 launch(post_action(planned.ticket_id, planned.body))
             if now >= next_screen:
-                worker, gateway_samples = await asyncio.gather(
-                    scrape(session, worker_metrics), scrape(session, f"{gateway}/metrics")
-                )
-                screen = render_summary(worker, gateway_samples, elapsed=now - started, sent=sent, planned=len(agents))
-                print(("\x1b[H\x1b[2J" if interactive else "\n") + screen, flush=True)
+                await show(now)
                 next_screen = now + (2.0 if interactive else 10.0)
             await asyncio.sleep(0.05)
         if in_flight:
             await asyncio.wait(in_flight, timeout=5)
+        await asyncio.sleep(1.0)  # let the last records reach the worker's counters
+        await show(time.monotonic())
 
 
 def run_demo(supervisor: Supervisor, *, rate: float, duration: float | None) -> None:

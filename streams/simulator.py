@@ -2,13 +2,16 @@
 who answer, park, resolve or forget them.
 
 Used by `ticketflow demo` and by the load and integration tests. Deterministic for a seed.
+This module only decides what customers say, on which channel and when; how each channel's
+sender puts it on the wire (signed webhooks, CTI events, WeChat Work callbacks, mail) is
+streams/senders.py.
 """
 
 from __future__ import annotations
 
 import heapq
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -89,6 +92,34 @@ class Customer:
         }.items() if value is not None}  # fmt: skip
 
 
+FOLLOW_UPS = [
+    ("zh", "还有补充：订单号我刚才发错了，请再帮忙看一下。"),
+    ("zh", "请问处理得怎么样了？已经等了很久了。"),
+    ("zh", "照片已补充，请尽快处理。"),
+    ("en", "Any update on this? I'm still waiting."),
+    ("en", "Adding a detail: it happened again this morning."),
+    ("en", "I've attached the receipt now, please take a look."),
+]
+
+# Channels whose customers write again in the same conversation (web chat messages with seq > 1,
+# e-mail replies with In-Reply-To).
+THREADED_CHANNELS = ("webchat", "email")
+
+
+@dataclass(frozen=True)
+class SimulatedCall:
+    """What happened on a hotline call: queue, wait, talk and how it ended."""
+
+    queue: str
+    ivr_choice: str
+    agent_id: str
+    wait_seconds: float  # in the queue before an agent answered (or the caller hung up)
+    talk_seconds: float
+    answered: bool = True
+    resolved_on_call: bool = False
+    callback_requested: bool = False  # an abandoned caller who asked to be called back
+
+
 @dataclass(frozen=True)
 class SimulatedRequest:
     channel: str
@@ -97,6 +128,11 @@ class SimulatedRequest:
     expected_type: str
     language: str
     duplicate_of: int | None = None
+    # A customer's follow-up in an earlier conversation: that conversation's opening idempotency
+    # key, and the message's number in it (the opening message is 1).
+    thread_key: str | None = None
+    seq: int = 1
+    call: SimulatedCall | None = None  # phone only
 
 
 @dataclass(order=True)
@@ -125,12 +161,58 @@ def make_customers(rng: random.Random, count: int = 300) -> list[Customer]:
 class TrafficGenerator:
     """Generates requests; a share are malformed or repeat an earlier idempotency key."""
 
-    def __init__(self, seed: int = 7, malformed_share: float = 0.03, duplicate_share: float = 0.03) -> None:
+    def __init__(self, seed: int = 7, malformed_share: float = 0.03, duplicate_share: float = 0.03,
+                 follow_up_share: float = 0.0) -> None:  # fmt: skip
         self.rng = random.Random(seed)
         self.customers = make_customers(self.rng)
         self.malformed_share = malformed_share
         self.duplicate_share = duplicate_share
+        self.follow_up_share = follow_up_share
         self.sent: list[SimulatedRequest] = []
+        self._threads: list[int] = []  # indices of conversations opened on a threaded channel
+        self._messages: dict[int, int] = {}  # conversation → messages so far
+        self._by_channel = {
+            "phone": [c for c in self.customers if c.phone],
+            "email": [c for c in self.customers if c.email],
+            "wecom": [c for c in self.customers if c.wecom_id],
+            "vip": [c for c in self.customers if c.tier == "vip" and (c.id or c.phone or c.email)],
+        }
+
+    def _customer(self, channel: str) -> Customer:
+        """A customer who can use the channel (a phone number to call from, a mailbox, …)."""
+        return self.rng.choice(self._by_channel.get(channel) or self.customers)
+
+    def _follow_up(self, now: datetime | None) -> SimulatedRequest | None:
+        if not self._threads:
+            return None
+        rng = self.rng
+        index = rng.choice(self._threads[-50:])
+        opening = self.sent[index]
+        assert opening.payload is not None
+        self._messages[index] = seq = self._messages.get(index, 1) + 1
+        language, text = rng.choice([item for item in FOLLOW_UPS if item[0] == opening.language] or FOLLOW_UPS)
+        payload = {
+            "customer": opening.payload["customer"],
+            "text": text,
+            "submitted_at": (now or datetime.now(timezone.utc)).isoformat(),
+            "idempotency_key": f"sim-{rng.getrandbits(64):016x}",
+        }
+        if "subject" in opening.payload:
+            payload["subject"] = "Re: " + opening.payload["subject"]
+        request = SimulatedRequest(opening.channel, payload, None, "follow_up", language,
+                                   thread_key=opening.payload["idempotency_key"], seq=seq)  # fmt: skip
+        self.sent.append(request)
+        return request
+
+    def _call(self) -> SimulatedCall:
+        rng = self.rng
+        answered = rng.random() < 0.9
+        wait = rng.uniform(2, 25) if rng.random() < 0.9 else rng.uniform(620, 900)  # some wait past the target
+        return SimulatedCall(queue=rng.choice(["general", "billing", "technical", "vip"]),
+                             ivr_choice=rng.choice(["1", "2", "3", "0"]), agent_id=f"agent-{rng.randint(1, 40):02d}",
+                             wait_seconds=wait, talk_seconds=rng.uniform(5, 25), answered=answered,
+                             resolved_on_call=answered and rng.random() < 0.3,
+                             callback_requested=not answered and rng.random() < 0.7)  # fmt: skip
 
     def next_request(self, now: datetime | None = None) -> SimulatedRequest:
         rng = self.rng
@@ -138,10 +220,13 @@ class TrafficGenerator:
             index = rng.randrange(len(self.sent))
             original = self.sent[index]
             if original.payload is not None:
-                repeat = SimulatedRequest(original.channel, original.payload, None, original.expected_type,
-                                          original.language, duplicate_of=index)  # fmt: skip
+                repeat = replace(original, duplicate_of=index)  # the same message, delivered again
                 self.sent.append(repeat)
                 return repeat
+        if self.follow_up_share and rng.random() < self.follow_up_share:
+            follow_up = self._follow_up(now)
+            if follow_up is not None:
+                return follow_up
         channel = rng.choice(CHANNELS)
         if rng.random() < self.malformed_share:
             broken = rng.choice([b'{"customer": {"name": "x"}, "text": ', b'{"customer": {}}', b'{"text": "   "}',
@@ -156,7 +241,7 @@ class TrafficGenerator:
             product=rng.choice(products),
             amount=rng.choice([39, 99, 199, 299, 1299]),
         )
-        customer = rng.choice(self.customers)
+        customer = self._customer(channel)
         submitted = (now or datetime.now(timezone.utc)) - timedelta(seconds=rng.uniform(0, 3))
         payload = {
             "customer": customer.as_payload(),
@@ -166,7 +251,10 @@ class TrafficGenerator:
         }
         if channel == "email":
             payload["subject"] = text[:24]
-        request = SimulatedRequest(channel, payload, None, request_type, language)
+        call = self._call() if channel == "phone" else None
+        request = SimulatedRequest(channel, payload, None, request_type, language, call=call)
+        if channel in THREADED_CHANNELS:
+            self._threads.append(len(self.sent))
         self.sent.append(request)
         return request
 
@@ -198,6 +286,12 @@ class AgentBehaviour:
             self._add(resolve_at, ticket_id, {"type": "resolve", "by": agent})
             if rng.random() < 0.05:
                 self._add(resolve_at + rng.uniform(5, 30) * scale, ticket_id, {"type": "reopen", "by": "customer"})
+
+    def follow_up(self, ticket_id: str, now: float) -> None:
+        """The customer wrote again on the ticket: most of the time an agent answers."""
+        if self.rng.random() < 0.85:
+            agent = f"agent-{self.rng.randint(1, 40):02d}"
+            self._add(now + self.rng.uniform(3, 45) * self.scale, ticket_id, {"type": "reply", "by": agent})
 
     def _add(self, due: float, ticket_id: str, body: dict[str, Any]) -> None:
         heapq.heappush(self._plan, PlannedAction(due, ticket_id, body))
