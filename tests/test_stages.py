@@ -464,14 +464,18 @@ def test_an_action_on_another_partition_than_its_ticket_is_refused_with_the_caus
 REPLY_HOLD = 600.0
 
 
-@pytest.fixture
-def mail_lifecycle(routing, short_policies):
+def lifecycle_owning_partition_0(routing, policies, **options) -> LifecycleStage:
+    """A lifecycle stage that owns partition 0, its clock stopped at NOW."""
     index, counts = DeadlineIndex(), OpenTickets()
     index.assign([0])
     counts.assign([0])
-    return LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=DictStore(), index=index,
-                          open_tickets=counts, reply_hold_seconds=REPLY_HOLD,
-                          clock=lambda: NOW.timestamp())  # fmt: skip
+    return LifecycleStage(CATALOG, routing=routing, policies=policies, store=DictStore(), index=index,
+                          open_tickets=counts, clock=lambda: NOW.timestamp(), **options)  # fmt: skip
+
+
+@pytest.fixture
+def mail_lifecycle(routing, short_policies):
+    return lifecycle_owning_partition_0(routing, short_policies, reply_hold_seconds=REPLY_HOLD)
 
 
 def mail_reply(answering="<news-7@shop.example>", message_id="<reply-1@mail.example.cn>",
@@ -605,12 +609,8 @@ CHAT_HOLD = 120.0
 
 @pytest.fixture
 def chat_lifecycle(routing, short_policies):
-    index, counts = DeadlineIndex(), OpenTickets()
-    index.assign([0])
-    counts.assign([0])
-    return LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=DictStore(), index=index,
-                          open_tickets=counts, reply_hold_seconds=REPLY_HOLD, chat_reply_hold_seconds=CHAT_HOLD,
-                          clock=lambda: NOW.timestamp())  # fmt: skip
+    return lifecycle_owning_partition_0(routing, short_policies, reply_hold_seconds=REPLY_HOLD,
+                                        chat_reply_hold_seconds=CHAT_HOLD)  # fmt: skip
 
 
 def chat_follow_up(message_id="m-2", seq=2, text="我的订单还没发货，请帮我查一下", sent=NOW) -> TicketAction:

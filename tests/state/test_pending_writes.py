@@ -13,10 +13,15 @@ def run(coroutine_function):
     return asyncio.run(coroutine_function())
 
 
+def recording() -> tuple[PendingWrites, list[str]]:
+    """Pending writes whose changelog writes are recorded (the keys, in order)."""
+    written: list[str] = []
+    return PendingWrites(lambda partition, key: written.append(key)), written
+
+
 def test_a_step_without_events_is_written_at_once():
     async def main():
-        written = []
-        pending = PendingWrites(lambda partition, key: written.append(key))
+        pending, written = recording()
         pending.add([], [(0, "TKT-A")])
         return written
 
@@ -26,8 +31,7 @@ def test_a_step_without_events_is_written_at_once():
 def test_a_state_is_written_only_once_its_events_are_acknowledged():
     async def main():
         loop = asyncio.get_running_loop()
-        written = []
-        pending = PendingWrites(lambda partition, key: written.append(key))
+        pending, written = recording()
         event = loop.create_future()
         pending.add([event], [(0, "TKT-A")])
         await asyncio.sleep(0)
@@ -42,8 +46,7 @@ def test_a_state_is_written_only_once_its_events_are_acknowledged():
 def test_a_later_step_waits_for_an_earlier_steps_events_even_when_its_own_are_acknowledged():
     async def main():
         loop = asyncio.get_running_loop()
-        written = []
-        pending = PendingWrites(lambda partition, key: written.append(key))
+        pending, written = recording()
         first, second = loop.create_future(), loop.create_future()
         pending.add([first], [(0, "TKT-A")])
         pending.add([second], [(0, "TKT-A")])  # the same ticket: its record carries the first step too
@@ -61,8 +64,7 @@ def test_a_later_step_waits_for_an_earlier_steps_events_even_when_its_own_are_ac
 def test_a_refused_event_stops_every_later_write_and_drain_raises():
     async def main():
         loop = asyncio.get_running_loop()
-        written = []
-        pending = PendingWrites(lambda partition, key: written.append(key))
+        pending, written = recording()
         refused, acked = loop.create_future(), loop.create_future()
         pending.add([refused], [(0, "TKT-A")])
         pending.add([acked], [(0, "TKT-B")])
