@@ -23,9 +23,10 @@ class TicketflowApp(faust.App):
         self.ticketflow = settings
         self.catalog = TopicCatalog(settings.topic_prefix)
         self.fetch_max_wait_ms = settings.fetch_max_wait_ms
-        # Changelog writes waiting for their events (set by the lifecycle agents); the consumer
-        # commits offsets only once they are done (streams/transport/faust_kafka.py).
-        self.pending_writes: PendingWrites | None = None
+        # Changelog writes waiting for their events, one queue per table (the lifecycle and the
+        # SLA windows add theirs); the consumer commits offsets only once they are done
+        # (streams/transport/faust_kafka.py).
+        self.pending_writes: list[PendingWrites] = []
         super().__init__(settings.app_id, **options)
 
     def _new_transport(self) -> Transport:

@@ -620,7 +620,7 @@ class WindowStore(Protocol):
 
     def get(self, key: str) -> dict | None: ...
 
-    def put(self, partition: int, key: str, aggregate: dict) -> None: ...
+    def put(self, partition: int, key: str, aggregate: dict, *, changelog: bool = True) -> None: ...
 
     def delete(self, partition: int, key: str) -> None: ...
 
@@ -660,12 +660,14 @@ class SlaWindowsStage:
         self.partition_of = partition_of
         self.clock = clock
 
-    def on_facts(self, facts: list[tuple[int, int, bytes]]) -> None:
+    def on_facts(self, facts: list[tuple[int, int, bytes]], *, deferred: list[tuple[int, str]] | None = None) -> None:
         """Count a batch of (partition, offset, fact); each touched window is written once.
 
         The last offset counted per partition is stored with the windows (in the same
         changelog partition, after them), so facts read again after a crash or a rebalance
-        are recognised and not counted twice."""
+        are recognised and not counted twice. With `deferred`, the writes are kept in memory
+        and listed there for the caller to send to the changelog (in order, after the
+        closing events still waiting for acknowledgement: streams/state/pending_writes.py)."""
         touched: dict[str, tuple[int, dict]] = {}
         applied: dict[int, int] = {}
         for partition, offset, raw in facts:
@@ -693,13 +695,19 @@ class SlaWindowsStage:
                 log.warning("sla windows: fact not counted: %r", raw[:200])
                 metrics.STAGE_ERRORS.labels("windows").inc()
         for encoded, (partition, aggregate) in touched.items():
-            self.store.put(partition, encoded, aggregate)
+            self._put(partition, encoded, aggregate, deferred)
         for partition, offset in applied.items():
-            self.store.put(partition, _applied_key(partition), {"offset": offset})
+            self._put(partition, _applied_key(partition), {"offset": offset}, deferred)
 
-    def close_due(self, owned: set[int]) -> list[Output]:
+    def _put(self, partition: int, key: str, value: dict, deferred: list[tuple[int, str]] | None) -> None:
+        self.store.put(partition, key, value, changelog=deferred is None)
+        if deferred is not None:
+            deferred.append((partition, key))
+
+    def close_due(self, owned: set[int], *, deferred: list[tuple[int, str]] | None = None) -> list[Output]:
         """Emit windows that ended more than the grace period ago and changed since last emitted;
-        drop windows past their retention."""
+        drop windows past their retention. With `deferred`, that a window was emitted is kept
+        in memory and listed there, to be recorded once its event is acknowledged."""
         now = self.clock()
         outputs = []
         for encoded in self.store.keys():
@@ -728,7 +736,7 @@ class SlaWindowsStage:
             )
             outputs.append(Output(self.catalog.sla_windows, key.department.encode(), orjson.dumps(event), CLOUDEVENT_HEADERS))
             aggregate["emitted_revision"] = aggregate["revision"]
-            self.store.put(partition, encoded, aggregate)
+            self._put(partition, encoded, aggregate, deferred)
         return outputs
 
     def current(self, department: str, size: str | None = None) -> list[dict]:

@@ -99,8 +99,8 @@ class FaustWindowStore(ChangelogStore):
     def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
         super().__init__(table, orjson.dumps, orjson.loads)
 
-    def put(self, partition: int, key: str, aggregate: dict) -> None:
-        self.put_value(partition, key, aggregate)
+    def put(self, partition: int, key: str, aggregate: dict, *, changelog: bool = True) -> None:
+        self.put_value(partition, key, aggregate, changelog=changelog)
 
 
 window_store = FaustWindowStore(windows_table)

@@ -236,13 +236,16 @@ class DictWindowStore:
     def __init__(self):
         self.values: dict[str, bytes] = {}
         self.deleted: list[str] = []
+        self.written: list[str] = []  # keys sent to the changelog, in order
 
     def get(self, key):
         raw = self.values.get(key)
         return None if raw is None else orjson.loads(raw)
 
-    def put(self, partition, key, aggregate):
+    def put(self, partition, key, aggregate, changelog=True):
         self.values[key] = orjson.dumps(aggregate)
+        if changelog:
+            self.written.append(key)
 
     def delete(self, partition, key):
         self.values.pop(key, None)
@@ -293,6 +296,20 @@ def test_windows_count_facts_and_emit_a_closed_window_once(window_stage):
     assert closed.topic == "t.sla.windows" and closed.key == b"product"
     assert (event["type"], event["data"]["size"], event["data"]["received"]) == ("sla.window.closed", "hour", 3)
     assert window_stage.close_due({0}) == []
+
+
+def test_with_deferred_writes_an_emitted_window_is_recorded_only_by_the_caller(window_stage):
+    from streams.domain import windows
+
+    hour_ago = NOW.timestamp() - 7200
+    fact = windows.fact("received", at=hour_ago, department="product", channel="app", priority="high")
+    counted: list[tuple[int, str]] = []
+    window_stage.on_facts([(0, 0, orjson.dumps(fact))], deferred=counted)
+    assert window_stage.store.written == [] and [key for _, key in counted][-1] == "__applied__|0"
+    emitted: list[tuple[int, str]] = []
+    (closed,) = window_stage.close_due({0}, deferred=emitted)
+    assert window_stage.store.written == [] and len(emitted) == 1
+    assert window_stage.close_due({0}) == []  # in memory it is emitted: not emitted twice
 
 
 def test_a_late_fact_revises_a_closed_window(window_stage):

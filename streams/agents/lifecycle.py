@@ -58,7 +58,7 @@ REGISTRY.register(stage.open_tickets)
 # A ticket's changelog record is sent once its step's events are acknowledged, in step order;
 # the consumer commits offsets only after these writes (see streams/state/pending_writes.py).
 pending_writes = PendingWrites(ticket_store.write_changelog)
-app.pending_writes = pending_writes
+app.pending_writes.append(pending_writes)
 
 # Rebuilds since start; the worker's /v1/status reports it (tests wait for ≥ 1 after a restart).
 recoveries = 0

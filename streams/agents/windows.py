@@ -2,12 +2,15 @@
 closed windows go to `sla.windows`; expired ones are dropped.
 
 Facts are taken in batches so that a window touched by many facts is written once per batch.
+That a closed window was emitted is recorded once its event is acknowledged; the batches'
+writes queue behind such records (`pending_writes`), and offsets are committed after them.
 """
 
 from __future__ import annotations
 
 from streams.app import app
 from streams.stages import SlaWindowsStage
+from streams.state.pending_writes import PendingWrites
 from streams.tables import partition_of, window_store
 from streams.topics import emitter, sla_facts
 
@@ -23,12 +26,17 @@ stage = SlaWindowsStage(
                        "day": settings.day_window_retention_days * 86400},  # fmt: skip
     partition_of=lambda department: partition_of(department, settings.partitions),
 )
+pending_writes = PendingWrites(window_store.write_changelog)
+app.pending_writes.append(pending_writes)
 
 
 @app.agent(sla_facts)
 async def count_sla_windows(stream):  # noqa: ANN001 - faust stream
     async for events in stream.take_events(500, within=0.5):
-        stage.on_facts([(event.message.partition, event.message.offset, event.value) for event in events])
+        written: list[tuple[int, str]] = []
+        stage.on_facts([(event.message.partition, event.message.offset, event.value) for event in events],
+                       deferred=written)  # fmt: skip
+        pending_writes.add([], written)
 
 
 def owned_partitions() -> set[int]:
@@ -38,6 +46,6 @@ def owned_partitions() -> set[int]:
 
 @app.timer(interval=5.0)
 async def close_sla_windows() -> None:
-    outputs = stage.close_due(owned_partitions())
-    if outputs:
-        emitter.send(outputs)
+    written: list[tuple[int, str]] = []
+    outputs = stage.close_due(owned_partitions(), deferred=written)
+    pending_writes.add(emitter.send(outputs), written)

@@ -14,7 +14,7 @@ If an event was refused, the consumer crashes instead of committing past it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -31,15 +31,15 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
-async def commit_after_pending_writes(pending: PendingWrites | None, commit: Callable[[], Awaitable[bool]],
+async def commit_after_pending_writes(pending: Iterable[PendingWrites], commit: Callable[[], Awaitable[bool]],
                                       crash: Callable[[BaseException], Awaitable[None]]) -> bool:  # fmt: skip
     """Commit once the pending changelog writes are done; crash (no commit) if an event was refused."""
-    if pending is not None:
-        try:
-            await pending.drain()
-        except UnacknowledgedEvents as exc:
-            await crash(exc)
-            return False
+    try:
+        for queue in pending:
+            await queue.drain()
+    except UnacknowledgedEvents as exc:
+        await crash(exc)
+        return False
     return await commit()
 
 
@@ -49,7 +49,7 @@ class Consumer(faust_aiokafka.Consumer):
 
     async def _commit_offsets(self, offsets: Mapping[TP, int], start_new_transaction: bool = True) -> bool:
         return await commit_after_pending_writes(
-            getattr(self.app, "pending_writes", None),
+            list(getattr(self.app, "pending_writes", ())),
             lambda: super(Consumer, self)._commit_offsets(offsets, start_new_transaction=start_new_transaction),
             self.crash,
         )

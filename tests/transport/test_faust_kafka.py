@@ -28,7 +28,7 @@ def test_offsets_are_committed_after_the_pending_writes():
         async def crash(exc):
             order.append("crash")
 
-        committed = await commit_after_pending_writes(pending, commit, crash)
+        committed = await commit_after_pending_writes([pending], commit, crash)
         return committed, order
 
     assert run(main) == (True, ["write TKT-A", "commit"])
@@ -50,7 +50,7 @@ def test_a_refused_event_crashes_the_consumer_instead_of_committing():
         async def crash(exc):
             order.append(type(exc).__name__)
 
-        committed = await commit_after_pending_writes(pending, commit, crash)
+        committed = await commit_after_pending_writes([pending], commit, crash)
         return committed, order
 
     assert run(main) == (False, ["UnacknowledgedEvents"])
