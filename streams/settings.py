@@ -5,7 +5,9 @@ A bad value stops start-up with a message naming the setting (see `describe_sett
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import ssl
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -108,6 +110,19 @@ class Settings(BaseSettings):
     # -- channel adapters (secrets are SecretStr: never printed, logged or put in a record) --
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=0, le=65535, description="Inbound SMTP port of the gateway (0 = off).")
+    smtp_tls_cert: Path | None = Field(
+        default=None, description="PEM certificate (chain) the SMTP intake offers with STARTTLS; unset = no STARTTLS."
+    )
+    smtp_tls_key: Path | None = Field(default=None, description="PEM private key of TICKETFLOW_SMTP_TLS_CERT (unencrypted).")
+    smtp_require_tls: bool | None = Field(
+        default=None,
+        description="Refuse MAIL, RCPT and DATA before STARTTLS (530). Default: on when a certificate is configured.",
+    )
+    smtp_allowed_peers: str | None = Field(
+        default=None,
+        description="Addresses allowed to deliver over SMTP: comma-separated IPs and CIDRs (10.0.0.0/8,192.168.1.5); "
+        "others get 554 at connect. Unset = any peer.",
+    )
     mail_max_bytes: int = Field(
         default=768 * 1024, ge=4096, le=8 * 1024 * 1024,
         description="Largest mail accepted (SMTP and IMAP); a raw record must fit the broker's message size.",
@@ -166,6 +181,20 @@ class Settings(BaseSettings):
             raise ValueError("the EncodingAESKey is 43 characters of letters, digits, '+' and '/'")
         return value
 
+    @field_validator("smtp_allowed_peers")
+    @classmethod
+    def _allowed_peers(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return ",".join(str(network) for network in _parse_networks(value))
+
+    @field_validator("smtp_tls_cert", "smtp_tls_key")
+    @classmethod
+    def _pem_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
     @field_validator("report_timezone", "sheet_timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -186,7 +215,32 @@ class Settings(BaseSettings):
             raise ValueError(f"the WeChat Work callback needs its token, AES key and corp id; missing {missing}")
         if self.imap_host and not (self.imap_user and self.imap_password):
             raise ValueError("the IMAP poller needs TICKETFLOW_IMAP_USER and TICKETFLOW_IMAP_PASSWORD")
+        if self.smtp_tls_cert is not None and self.smtp_tls_key is None:
+            raise ValueError("TICKETFLOW_SMTP_TLS_CERT needs its private key in TICKETFLOW_SMTP_TLS_KEY")
+        if self.smtp_tls_key is not None and self.smtp_tls_cert is None:
+            raise ValueError("TICKETFLOW_SMTP_TLS_KEY needs its certificate in TICKETFLOW_SMTP_TLS_CERT")
+        if self.smtp_require_tls and self.smtp_tls_cert is None:
+            raise ValueError("TICKETFLOW_SMTP_REQUIRE_TLS needs a certificate: set TICKETFLOW_SMTP_TLS_CERT and _KEY")
+        if self.smtp_tls_cert is not None:
+            self.smtp_tls_context()  # a certificate that cannot be loaded stops start-up here
         return self
+
+    def smtp_tls_context(self) -> ssl.SSLContext | None:
+        """The server-side TLS context of the SMTP intake (None without a certificate)."""
+        if self.smtp_tls_cert is None or self.smtp_tls_key is None:
+            return None
+        return load_server_tls(self.smtp_tls_cert, self.smtp_tls_key)
+
+    @property
+    def smtp_requires_tls(self) -> bool:
+        if self.smtp_require_tls is not None:
+            return self.smtp_require_tls
+        return self.smtp_tls_cert is not None
+
+    @property
+    def smtp_allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None:
+        """The networks allowed to deliver over SMTP, or None when any peer may."""
+        return _parse_networks(self.smtp_allowed_peers) if self.smtp_allowed_peers else None
 
     def channel_secret(self, channel: str) -> bytes | None:
         """The HMAC secret of a signed channel, or None when the channel is not configured."""
@@ -246,6 +300,48 @@ class Settings(BaseSettings):
     def load_operator_files(self) -> None:
         """Load and validate every operator file now (raises ConfigFileError naming the file)."""
         _ = self.policies, self.routing, self.classifier
+
+
+def _parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR network (e.g. 10.0.0.0/8,192.168.1.5)") from None
+    if not networks:
+        raise ValueError("no address given (e.g. 10.0.0.0/8,192.168.1.5)")
+    return tuple(networks)
+
+
+class _EncryptedKey(Exception):
+    pass
+
+
+def _no_password() -> bytes:
+    raise _EncryptedKey
+
+
+def load_server_tls(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server TLS context from PEM files; a ValueError naming the settings when they do not load."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key, password=_no_password)
+    except _EncryptedKey:
+        raise ValueError(f"TICKETFLOW_SMTP_TLS_KEY: {key} is encrypted; give an unencrypted key (readable only by "
+                         "the gateway's user)") from None  # fmt: skip
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            raise ValueError(f"TICKETFLOW_SMTP_TLS_KEY: {key} is not the private key of the certificate in "
+                             f"TICKETFLOW_SMTP_TLS_CERT ({cert})") from None  # fmt: skip
+        raise ValueError(f"TICKETFLOW_SMTP_TLS_CERT / TICKETFLOW_SMTP_TLS_KEY: {cert} and {key} do not load as a PEM "
+                         f"certificate and its private key ({exc.reason or exc})") from None  # fmt: skip
+    except OSError as exc:
+        raise ValueError(f"TICKETFLOW_SMTP_TLS_CERT / TICKETFLOW_SMTP_TLS_KEY: cannot read {cert} or {key} "
+                         f"({exc.strerror or exc})") from None  # fmt: skip
+    return context
 
 
 FLAG_FOR_SETTING = {

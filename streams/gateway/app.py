@@ -395,8 +395,13 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None, stop: as
         await site.start()
         log.info("gateway listening on http://%s:%d", settings.gateway_host, settings.gateway_port)
         if settings.smtp_port:
-            smtp_server = await start_smtp(gateway.sink, settings.smtp_host, settings.smtp_port, settings.mail_max_bytes)
-            log.info("SMTP intake listening on %s:%d", settings.smtp_host, settings.smtp_port)
+            tls = settings.smtp_tls_context()
+            smtp_server = await start_smtp(gateway.sink, settings.smtp_host, settings.smtp_port, settings.mail_max_bytes,
+                                           tls_context=tls, require_tls=tls is not None and settings.smtp_requires_tls,
+                                           allowed_peers=settings.smtp_allowed_networks)  # fmt: skip
+            log.info("SMTP intake listening on %s:%d (STARTTLS %s, peers: %s)", settings.smtp_host, settings.smtp_port,
+                     ("required" if settings.smtp_requires_tls else "offered") if tls else "off",
+                     settings.smtp_allowed_peers or "any")  # fmt: skip
         if settings.imap_host:
             poller = ImapPoller.from_settings(gateway.sink, settings)
             poller_task = asyncio.create_task(poller.run(stopping))

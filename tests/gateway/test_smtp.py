@@ -1,35 +1,66 @@
 """The SMTP intake as a mail server sees it: smtplib delivering real mail to aiosmtpd on a
-free 127.0.0.1 port."""
+free 127.0.0.1 port (plain, with STARTTLS, and behind a peer allowlist)."""
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import ssl
 
 import pytest
+from prometheus_client import REGISTRY
 
 from streams import ids
 from streams.catalog import TopicCatalog
 from streams.gateway.intake import IntakeSink
 from streams.gateway.smtp import start_smtp
+from streams.settings import Settings
 from streams.transport.broker import free_port
+from tests import tls
 from tests.adapters import mails
 from tests.gateway.loops import LoopThread
 from tests.gateway.recording import RecordingPublisher
 
 
-@pytest.fixture
-def smtp():
+@contextlib.contextmanager
+def running_smtp(settings: Settings | None = None):
+    """The SMTP intake as the gateway starts it from these settings (defaults: no TLS, any peer)."""
+    settings = settings or Settings()
     publisher = RecordingPublisher()
     port = free_port()
     with LoopThread() as loop:
-        server = loop.run(start_smtp(IntakeSink(publisher, TopicCatalog()), "127.0.0.1", port, max_bytes=64 * 1024))
-        yield publisher, port
+        tls_context = settings.smtp_tls_context()
+        server = loop.run(start_smtp(IntakeSink(publisher, TopicCatalog()), "127.0.0.1", port, max_bytes=64 * 1024,
+                                     tls_context=tls_context, require_tls=settings.smtp_requires_tls,
+                                     allowed_peers=settings.smtp_allowed_networks))  # fmt: skip
+        try:
+            yield publisher, port
+        finally:
 
-        async def close() -> None:  # in the server's own loop
-            server.close()
-            await server.wait_closed()
+            async def close() -> None:  # in the server's own loop
+                server.close()
+                await server.wait_closed()
 
-        loop.run(close())
+            loop.run(close())
+
+
+@pytest.fixture
+def smtp():
+    with running_smtp() as running:
+        yield running
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    return tls.self_signed(tmp_path)
+
+
+def client_trusting(cert) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(cert))
+
+
+def refusals(reason: str) -> float:
+    return REGISTRY.get_sample_value("ticketflow_smtp_refused_total", {"reason": reason}) or 0.0
 
 
 def send(port: int, raw: bytes) -> None:
@@ -102,3 +133,45 @@ def test_broker_down_is_a_temporary_failure_so_the_sender_retries(smtp):
     publisher.fail = False
     send(port, mails.multipart_gbk())
     assert len(publisher.on("raw.email")) == 1
+
+
+def test_mail_sent_after_starttls_is_accepted_and_published(certificate):
+    cert, key = certificate
+    with running_smtp(Settings(smtp_tls_cert=cert, smtp_tls_key=key)) as (publisher, port):
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo()
+            assert client.has_extn("starttls")
+            client.starttls(context=client_trusting(cert))
+            client.sendmail("customer@example.cn", ["support@shop.example"], mails.multipart_gbk())
+        assert [e["idempotency_key"] for _, e in publisher.on("raw.email")] == ["gbk-1@mail.example.cn"]
+
+
+def test_mail_before_starttls_is_refused_with_530_when_tls_is_required(certificate):
+    cert, key = certificate
+    with running_smtp(Settings(smtp_tls_cert=cert, smtp_tls_key=key)) as (publisher, port):
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            client.ehlo()
+            code, _ = client.mail("customer@example.cn")
+        assert code == 530 and publisher.on("raw.email") == []
+
+
+def test_starttls_can_be_offered_without_being_required(certificate):
+    cert, key = certificate
+    with running_smtp(Settings(smtp_tls_cert=cert, smtp_tls_key=key, smtp_require_tls=False)) as (publisher, port):
+        send(port, mails.multipart_gbk())
+        assert len(publisher.on("raw.email")) == 1
+
+
+def test_peer_outside_the_allowed_networks_is_refused_with_554_and_counted():
+    before = refusals("peer_not_allowed")
+    with running_smtp(Settings(smtp_allowed_peers="10.0.0.0/8")) as (publisher, port):
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            send(port, mails.multipart_gbk())
+        assert refused.value.smtp_code == 554 and publisher.on("raw.email") == []
+    assert refusals("peer_not_allowed") == before + 1
+
+
+def test_peer_inside_the_allowed_networks_delivers():
+    with running_smtp(Settings(smtp_allowed_peers="10.0.0.0/8, 127.0.0.0/8")) as (publisher, port):
+        send(port, mails.multipart_gbk())
+        assert len(publisher.on("raw.email")) == 1
