@@ -116,6 +116,9 @@ class PolicyFile(_Strict):
     calendars: dict[str, CalendarSpec] = Field(default_factory=dict)
     warn_at: tuple[float, ...] = (0.75, 0.9)
     escalation: tuple[EscalationLevel, ...] = ()
+    # A customer writing again on a resolved ticket reopens it (new resolution cycle, and the
+    # next-response clock runs), as in the common help desks; false leaves it resolved.
+    reopen_on_customer_reply: bool = True
     policies: list[Policy] = Field(min_length=1)
 
     @field_validator("warn_at", mode="before")

@@ -9,7 +9,8 @@ Clock rules (DESIGN §3):
   first_response and the running next_response; automated messages do not count;
 - a customer message after an agent's reply starts a new next_response cycle;
 - each progress update or reply starts a new progress_update cycle;
-- `pending` pauses resolution and progress_update, `customer_reply` resumes them;
+- `pending` pauses resolution and progress_update, `customer_reply` resumes them (and, unless
+  the policy file says `reopen_on_customer_reply: false`, reopens a resolved ticket);
 - `resolve` stops every running clock; `reopen` starts new resolution and progress_update
   cycles (first-resolution time is kept); `close` stops everything;
 - `transfer` changes the handling department only (first-contact ownership).
@@ -527,6 +528,9 @@ def _apply(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
         clocks.pause("progress_update", at)
         ticket.status = "pending"
     elif kind == "customer_reply":
+        written_after = ticket.resolved_at is None or at >= ticket.resolved_at  # not one that crossed the answer
+        if ticket.status == "resolved" and written_after and clocks.policies.reopen_on_customer_reply:
+            _reopen(clocks, at)  # the customer writes again: the matter is not settled
         clocks.resume("resolution", at)
         clocks.resume("progress_update", at)
         if ticket.status == "pending":
@@ -542,11 +546,7 @@ def _apply(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
         ticket.status = "resolved"
     elif kind == "reopen":
         if ticket.status in ("resolved", "closed"):
-            ticket.reopen_count += 1
-            ticket.status = "open"
-            ticket.closed_at = None
-            clocks.start("resolution", at)
-            clocks.start("progress_update", at)
+            _reopen(clocks, at)
     elif kind == "close":
         for metric in METRICS:
             clocks.stop(metric, at)
@@ -556,6 +556,16 @@ def _apply(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:
         ticket.handling_department = action.department
         ticket.transfer_count += 1
         outcome.routed.append(RoutedCopy(action.department, "transfer", ticket.transfer_count))
+
+
+def _reopen(clocks: _Clocks, at: float) -> None:
+    """A new resolution cycle (the first resolution time is kept)."""
+    ticket = clocks.ticket
+    ticket.reopen_count += 1
+    ticket.status = "open"
+    ticket.closed_at = None
+    clocks.start("resolution", at)
+    clocks.start("progress_update", at)
 
 
 def _repair(clocks: _Clocks, action: TicketAction, outcome: Outcome) -> None:

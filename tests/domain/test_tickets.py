@@ -180,6 +180,28 @@ def test_reopen_starts_a_new_resolution_cycle_and_keeps_first_resolution(routing
     assert ("activated", "resolution", 0) in kinds(outcome)
 
 
+def test_a_customer_writing_again_on_a_resolved_ticket_reopens_it(routing, short_policies):
+    state = act(open_one(routing, short_policies).state, short_policies, "reply", 50).state
+    state = act(state, short_policies, "resolve", 200).state
+    outcome = act(state, short_policies, "customer_reply", 300)
+    assert outcome.state.status == "open" and outcome.state.reopen_count == 1
+    assert outcome.state.clocks["resolution"].cycle == 2 and outcome.state.first_resolved_at == T + 200
+    assert ("activated", "resolution", 0) in kinds(outcome) and ("activated", "next_response", 0) in kinds(outcome)
+
+
+def test_a_resolved_ticket_stays_resolved_on_a_customer_reply_when_the_policy_file_says_so(routing, short_policies):
+    keep_resolved = short_policies.model_copy(update={"reopen_on_customer_reply": False})
+    state = act(open_one(routing, keep_resolved).state, keep_resolved, "resolve", 200).state
+    outcome = act(state, keep_resolved, "customer_reply", 300)
+    assert outcome.state.status == "resolved" and outcome.state.reopen_count == 0 and kinds(outcome) == []
+
+
+def test_a_customer_reply_written_before_the_resolution_does_not_reopen_it(routing, short_policies):
+    state = act(open_one(routing, short_policies).state, short_policies, "resolve", 200).state
+    late = tickets.apply_action(state, action("customer_reply", 190), policies=short_policies, now=T + 210)
+    assert late.state.status == "resolved" and late.state.reopen_count == 0
+
+
 def test_breach_escalates_level_by_level(routing, short_policies):
     state = open_one(routing, short_policies).state
     at_breach = tickets.fire_due(state, now=T + 100)
