@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.domain.calendars import checked_timezone
 from streams.domain.classification import Classifier, ClassificationRules
 from streams.domain.config_files import ConfigFileError, bundled_file, load_yaml_model
 from streams.domain.model import ModelArtefactError, TextModel, default_artefact_path
@@ -198,13 +199,7 @@ class Settings(BaseSettings):
     @field_validator("report_timezone", "sheet_timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from None
-        return value
+        return checked_timezone(value)
 
     @model_validator(mode="after")
     def _complete_groups(self) -> Settings:

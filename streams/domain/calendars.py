@@ -28,6 +28,15 @@ _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _MAX_DAYS_SCANNED = 3660  # ten years without a working minute means the calendar is wrong
 
 
+def checked_timezone(value: str) -> str:
+    """An IANA time zone name, or a ValueError that says what is expected."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from None
+    return value
+
+
 class CalendarSpec(BaseModel):
     """As written in the policy file."""
 
@@ -41,11 +50,7 @@ class CalendarSpec(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from None
-        return value
+        return checked_timezone(value)
 
     @field_validator("holidays", mode="before")
     @classmethod
