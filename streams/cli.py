@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from streams.domain.config_files import ConfigFileError, bundled_file
 from streams.settings import FLAG_FOR_SETTING, Settings, describe_settings_error
@@ -27,6 +27,7 @@ def load_settings(**flags: Any) -> Settings:
     try:
         settings = Settings(**overrides)
         settings.load_operator_files()
+        settings.apply_process_wide()
     except ValidationError as exc:
         raise click.ClickException(describe_settings_error(exc)) from None
     except ConfigFileError as exc:
@@ -251,9 +252,24 @@ def imap_poll(once: bool) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+def with_run_token(settings: Settings, log_dir: Path) -> Settings:
+    """Writes need a token: where none is configured, one for this run (client 'local'), kept in a
+    file only its user can read; `_print_where_to_look` names the file, never the token."""
+    if settings.client_tokens or settings.allow_anonymous_writes_insecure:
+        return settings
+    import secrets
+
+    token = secrets.token_urlsafe(32)
+    path = log_dir / "api-token"
+    path.touch(mode=0o600)
+    path.write_text(token + "\n", encoding="ascii")
+    return Settings.model_validate({**settings.model_dump(), "api_tokens": SecretStr(f"local:{token}")})
+
+
 def _start_stack(settings: Settings, log_dir: Path):  # noqa: ANN202
     from streams.supervisor import Supervisor
 
+    settings = with_run_token(settings, log_dir)
     supervisor = Supervisor(settings, log_dir=log_dir)
     try:
         settings = supervisor.start_broker_if_needed()
@@ -292,6 +308,8 @@ def _print_where_to_look(settings: Settings, log_dir: Path) -> None:
     click.echo(f"topics   {catalog.name('raw.<channel>')} → {catalog.requests_normalized} → "
                f"{catalog.requests_classified} → {catalog.name('dept.<department>')}, {catalog.sla_events}, "
                f"{catalog.requests_invalid}")  # fmt: skip
+    if (log_dir / "api-token").exists():
+        click.echo(f"token    {log_dir / 'api-token'}  (Authorization: Bearer <token>; client 'local', this run only)")
     click.echo(f"logs     {log_dir}")
 
 

@@ -107,7 +107,7 @@ def channel_secrets(settings: Settings) -> senders.ChannelSecrets:
         crypto = wecom.WeComCrypto.create(settings.wecom_token.get_secret_value(),
                                           settings.wecom_aes_key.get_secret_value(), settings.wecom_corp_id)  # fmt: skip
     keys = {channel: secret for channel in SIGNED_CHANNELS if (secret := settings.channel_secret(channel))}
-    token = settings.api_token.get_secret_value() if settings.api_token else None
+    token = next(iter(settings.client_tokens.values()), None)
     return senders.ChannelSecrets(keys, crypto, token)
 
 

@@ -24,12 +24,21 @@ def _digest(*parts: str, length: int) -> str:
     return base64.b32encode(raw).decode("ascii").rstrip("=")[:length]
 
 
-def request_id(channel: str, idempotency_key: str) -> str:
-    return "REQ-" + _digest("request", channel, idempotency_key, length=20)
+# The namespace of idempotency keys a client chose (the generic endpoint), apart from every
+# channel's native message ids, so a client cannot take the id of a message still to come.
+CLIENT_KEYS = "client"
 
 
-def ticket_id(channel: str, idempotency_key: str) -> str:
-    return "TKT-" + _digest("ticket", channel, idempotency_key, length=16)
+def _keyed(kind: str, channel: str, key: str, namespace: str | None) -> tuple[str, ...]:
+    return (kind, channel, key) if namespace is None else (kind, channel, key, namespace)
+
+
+def request_id(channel: str, idempotency_key: str, namespace: str | None = None) -> str:
+    return "REQ-" + _digest(*_keyed("request", channel, idempotency_key, namespace), length=20)
+
+
+def ticket_id(channel: str, idempotency_key: str, namespace: str | None = None) -> str:
+    return "TKT-" + _digest(*_keyed("ticket", channel, idempotency_key, namespace), length=16)
 
 
 def action_id(ticket: str, idempotency_key: str) -> str:

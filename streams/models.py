@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from streams import ids
+from streams.domain import timestamps
 
 CHANNELS: tuple[str, ...] = ("phone", "app", "wecom", "email", "social", "webchat", "store", "vip")
 Channel = Literal["phone", "app", "wecom", "email", "social", "webchat", "store", "vip"]
@@ -52,13 +53,14 @@ def utc_now() -> datetime:
 
 
 def _aware(value: datetime) -> datetime:
-    """Timestamps without a zone are taken as UTC; everything is stored in UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+    """Timestamps without a zone are taken as UTC; everything is stored in UTC, and must fall
+    in the accepted range (streams/domain/timestamps.py)."""
+    return timestamps.to_utc(value)
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
+# An idempotency key a client chose: printable ASCII (its ids live in their own namespace, streams/ids.py).
+ClientKey = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")]
 
 
 class _Record(BaseModel):
@@ -119,7 +121,7 @@ class RequestSubmission(_Record):
     text: str = Field(min_length=1, max_length=20_000)
     subject: str | None = Field(default=None, max_length=1_000)
     submitted_at: UtcDatetime | None = None
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    idempotency_key: ClientKey | None = None  # printable ASCII; ids from it live in their own namespace
 
     @field_validator("text")
     @classmethod
@@ -274,17 +276,26 @@ class TicketAction(_Record):
     unmatched: UnmatchedReply | None = None  # e-mail, web chat replies: the request it becomes if its ticket is not found
 
 
+ACTION_AHEAD_SECONDS = 300  # an action's `at` may be this far ahead of our clock (skew), no further
+
+
+def _not_ahead(value: datetime | None) -> datetime | None:
+    if value is not None and (value - utc_now()).total_seconds() > ACTION_AHEAD_SECONDS:
+        raise ValueError(f"is in the future (more than {ACTION_AHEAD_SECONDS}s ahead of the gateway's clock)")
+    return value
+
+
 class ActionSubmission(_Record):
     """Body of `POST /v1/tickets/{ticket_id}/actions`."""
 
     type: ActionType
     by: str = Field(min_length=1, max_length=128)
-    at: UtcDatetime | None = None
+    at: Annotated[UtcDatetime | None, AfterValidator(_not_ahead)] = None
     automated: bool = False
     department: str | None = Field(default=None, max_length=64)
     channel: Channel | None = None
     note: str | None = Field(default=None, max_length=2_000)
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    idempotency_key: ClientKey | None = None
 
 
 class InvalidRecord(_Record):

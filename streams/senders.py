@@ -320,7 +320,7 @@ def _generic(request: SimulatedRequest, keys: ChannelSecrets, now: float) -> Out
     path = f"/v1/requests/{request.channel}"
     if request.payload is None:
         return Outbound(request.channel, generic.ADAPTER, now, HttpCall(path, request.raw_body or b"", headers))
-    ticket = ids.ticket_id(request.channel, request.payload["idempotency_key"])
+    ticket = ids.ticket_id(request.channel, request.payload["idempotency_key"], ids.CLIENT_KEYS)
     return Outbound(request.channel, generic.ADAPTER, now, HttpCall(path, _json(request.payload), headers),
                     opens=None if request.duplicate_of is not None else ticket)  # fmt: skip
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import ssl
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.domain import timestamps
 from streams.domain.calendars import checked_timezone
 from streams.domain.classification import Classifier, ClassificationRules
 from streams.domain.config_files import ConfigFileError, bundled_file, load_yaml_model
@@ -137,8 +139,18 @@ class Settings(BaseSettings):
     imap_poll_seconds: float = Field(default=30.0, ge=0.1, le=3600)
     api_token: SecretStr | None = Field(
         default=None,
-        description="Bearer token the generic endpoints (/v1/requests, /v1/tickets/…/actions) require; "
-        "unset = open (development only).",
+        description="Bearer token of the generic write endpoints (/v1/requests, /v1/tickets/…/actions, "
+        "/v1/feedback); its client is named 'default' in the access log.",
+    )
+    api_tokens: SecretStr | None = Field(
+        default=None,
+        description="Named bearer tokens, one per integration: 'crm:<token>,store-desk:<token>'. The access log "
+        "names the client, never the token.",
+    )
+    allow_anonymous_writes_insecure: bool = Field(
+        default=False,
+        description="Accept writes without a token (a closed development network only). Anonymous requests "
+        "cannot declare a customer tier.",
     )
     app_secret: SecretStr | None = None
     webchat_secret: SecretStr | None = None
@@ -150,6 +162,13 @@ class Settings(BaseSettings):
     wecom_corp_id: str | None = Field(default=None, max_length=64)
     webhook_max_age_seconds: int = Field(default=300, ge=10, le=3600, description="Replay window of signed webhooks.")
     call_answer_target_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    earliest_timestamp: datetime = Field(
+        default=datetime(2000, 1, 1, tzinfo=timezone.utc),
+        description="Channel timestamps before this are refused (the field is named); a naive value is UTC.",
+    )
+    timestamp_ahead_seconds: float = Field(
+        default=86_400.0, ge=60, le=30 * 86_400, description="Channel timestamps this far after now are refused."
+    )
     sheet_timezone: str = Field(default="Asia/Shanghai", description="Zone of request-log times without one.")
 
     @field_validator("topic_prefix")
@@ -167,6 +186,28 @@ class Settings(BaseSettings):
         if len(value.get_secret_value()) < MIN_SECRET_LENGTH:
             raise ValueError(f"a webhook secret needs at least {MIN_SECRET_LENGTH} characters")
         return value
+
+    @field_validator("api_token")
+    @classmethod
+    def _api_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"an API token needs at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _api_tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _parse_tokens(value.get_secret_value())
+        return value
+
+    @cached_property
+    def client_tokens(self) -> dict[str, str]:
+        """Client name → token, from TICKETFLOW_API_TOKENS and TICKETFLOW_API_TOKEN ('default')."""
+        tokens = _parse_tokens(self.api_tokens.get_secret_value()) if self.api_tokens else {}
+        if self.api_token is not None:
+            tokens.setdefault("default", self.api_token.get_secret_value())
+        return tokens
 
     @field_validator("wecom_token")
     @classmethod
@@ -295,6 +336,28 @@ class Settings(BaseSettings):
     def load_operator_files(self) -> None:
         """Load and validate every operator file now (raises ConfigFileError naming the file)."""
         _ = self.policies, self.routing, self.classifier
+
+    def apply_process_wide(self) -> None:
+        """Settings that the pure code reads process-wide: the accepted timestamp range."""
+        timestamps.configure(self.earliest_timestamp, timedelta(seconds=self.timestamp_ahead_seconds))
+
+
+_CLIENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _parse_tokens(value: str) -> dict[str, str]:
+    """'name:token,name:token' → {name: token}; ValueError naming the bad entry (never the token)."""
+    tokens: dict[str, str] = {}
+    for number, item in enumerate((part.strip() for part in value.split(",")), start=1):
+        if not item:
+            continue
+        name, _, token = item.partition(":")
+        if not _CLIENT_NAME.match(name) or len(token) < MIN_SECRET_LENGTH:
+            raise ValueError(f"entry {number} is not <client name>:<token of at least {MIN_SECRET_LENGTH} characters>")
+        if name in tokens:
+            raise ValueError(f"client {name!r} is named twice")
+        tokens[name] = token
+    return tokens
 
 
 def _parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

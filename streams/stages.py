@@ -422,7 +422,7 @@ class LifecycleStage:
         if outcome.rejection is not None:
             return [
                 invalid_output(self.catalog, stage="lifecycle", channel=action.channel or "unknown",
-                               rejection=Rejection("stale_repair", outcome.rejection), raw=raw, source=source,
+                               rejection=Rejection(outcome.rejection_code, outcome.rejection), raw=raw, source=source,
                                request_id=action.action_id, replay_topic=None)
             ]  # fmt: skip
         metrics.ACTIONS.labels(action.type).inc()

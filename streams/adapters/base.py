@@ -107,14 +107,20 @@ class Intake:
     publish_request: bool = True
     actions: tuple[TicketAction, ...] = ()
     reply: Reply | None = None  # the protocol's own success answer, when it has one
+    key_namespace: str | None = None  # ids.CLIENT_KEYS for keys a client chose; None for native ids
 
     @property
     def request_id(self) -> str:
-        return ids.request_id(self.channel, self.ticket_key or self.idempotency_key)
+        return ids.request_id(self.channel, self.ticket_key or self.idempotency_key, self.key_namespace)
 
     @property
     def ticket_id(self) -> str:
-        return ids.ticket_id(self.channel, self.ticket_key or self.idempotency_key)
+        return ids.ticket_id(self.channel, self.ticket_key or self.idempotency_key, self.key_namespace)
+
+    @property
+    def cache_scope(self) -> str:
+        """Where the gateway remembers this intake's idempotency key: per channel and namespace."""
+        return self.channel if self.key_namespace is None else f"{self.channel}/{self.key_namespace}"
 
     def sender_id(self) -> str:
         """The record key on raw.<channel>: the customer as far as the edge can tell."""

@@ -36,18 +36,21 @@ from __future__ import annotations
 
 import email
 import email.policy
-import html.parser
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage, Message
+from email.header import decode_header, make_header
 from email.utils import getaddresses, parsedate_to_datetime
 
+import lxml.etree
+import lxml.html
 from pydantic import ValidationError
 
 from streams import ids
 from streams.adapters import replies
 from streams.adapters.base import Intake, Parsed, Refusal, clamp_to, digest_key, envelope_bytes, invalid, text_body
+from streams.domain import timestamps
 from streams.domain.rejections import Rejection, describe_validation_error
 from streams.models import (
     CustomerRef,
@@ -69,6 +72,17 @@ _MESSAGE_ID = re.compile(r"<([^<>\s]{1,500})>")
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
                     "ks_c_5601-1987": "cp949", "big5": "big5hkscs"}  # fmt: skip
 _MAX_TEXT = 20_000
+# Bounds on the work one mail may cost (docs/channels.md): the HTML parsed, the MIME parts
+# walked, the length of a header decoded.
+MAX_MARKUP_CHARS = 256 * 1024
+MAX_PARTS = 100
+MAX_HEADER_CHARS = 8 * 1024
+MAX_PARAMETER_HEADER_CHARS = 2 * 1024  # a part whose Content-Type/-Disposition is longer is not read
+_PARAMETER_HEADERS = ("Content-Type", "Content-Disposition")
+_MAX_TEXT_PIECES = 50_000
+_BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
+_SKIP = {"script", "style", "head", "title"}
+_HTML_PARSER = lxml.html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, huge_tree=False)
 
 
 @dataclass(frozen=True)
@@ -100,40 +114,38 @@ class Mail:
         return None
 
 
-class _HtmlText(html.parser.HTMLParser):
-    _BREAKS = {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
-    _SKIP = {"script", "style", "head", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in self._SKIP:
-            self.skipping += 1
-        elif tag in self._BREAKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self._BREAKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
 def html_to_text(markup: str) -> str:
-    parser = _HtmlText()
+    """The readable text of an HTML body. libxml2's parser (lxml) is linear in its input and
+    caps nesting depth; only the first `MAX_MARKUP_CHARS` are parsed (the request keeps at most
+    20,000 characters of text anyway), so the work per mail is bounded (docs/channels.md)."""
+    markup = markup[:MAX_MARKUP_CHARS]
+    if not markup.strip():
+        return ""
     try:
-        parser.feed(markup)
-        parser.close()
-    except (AssertionError, ValueError):  # html.parser on hopeless markup
-        return re.sub(r"<[^>]*>", " ", markup)
-    text = "".join(parser.parts)
+        root = lxml.html.document_fromstring(markup, parser=_HTML_PARSER)
+    except (lxml.etree.ParserError, ValueError):  # nothing but comments or whitespace, or hopeless bytes
+        return ""
+    parts: list[str] = []
+    skipping = 0
+    for event, element in lxml.etree.iterwalk(root, events=("start", "end")):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if event == "start":
+            if tag in _SKIP:
+                skipping += 1
+            elif tag in _BREAKS:
+                parts.append("\n")
+            if not skipping and element.text:
+                parts.append(element.text)
+            continue
+        if tag in _SKIP:
+            skipping -= 1
+        elif tag in _BREAKS and tag != "br":
+            parts.append("\n")
+        if not skipping and element.tail:
+            parts.append(element.tail)
+        if len(parts) > _MAX_TEXT_PIECES:
+            break
+    text = "".join(parts)
     return re.sub(r"\n\s*\n+", "\n\n", re.sub(r"[ \t\xa0]+", " ", text)).strip()
 
 
@@ -158,10 +170,15 @@ def _body_text(message: Message) -> tuple[str, tuple[str, ...]]:
     plain: list[str] = []
     markup: list[str] = []
     attachments: list[str] = []
-    for part in message.walk() if message.is_multipart() else [message]:
+    for number, part in enumerate(message.walk() if message.is_multipart() else [message]):
+        if number >= MAX_PARTS:  # the rest of a mail of hundreds of parts is not read
+            break
         if part.is_multipart():
             continue
-        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        if any(len(str(part.get(name, ""))) > MAX_PARAMETER_HEADER_CHARS for name in _PARAMETER_HEADERS):
+            attachments.append("[unreadable part: oversized Content-Type or Content-Disposition]")
+            continue
+        disposition = _raw_header(part, "Content-Disposition").split(";")[0].strip().lower()
         filename = part.get_filename()
         if disposition == "attachment" or (filename and disposition != "inline"):
             attachments.append(str(filename or part.get_content_type()))
@@ -178,12 +195,29 @@ def _body_text(message: Message) -> tuple[str, tuple[str, ...]]:
     return text.strip(), tuple(attachments)
 
 
-def _header(message: Message, name: str) -> str:
+def _raw_header(message: Message, name: str) -> str:
+    """A header as it was sent (unfolded, at most MAX_HEADER_CHARS), "" when absent."""
     try:
         value = message.get(name)
     except Exception:  # noqa: BLE001 - a malformed header must not stop the mail
         return ""
-    return "" if value is None else re.sub(r"\s+", " ", str(value)).strip()
+    if value is None:
+        return ""
+    return re.sub(r"\s+", " ", str(value)[:MAX_HEADER_CHARS]).strip()
+
+
+def _header(message: Message, name: str) -> str:
+    """A header with its RFC 2047 encoded words decoded. The message is parsed with the compat32
+    policy, whose header handling is linear: the modern policy's header parser is quadratic on
+    crafted parameter lists (a 34 KB Content-Type took 1.5 s)."""
+    raw = _raw_header(message, name)
+    if "=?" not in raw:
+        return raw
+    try:
+        decoded = str(make_header(decode_header(raw)))
+    except Exception:  # noqa: BLE001 - an undecodable encoded word keeps its raw form
+        return raw
+    return re.sub(r"\s+", " ", decoded).strip()
 
 
 def _message_ids(value: str) -> list[str]:
@@ -195,7 +229,7 @@ def parse_mail(raw: bytes) -> Mail | Rejection:
     if not raw.strip():
         return Rejection("invalid_mail", "the message is empty")
     try:
-        message = email.message_from_bytes(raw, policy=email.policy.default)
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
     except Exception as exc:  # noqa: BLE001 - the parser should not raise, but never trust it
         return Rejection("invalid_mail", f"the message cannot be parsed: {type(exc).__name__}: {exc}")
     try:
@@ -214,9 +248,9 @@ def parse_mail(raw: bytes) -> Mail | Rejection:
     date = None
     if date_header := _header(message, "Date"):
         try:
-            date = parsedate_to_datetime(date_header)
+            date = timestamps.to_utc(parsedate_to_datetime(date_header))
         except (TypeError, ValueError, IndexError, OverflowError):
-            date = None
+            date = None  # a mail is never refused for its Date: the clock starts when it was received
     own = _message_ids(_header(message, "Message-ID"))
     references = _message_ids(_header(message, "References")) + _message_ids(_header(message, "In-Reply-To"))
     return Mail(

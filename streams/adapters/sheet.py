@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -32,6 +33,7 @@ import orjson
 
 from streams import ids
 from streams.adapters.base import Intake, Parsed, Refusal, digest_key, invalid
+from streams.domain import timestamps
 from streams.domain.rejections import Rejection
 from streams.models import CHANNELS, CustomerRef, CustomerTier, RawEnvelope, RequestSubmission, TicketAction
 
@@ -44,6 +46,10 @@ SUBMITTED, FIRST_RESPONSE, RESOLVED, HANDLER, SATISFACTION, REMARKS = (
 HEADERS = (CUSTOMER_NUMBER, CUSTOMER_TYPE, CHANNEL, REQUEST_TYPE, DESCRIPTION, SUBMITTED, FIRST_RESPONSE, RESOLVED,
            HANDLER, SATISFACTION, REMARKS)  # fmt: skip
 REQUIRED_HEADERS = (DESCRIPTION, SUBMITTED)
+# Bounds on what one file may cost to read (docs/operations.md, "Limits").
+MAX_ROWS = 100_000
+MAX_COLUMNS = 64
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 
 _CHANNEL_WORDS: tuple[tuple[str, str], ...] = (
     ("企业微信", "wecom"), ("企微", "wecom"), ("wecom", "wecom"),
@@ -123,7 +129,9 @@ def read_csv(data: bytes) -> Iterator[SheetRow]:
     def numbered() -> Iterator[tuple[int, list[Any]]]:
         try:
             for cells in reader:
-                yield reader.line_num, cells
+                if reader.line_num > MAX_ROWS:
+                    raise SheetError(f"the file has more than {MAX_ROWS} lines; split it")
+                yield reader.line_num, cells[:MAX_COLUMNS]
         except csv.Error as exc:
             raise SheetError(f"line {reader.line_num}: {exc}") from None
 
@@ -131,8 +139,13 @@ def read_csv(data: bytes) -> Iterator[SheetRow]:
 
 
 def read_xlsx(data: bytes, sheet: str | None = None) -> Iterator[SheetRow]:
+    """Rows of an XLSX workbook, read in streaming mode. The work is bounded whatever the file
+    declares: its parts may not unpack to more than MAX_UNPACKED_BYTES, only the first
+    MAX_COLUMNS columns and MAX_ROWS rows are read (a cell declared at XFD2000 no longer makes
+    the reader pad every row to 16,384 columns), and openpyxl parses its XML with defusedxml."""
     from openpyxl import load_workbook
 
+    _check_archive(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - zipfile, XML and openpyxl errors alike
@@ -141,9 +154,33 @@ def read_xlsx(data: bytes, sheet: str | None = None) -> Iterator[SheetRow]:
         worksheet = workbook[sheet] if sheet else workbook.active
     except KeyError:
         raise SheetError(f"the workbook has no sheet {sheet!r} (sheets: {workbook.sheetnames})") from None
-    rows = [(number, list(cells)) for number, cells in enumerate(worksheet.iter_rows(values_only=True), start=1)]
-    workbook.close()
-    return _rows(iter(rows))
+
+    def numbered() -> Iterator[tuple[int, list[Any]]]:
+        try:
+            cells = worksheet.iter_rows(min_row=1, max_row=MAX_ROWS + 1, max_col=MAX_COLUMNS, values_only=True)
+            for number, row in enumerate(cells, start=1):
+                if number > MAX_ROWS:
+                    raise SheetError(f"the sheet has more than {MAX_ROWS} rows; split the file")
+                yield number, list(row)
+        except SheetError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a broken sheet part
+            raise SheetError(f"the sheet cannot be read: {type(exc).__name__}: {exc}") from None
+        finally:
+            workbook.close()
+
+    return _rows(numbered())
+
+
+def _check_archive(data: bytes) -> None:
+    """An XLSX is a zip: refuse one whose parts would unpack to more than MAX_UNPACKED_BYTES."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise SheetError(f"not a readable XLSX workbook: {exc}") from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise SheetError(f"the workbook unpacks to {unpacked} bytes; at most {MAX_UNPACKED_BYTES} are read")
 
 
 def read_sheet(path: Path, sheet: str | None = None) -> list[SheetRow]:
@@ -178,7 +215,9 @@ def parse_time(text: str, tz: ZoneInfo) -> datetime | None:
                                   time(int(hour or 0), int(minute or 0), int(second or 0)))  # fmt: skip
     else:
         moment = datetime.fromisoformat(text)
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+    moment = moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+    timestamps.to_utc(moment)  # in the accepted range, or ValueError naming the setting
+    return moment
 
 
 def channel_of(text: str) -> str:
@@ -223,9 +262,10 @@ def row_facts(values: dict[str, str], tz: ZoneInfo) -> RowFacts | Rejection:
     for name in (SUBMITTED, FIRST_RESPONSE, RESOLVED):
         try:
             moments[name] = parse_time(values.get(name, ""), tz)
-        except (ValueError, OverflowError):
+        except (ValueError, OverflowError) as exc:
             moments[name] = None
-            problem(name, f"{values.get(name)!r} is not a time (e.g. 2024-05-01 14:30)")
+            detail = str(exc) if "TICKETFLOW_" in str(exc) else "is not a time (e.g. 2024-05-01 14:30)"
+            problem(name, f"{values.get(name, '')[:40]!r} {detail}")
     submitted = moments[SUBMITTED]
     if submitted is None and not any(item["field"] == SUBMITTED for item in problems):
         problem(SUBMITTED, "is empty")

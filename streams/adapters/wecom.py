@@ -34,7 +34,9 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import defusedxml.ElementTree as defused
 from cryptography.hazmat.primitives import padding
+from defusedxml import DefusedXmlException
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from streams.adapters.base import (
@@ -49,6 +51,7 @@ from streams.adapters.base import (
     digest_key,
     invalid,
 )
+from streams.domain import timestamps
 from streams.domain.rejections import Rejection
 from streams.models import CustomerRef, RawEnvelope, RequestSubmission
 
@@ -121,13 +124,14 @@ class WeComCrypto:
 
 
 def parse_xml(raw: bytes | str) -> ElementTree.Element | Rejection:
-    """A flat WeChat XML document; DOCTYPEs (never sent by the platform) are refused outright."""
-    text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-    if "<!DOCTYPE" in text.upper() or "<!ENTITY" in text.upper():
-        return Rejection("invalid_xml", "XML with a DOCTYPE or entity declarations is not accepted")
+    """A flat WeChat XML document. Parsed with defusedxml, which refuses DTDs, entity
+    declarations and external references inside the parser itself, whatever the encoding the
+    document declares (the platform never sends any)."""
     try:
-        root = ElementTree.fromstring(raw)
-    except ElementTree.ParseError as exc:
+        root = defused.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        return Rejection("invalid_xml", "XML with a DOCTYPE or entity declarations is not accepted")
+    except (ElementTree.ParseError, ValueError) as exc:
         return Rejection("invalid_xml", f"body is not well-formed XML: {exc}")
     if root.tag != "xml":
         return Rejection("invalid_xml", f"root element is <{root.tag}>, expected <xml>")
@@ -139,6 +143,20 @@ def _field(root: ElementTree.Element, name: str) -> str | None:
     if node is None or node.text is None:
         return None
     return node.text.strip() or None
+
+
+def _created_at(root: ElementTree.Element) -> datetime | None | Rejection:
+    """The message's CreateTime (unix seconds), checked against the accepted range."""
+    created = _field(root, "CreateTime")
+    if created is None:
+        return None
+    try:
+        if not (created.isascii() and created.isdigit()):
+            raise ValueError(f"{created[:40]!r} is not unix seconds")
+        return timestamps.from_unix(int(created[:20]))
+    except ValueError as exc:
+        return Rejection("invalid_request", f"CreateTime: {exc}",
+                         [{"field": "CreateTime", "problem": str(exc), "kind": "value_error"}])  # fmt: skip
 
 
 # -- the edge ------------------------------------------------------------------------------------
@@ -218,6 +236,9 @@ def accept(request: HttpInput, crypto: WeComCrypto, max_age: timedelta = DEFAULT
     msg_type = _field(inner, "MsgType")
     if not sender or not msg_type:
         return invalid("invalid_request", "the message has no FromUserName or MsgType", message)
+    created = _created_at(inner)
+    if isinstance(created, Rejection):
+        return invalid(created.error_code, created.reason, message, errors=created.errors)
     key = _field(inner, "MsgId") or digest_key("event", sender, _field(inner, "CreateTime") or "",
                                                  _field(inner, "Event") or "", message)  # fmt: skip
     return Intake(channel="wecom", adapter=ADAPTER, idempotency_key=key, content_type=CONTENT_TYPE, body=body,
@@ -260,9 +281,8 @@ def parse(envelope: RawEnvelope) -> Parsed | Rejection | Skip:
     text = _text_of(root, msg_type)
     if not text:
         return Rejection("invalid_request", f"a {msg_type or 'untyped'} message with nothing to read")
-    created = _field(root, "CreateTime")
-    submitted_at = None
-    if created and created.isdigit() and len(created) <= 12:
-        submitted_at = datetime.fromtimestamp(int(created), timezone.utc)
+    submitted_at = _created_at(root)
+    if isinstance(submitted_at, Rejection):
+        return submitted_at
     customer = CustomerRef(wecom_id=sender[:128])
     return Parsed(RequestSubmission(customer=customer, text=text[:20_000], subject=None, submitted_at=submitted_at))

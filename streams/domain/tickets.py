@@ -73,6 +73,8 @@ from streams.models import ClassifiedRequest, RequestOrigin, TicketAction
 RECENT_ACTIONS_KEPT = 32
 # Actions that arrive before their request are held until it does, up to this many.
 EARLY_ACTIONS_KEPT = 50
+# Clocks of two systems disagree a little: an action may be dated this much before its request.
+ACTION_CLOCK_SKEW_SECONDS = 300.0
 # Of those, customer e-mail replies that would open a request of their own: beyond this many
 # (a mailing answered by many customers), the oldest is promoted at once instead of waiting.
 HELD_REPLIES_KEPT = 10
@@ -257,7 +259,8 @@ class Outcome:
     forwarded: list[TicketAction] = field(default_factory=list)  # for tickets.actions: replies passed on
     duplicate: bool = False
     opened: bool = False
-    rejection: str | None = None  # why an action was refused (a stale repair)
+    rejection: str | None = None  # why an action was refused (a stale repair, a moment before the request)
+    rejection_code: str = "stale_repair"
 
 
 def ticket_facts(classified: ClassifiedRequest) -> dict:
@@ -411,8 +414,22 @@ def apply_action(state: TicketState | None, action: TicketAction, *, policies: P
         state.early_actions = [*state.early_actions, action]
         _bound_held(state, outcome)
         return outcome
+    if (early := _before_submission(state, action)) is not None:
+        return Outcome(state=None, rejection=early, rejection_code="invalid_action")
     _apply(_Clocks(state, policies, outcome.sla_events, now), action, outcome)
     return outcome
+
+
+def _before_submission(state: TicketState, action: TicketAction) -> str | None:
+    """Why an action dated before its ticket's request was submitted (beyond clock skew) cannot
+    move the clocks, or None. A repair carries the replay's own moment and is not checked."""
+    if action.type == "repair" or state.submitted_at is None:
+        return None
+    if action.at.timestamp() >= state.submitted_at - ACTION_CLOCK_SKEW_SECONDS:
+        return None
+    submitted = datetime.fromtimestamp(state.submitted_at, timezone.utc).isoformat(timespec="seconds")
+    return (f"at: {action.at.isoformat(timespec='seconds')} is before ticket {state.ticket_id} was submitted "
+            f"({submitted}); an action cannot precede its request by more than {ACTION_CLOCK_SKEW_SECONDS:.0f}s")
 
 
 def _continued_ticket(state: TicketState, action: TicketAction) -> str | None:

@@ -53,6 +53,7 @@ log = logging.getLogger("ticketflow.gateway")
 __all__ = ["ADAPTER", "Gateway", "IdempotencyCache", "JsonAccessLogger", "serve"]
 
 RETRY_AFTER_SECONDS = 5
+ANONYMOUS = "anonymous"
 WEBHOOK_CHANNELS = tuple(webhook.CHANNELS)
 _TICKET_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 LOG_INFO = web.RequestKey("log_info", dict)
@@ -150,29 +151,39 @@ class Gateway:
 
     # -- the generic JSON endpoint -------------------------------------------------------------
 
-    def _authorized(self, request: web.Request) -> bool:
-        """The generic endpoints need `Authorization: Bearer <TICKETFLOW_API_TOKEN>` when a token is set."""
-        token = self.settings.api_token
-        if token is None:
-            return True
+    def _client(self, request: web.Request) -> str | None:
+        """The integration a write comes from (`Authorization: Bearer <token>`, one token per client,
+        TICKETFLOW_API_TOKENS); "anonymous" only where TICKETFLOW_ALLOW_ANONYMOUS_WRITES_INSECURE is
+        on; None when the write is not allowed."""
         header = request.headers.get("Authorization", "")
         scheme, _, given = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode())
+        if scheme.lower() == "bearer" and given.strip():
+            offered = given.strip().encode()
+            for name, token in self.settings.client_tokens.items():
+                if hmac.compare_digest(offered, token.encode()):
+                    _note(request, client=name)
+                    return name
+            return None
+        if self.settings.allow_anonymous_writes_insecure:
+            _note(request, client="anonymous")
+            return ANONYMOUS
+        return None
 
     @staticmethod
     def _unauthorized() -> web.Response:
-        return _error(401, "unauthorized", "send Authorization: Bearer <API token> (TICKETFLOW_API_TOKEN)",
+        return _error(401, "unauthorized", "send Authorization: Bearer <API token> (TICKETFLOW_API_TOKENS)",
                       headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
 
     async def submit_request(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
         label = channel if channel in CHANNELS else "unknown"
         _note(request, channel=label)
-        response = await self._submit_request(request, channel) if self._authorized(request) else self._unauthorized()
+        client = self._client(request)
+        response = await self._submit_request(request, channel, client) if client else self._unauthorized()
         HTTP_REQUESTS.labels("requests", label, str(response.status)).inc()
         return response
 
-    async def _submit_request(self, request: web.Request, channel: str) -> web.Response:
+    async def _submit_request(self, request: web.Request, channel: str, client: str) -> web.Response:
         received_at = datetime.now(timezone.utc)
         body = await self._read_body(request)
         if isinstance(body, web.Response):
@@ -188,9 +199,12 @@ class Gateway:
             await self._refuse(request, channel, Refusal(status, submission, publish=True, raw=body))
             return _error(status, submission.error_code, submission.reason, submission.errors)
         idempotency_key = submission.idempotency_key or request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+        if client == ANONYMOUS and submission.customer.tier is not None:  # nobody vouches for a declared tier
+            submission.customer.tier = None
+            body = submission.model_dump_json(exclude_none=True).encode()
         intake = Intake(channel=channel, adapter=ADAPTER, idempotency_key=idempotency_key,
                         content_type="application/json", body=body.decode("utf-8"), received_at=received_at,
-                        sender=submission.customer)  # fmt: skip
+                        sender=submission.customer, key_namespace=ids.CLIENT_KEYS)  # fmt: skip
         return await self._accept(request, intake)
 
     # -- channel adapters ------------------------------------------------------------------------
@@ -277,7 +291,7 @@ class Gateway:
     # -- actions, health, metrics ----------------------------------------------------------------
 
     async def submit_action(self, request: web.Request) -> web.Response:
-        response = await self._submit_action(request) if self._authorized(request) else self._unauthorized()
+        response = await self._submit_action(request) if self._client(request) else self._unauthorized()
         HTTP_REQUESTS.labels("actions", "none", str(response.status)).inc()
         return response
 
@@ -381,9 +395,12 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None, stop: as
         single_record_batches=settings.uses_single_record_batches,
     )
     await publisher.start()
-    if settings.api_token is None:
-        log.warning("TICKETFLOW_API_TOKEN is not set: /v1/requests and /v1/tickets/…/actions accept anyone's writes; "
-                    "set it, or keep the gateway on an internal network")  # fmt: skip
+    if settings.allow_anonymous_writes_insecure:
+        log.warning("TICKETFLOW_ALLOW_ANONYMOUS_WRITES_INSECURE is on: /v1/requests and /v1/tickets/…/actions "
+                    "accept writes without a token; use it on a closed development network only")  # fmt: skip
+    elif not settings.client_tokens:
+        log.warning("no API token is set (TICKETFLOW_API_TOKENS): /v1/requests and /v1/tickets/…/actions refuse "
+                    "every write with 401")  # fmt: skip
     gateway = Gateway(settings, publisher)
     runner = web.AppRunner(gateway.build(), access_log_class=JsonAccessLogger, access_log=logging.getLogger("ticketflow.access"))
     await runner.setup()

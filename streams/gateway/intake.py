@@ -115,7 +115,7 @@ class IntakeSink:
 
     async def accept(self, intake: Intake) -> tuple[dict, bool]:
         """Publish an intake; (answer, duplicate). Raises PublishError when the broker did not ack."""
-        scope, key = intake.channel, intake.idempotency_key
+        scope, key = intake.cache_scope, intake.idempotency_key
         known = self.cache.get(scope, key)
         if known is not None:
             answer = await known if isinstance(known, asyncio.Future) else known

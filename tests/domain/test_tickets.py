@@ -679,3 +679,12 @@ def test_a_repeat_of_the_promoted_request_itself_stays_a_duplicate(routing, shor
     again = tickets.open_ticket(opened, promoted_conversation_request(), routing=routing, policies=short_policies,
                                 now=T + CHAT_HOLD + 3)  # fmt: skip
     assert again.duplicate and again.forwarded == []
+
+
+def test_an_action_dated_well_before_its_request_is_refused_and_changes_nothing(routing, short_policies):
+    state = open_one(routing, short_policies).state
+    refused = act(state, short_policies, "resolve", -3600)
+    assert refused.state is None and refused.rejection_code == "invalid_action" and "before ticket" in refused.rejection
+    assert state.status != "resolved"
+    within_skew = act(state, short_policies, "reply", -60)  # two systems' clocks a minute apart
+    assert within_skew.rejection is None and ("fulfilled", "first_response", 0) in kinds(within_skew)

@@ -47,7 +47,7 @@ class RecordingPublisher:
 
 
 def settings(**overrides) -> Settings:
-    return Settings(broker_url="test:9092", **{**SECRETS, **WECOM, **overrides})
+    return Settings(broker_url="test:9092", **{"allow_anonymous_writes_insecure": True, **SECRETS, **WECOM, **overrides})
 
 
 def call(publisher, requests, *, max_body=64 * 1024, **overrides):

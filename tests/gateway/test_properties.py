@@ -40,8 +40,11 @@ huge = st.one_of(st.integers(20_001, 40_000).map(lambda n: "a" * n), st.integers
 nonblank = st.text(min_size=1, max_size=200).filter(str.strip)
 texts = st.one_of(nonblank, nonblank, st.just(""), st.just("   "), huge)
 ids_ = st.text(alphabet="abcXYZ019-_:.@多", min_size=1, max_size=20)
-moments = st.one_of(st.none(), st.datetimes(timezones=st.just(timezone.utc)).map(datetime.isoformat), st.text(max_size=20),
-                    st.integers())  # fmt: skip
+# Mostly plausible moments (the accepted range is 2000-01-01 .. now + 1 day), and any moment at all.
+plausible = st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2025, 12, 31), timezones=st.just(timezone.utc))
+moments = st.one_of(st.none(), plausible.map(datetime.isoformat), plausible.map(datetime.isoformat),
+                    st.datetimes(timezones=st.just(timezone.utc)).map(datetime.isoformat),
+                    st.text(max_size=20), st.integers())  # fmt: skip
 invalid_utf8 = st.binary(max_size=50).map(lambda raw: b'{"text": "' + raw + b'\xff\xfe"}')
 
 
