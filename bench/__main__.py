@@ -283,7 +283,7 @@ async def gateway_throughput(broker_url: str, log_dir: Path, count: int, concurr
     settings = Settings(
         broker_url=broker_url, broker_kind="embedded", topic_prefix=f"gw{run}.", app_id=f"gw-{run}",
         partitions=PARTITIONS, gateway_port=free_port(), smtp_port=0, worker_port=free_port(), log_level="warning",
-        single_record_batches=False, app_secret=secret,
+        single_record_batches=False, app_secret=secret, allow_anonymous_writes_insecure=True,
     )  # fmt: skip
     await ensure_topics(settings.bootstrap_servers, pipeline_topic_specs(settings))
     supervisor = Supervisor(settings, log_dir=log_dir)

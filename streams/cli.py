@@ -186,7 +186,7 @@ def import_sheet(file: Path, sheet_name: str | None, dry_run: bool) -> None:
                                    client_id="ticketflow-import")  # fmt: skip
         await publisher.start()
         try:
-            sink = IntakeSink(publisher, TopicCatalog(settings.topic_prefix))
+            sink = IntakeSink(publisher, TopicCatalog(settings.topic_prefix), max_record_bytes=settings.max_record_bytes)
             return await import_rows(rows, sink, file_name=file.name, timezone_name=settings.sheet_timezone)
         finally:
             await publisher.stop()
@@ -232,7 +232,8 @@ def imap_poll(once: bool) -> None:
                                    client_id="ticketflow-imap")  # fmt: skip
         await publisher.start()
         try:
-            poller = ImapPoller.from_settings(IntakeSink(publisher, TopicCatalog(settings.topic_prefix)), settings)
+            sink = IntakeSink(publisher, TopicCatalog(settings.topic_prefix), max_record_bytes=settings.max_record_bytes)
+            poller = ImapPoller.from_settings(sink, settings)
             if once:
                 result = await poller.poll_once()
                 click.echo(f"{result.seen} new mail(s): {result.accepted} accepted, {result.refused} refused, "

@@ -127,9 +127,20 @@ class Settings(BaseSettings):
         "others get 554 at connect. Unset = any peer.",
     )
     mail_max_bytes: int = Field(
-        default=768 * 1024, ge=4096, le=8 * 1024 * 1024,
-        description="Largest mail accepted (SMTP and IMAP); a raw record must fit the broker's message size.",
+        default=720 * 1024, ge=4096, le=8 * 1024 * 1024,
+        description="Largest mail accepted (SMTP and IMAP). Stored base64-encoded when it is not UTF-8, so "
+        "4/3 of it plus 16 KiB must fit TICKETFLOW_MAX_RECORD_BYTES.",
     )  # fmt: skip
+    max_record_bytes: int = Field(
+        default=1_000_000, ge=64 * 1024, le=64 * 1024 * 1024,
+        description="Largest record the gateway publishes (the broker's message.max.bytes must allow it); a "
+        "payload whose record would be larger is refused (HTTP 413, SMTP 552).",
+    )
+    smtp_max_recipients: int = Field(default=20, ge=1, le=1000, description="RCPT TO per message; more get 452.")
+    smtp_max_connections: int = Field(default=100, ge=1, le=10_000, description="Open SMTP sessions; more get 421.")
+    smtp_peer_connections_per_minute: int = Field(
+        default=120, ge=1, le=100_000, description="New SMTP sessions per peer address per minute; more get 421."
+    )
     imap_host: str | None = Field(default=None, description="Support mailbox to poll; unset = no IMAP poller.")
     imap_port: int = Field(default=993, ge=1, le=65535)
     imap_ssl: bool = True
@@ -259,6 +270,10 @@ class Settings(BaseSettings):
             raise ValueError("TICKETFLOW_SMTP_REQUIRE_TLS needs a certificate: set TICKETFLOW_SMTP_TLS_CERT and _KEY")
         if self.smtp_tls_cert is not None:
             self.smtp_tls_context()  # a certificate that cannot be loaded stops start-up here
+        if self.mail_max_bytes * 4 // 3 + 16 * 1024 > self.max_record_bytes:
+            raise ValueError(f"TICKETFLOW_MAIL_MAX_BYTES ({self.mail_max_bytes}) does not fit a record of "
+                             f"TICKETFLOW_MAX_RECORD_BYTES ({self.max_record_bytes}) once base64-encoded: lower it to "
+                             f"{(self.max_record_bytes - 16 * 1024) * 3 // 4} or raise the record size")  # fmt: skip
         return self
 
     def smtp_tls_context(self) -> ssl.SSLContext | None:

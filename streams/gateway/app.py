@@ -42,7 +42,7 @@ from streams.adapters.base import HttpInput, Intake, Refusal, Reply
 from streams.adapters.generic import ADAPTER, parse_submission
 from streams.catalog import TopicCatalog
 from streams.domain.rejections import Rejection, describe_validation_error
-from streams.gateway.intake import IdempotencyCache, IntakeSink, Publisher
+from streams.gateway.intake import IdempotencyCache, IntakeSink, Publisher, RecordTooLarge
 from streams.gateway.pii import mask_pii
 from streams.models import CHANNELS, ActionSubmission, TicketAction
 from streams.settings import Settings
@@ -123,7 +123,7 @@ class Gateway:
         self.publisher = publisher
         self.catalog = TopicCatalog(settings.topic_prefix)
         self.departments = set(settings.routing.departments)
-        self.sink = IntakeSink(publisher, self.catalog, IdempotencyCache())
+        self.sink = IntakeSink(publisher, self.catalog, IdempotencyCache(), max_record_bytes=settings.max_record_bytes)
         self.cache = self.sink.cache
         self.calls = CallTracker()
         self.max_age = timedelta(seconds=settings.webhook_max_age_seconds)
@@ -273,6 +273,10 @@ class Gateway:
                       on_accepted: Callable[[Intake], None] | None = None) -> web.Response:  # fmt: skip
         try:
             answer, duplicate = await self.sink.accept(intake)
+        except RecordTooLarge as exc:
+            rejection = Rejection("body_too_large", str(exc))
+            await self._refuse(request, intake.channel, Refusal(413, rejection, True, intake.body.encode("utf-8")))
+            return _error(413, rejection.error_code, rejection.reason)
         except PublishError as exc:
             log.warning("publish failed: %s", exc)
             _note(request, error="broker_unavailable")
@@ -387,7 +391,7 @@ class JsonAccessLogger(AbstractAccessLogger):
 async def serve(settings: Settings, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:
     """Run the gateway — HTTP, SMTP and the IMAP poller when configured — until `stop` is set."""
     from streams.gateway.imap import ImapPoller
-    from streams.gateway.smtp import start_smtp
+    from streams.gateway.smtp import SmtpLimits, start_smtp
 
     publisher = KafkaPublisher(
         settings.bootstrap_servers,
@@ -415,7 +419,9 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None, stop: as
             tls = settings.smtp_tls_context()
             smtp_server = await start_smtp(gateway.sink, settings.smtp_host, settings.smtp_port, settings.mail_max_bytes,
                                            tls_context=tls, require_tls=tls is not None and settings.smtp_requires_tls,
-                                           allowed_peers=settings.smtp_allowed_networks)  # fmt: skip
+                                           allowed_peers=settings.smtp_allowed_networks,
+                                           limits=SmtpLimits(settings.smtp_max_recipients, settings.smtp_max_connections,
+                                                             settings.smtp_peer_connections_per_minute))  # fmt: skip
             log.info("SMTP intake listening on %s:%d (STARTTLS %s, peers: %s)", settings.smtp_host, settings.smtp_port,
                      ("required" if settings.smtp_requires_tls else "offered") if tls else "off",
                      settings.smtp_allowed_peers or "any")  # fmt: skip

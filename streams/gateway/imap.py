@@ -1,8 +1,10 @@
 """Polling a support mailbox over IMAP (aioimaplib): each unseen mail is handed to the same
 path as an SMTP delivery (streams/gateway/smtp.py: receive_mail) and marked \\Seen once the
-broker has it — or once it was refused for good and kept on requests.invalid. When the
-broker is unavailable the mail stays unseen and the next poll takes it again; the Message-ID
-is its idempotency key, so taking a mail twice never makes two tickets. Use a mailbox that
+broker has it — or once it was refused for good and its record is on requests.invalid. When
+the broker is unavailable the mail stays unseen and the next poll takes it again; the Message-ID
+is its idempotency key, so taking a mail twice never makes two tickets. Each mail stands alone:
+one that cannot be fetched is skipped this poll, and one that cannot be parsed (a poison mail)
+is kept on requests.invalid with its raw bytes and marked seen only once that is acknowledged. Use a mailbox that
 only the poller reads (a person opening a mail in a client marks it seen too).
 """
 
@@ -25,6 +27,9 @@ from streams.gateway.smtp import receive_mail
 from streams.settings import Settings
 
 IMAP_POLL_FAILURES = Counter("ticketflow_imap_poll_failures", "IMAP polls of the support mailbox that failed (retried next interval).")
+IMAP_MESSAGE_FAILURES = Counter(
+    "ticketflow_imap_message_failures", "Mails the IMAP poller could not fetch or mark this poll (tried again next poll)."
+)
 
 log = logging.getLogger("ticketflow.imap")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
@@ -117,7 +122,13 @@ class ImapPoller:
             uids = [uid for line in response.lines[:1] for uid in bytes(line).split() if uid.isdigit()]
             for uid in uids:
                 result.seen += 1
-                outcome = await self._take(client, uid.decode())
+                try:
+                    outcome = await self._take(client, uid.decode())
+                except (ImapError, asyncio.TimeoutError) as exc:  # this mail only: the next ones are taken
+                    log.warning("IMAP: UID %s skipped this poll: %s", uid.decode(), exc)
+                    result.errors.append(f"UID {uid.decode()}: {exc}")
+                    IMAP_MESSAGE_FAILURES.inc()
+                    continue
                 setattr(result, outcome, getattr(result, outcome) + 1)
                 if outcome == "retry":
                     break  # the broker is down: leave the rest for the next poll
@@ -133,14 +144,20 @@ class ImapPoller:
         size_match = _SIZE.search(b" ".join(bytes(line) for line in response.lines if isinstance(line, bytes)))
         if size_match and int(size_match.group(1)) > self.max_bytes:
             reason = f"the mail is {size_match.group(1).decode()} bytes; at most {self.max_bytes} are accepted"
-            await self.sink.refuse("email", Refusal(413, Rejection("body_too_large", reason), publish=True))
-            outcome = "refused"
+            kept = await self.sink.refuse("email", Refusal(413, Rejection("body_too_large", reason), publish=True))
+            outcome = "refused" if kept else "retry"
         else:
             response = await client.uid("fetch", uid, "(BODY.PEEK[])")
             raw = _literal(response.lines) if response.result == "OK" else None
             if raw is None:
                 raise ImapError(f"UID FETCH {uid} returned no message")
-            outcome, _reply = await receive_mail(self.sink, raw, IMAP_ADAPTER)
+            try:
+                outcome, _reply = await receive_mail(self.sink, raw, IMAP_ADAPTER)
+            except Exception as exc:  # noqa: BLE001 - a poison mail is kept, not retried for ever
+                log.exception("IMAP: UID %s could not be taken; kept on requests.invalid", uid)
+                rejection = Rejection("processing_error", f"{type(exc).__name__}: {exc}")
+                kept = await self.sink.refuse("email", Refusal(422, rejection, publish=True, raw=raw))
+                outcome = "refused" if kept else "retry"
         if outcome in ("accepted", "refused"):
             stored = await client.uid("store", uid, "+FLAGS.SILENT (\\Seen)")
             if stored.result != "OK":

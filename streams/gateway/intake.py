@@ -24,6 +24,7 @@ from prometheus_client import Counter, Histogram
 
 from streams.adapters.base import Intake, Refusal
 from streams.catalog import TopicCatalog
+from streams.domain.rejections import Rejection
 from streams.models import CHANNELS
 from streams.stages import invalid_output
 from streams.transport.publisher import PublishError
@@ -102,11 +103,26 @@ class IdempotencyCache:
                 future.set_result(answer or {})
 
 
+class RecordTooLarge(ValueError):
+    """An accepted payload whose record would exceed the largest record the broker takes."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"the record would be {size} bytes; at most {limit} are published (TICKETFLOW_MAX_RECORD_BYTES)")
+        self.size, self.limit = size, limit
+
+
+# What of a payload too large to keep whole is put on requests.invalid (its first bytes; the
+# sender has a permanent refusal and keeps the original).
+KEPT_PREFIX_BYTES = 64 * 1024
+
+
 class IntakeSink:
-    def __init__(self, publisher: Publisher, catalog: TopicCatalog, cache: IdempotencyCache | None = None) -> None:
+    def __init__(self, publisher: Publisher, catalog: TopicCatalog, cache: IdempotencyCache | None = None, *,
+                 max_record_bytes: int = 1_000_000) -> None:  # fmt: skip
         self.publisher = publisher
         self.catalog = catalog
         self.cache = cache if cache is not None else IdempotencyCache()
+        self.max_record_bytes = max_record_bytes
 
     async def publish(self, topic: str, key: bytes | None, value: bytes) -> None:
         started = time.perf_counter()
@@ -126,15 +142,11 @@ class IntakeSink:
             answer = {"request_id": intake.request_id, "ticket_id": intake.ticket_id}
         if intake.actions:
             answer["action_ids"] = [action.action_id for action in intake.actions]
+        records = self._records(intake)
         self.cache.begin(scope, key)
         try:
-            if intake.publish_request:
-                envelope = intake.envelope()
-                await self.publish(self.catalog.raw(intake.channel), intake.sender_id().encode(),
-                                   envelope.model_dump_json().encode())  # fmt: skip
-            for action in intake.actions:
-                await self.publish(self.catalog.tickets_actions, action.ticket_id.encode(),
-                                   action.model_dump_json().encode())  # fmt: skip
+            for topic, record_key, value in records:
+                await self.publish(topic, record_key, value)
         except PublishError as exc:
             self.cache.finish(scope, key, None, exc)
             raise
@@ -145,18 +157,39 @@ class IntakeSink:
         ACCEPTED.labels(intake.channel, intake.adapter.split("/")[0]).inc()
         return answer, False
 
-    async def refuse(self, channel: str, refusal: Refusal, *, replay_topic: str | None = None) -> None:
-        """Count a refusal; keep a verified payload on requests.invalid (a broker failure here is
-        logged, not raised: the sender has its answer either way)."""
+    def _records(self, intake: Intake) -> list[tuple[str, bytes, bytes]]:
+        """(topic, key, value) of what an intake publishes; RecordTooLarge before anything is sent."""
+        records = []
+        if intake.publish_request:
+            records.append((self.catalog.raw(intake.channel), intake.sender_id().encode(),
+                            intake.envelope().model_dump_json().encode()))  # fmt: skip
+        for action in intake.actions:
+            records.append((self.catalog.tickets_actions, action.ticket_id.encode(), action.model_dump_json().encode()))
+        for _, _, value in records:
+            if len(value) > self.max_record_bytes:
+                raise RecordTooLarge(len(value), self.max_record_bytes)
+        return records
+
+    async def refuse(self, channel: str, refusal: Refusal, *, replay_topic: str | None = None) -> bool:
+        """Count a refusal; keep a verified payload on requests.invalid. True when nothing needed
+        keeping or the broker acknowledged the record; False when it could not be kept (logged:
+        a mail is then left with its sender or mailbox to be tried again, nothing is lost)."""
         label = channel if channel in CHANNELS else "unknown"
         REFUSED.labels(label, refusal.error_code).inc()
         if not refusal.publish:
-            return
+            return True
         if replay_topic is None and channel in CHANNELS:
             replay_topic = self.catalog.raw(channel)
-        output = invalid_output(self.catalog, stage="gateway", channel=label, rejection=refusal.rejection,
-                                raw=refusal.raw, source=None, replay_topic=replay_topic)  # fmt: skip
+        rejection, raw = refusal.rejection, refusal.raw
+        if len(raw) > self.max_record_bytes // 2:  # its invalid record could not be published whole
+            rejection = Rejection(rejection.error_code, f"{rejection.reason} (only the first {KEPT_PREFIX_BYTES} of "
+                                  f"{len(raw)} bytes are kept here)", rejection.errors)  # fmt: skip
+            raw = raw[:KEPT_PREFIX_BYTES]
+        output = invalid_output(self.catalog, stage="gateway", channel=label, rejection=rejection,
+                                raw=raw, source=None, replay_topic=replay_topic)  # fmt: skip
         try:
             await self.publisher.publish(output.topic, output.key, output.value)
         except PublishError as exc:
             log.error("could not record a refused %s payload on %s: %s", label, output.topic, exc)
+            return False
+        return True

@@ -25,6 +25,7 @@ class KafkaPublisher:
         timeout: float = 10.0,
         single_record_batches: bool = False,
         client_id: str = "ticketflow-gateway",
+        max_record_bytes: int = 1_000_000,
     ) -> None:
         self.bootstrap = bootstrap
         self.timeout = timeout
@@ -36,6 +37,7 @@ class KafkaPublisher:
             request_timeout_ms=int(timeout * 1000),
             max_batch_size=1 if single_record_batches else 16384,
             enable_idempotence=False,
+            max_request_size=max_record_bytes + 64 * 1024,  # the record, its key and the request's framing
         )
         self._started = False
 

@@ -112,3 +112,36 @@ def test_wrong_password_is_a_clear_error(server, mailbox):
     name, _ = mailbox
     with pytest.raises(ImapError, match="login"):
         asyncio.run(poller(server, name, RecordingPublisher(), password="wrong").poll_once())
+
+
+def test_a_refused_mail_whose_record_cannot_be_kept_stays_unseen(server, mailbox):
+    name, deliver = mailbox
+    deliver(b"Subject: nobody sent this either\r\n\r\nhello\r\n")
+    publisher = RecordingPublisher(fail=True)
+    assert asyncio.run(poller(server, name, publisher).poll_once()).retry == 1
+    publisher.fail = False
+    result = asyncio.run(poller(server, name, publisher).poll_once())
+    assert result.refused == 1 and publisher.on("requests.invalid")[0][1]["error_code"] == "invalid_mail"
+
+
+def test_a_poison_mail_is_kept_with_its_bytes_and_the_mails_after_it_are_taken(server, mailbox, monkeypatch):
+    import streams.gateway.imap as imap_module
+
+    name, deliver = mailbox
+    poison = b"From: a@b.cn\r\nSubject: poison\r\nMessage-ID: <poison@b.cn>\r\n\r\nboom\r\n"
+    deliver(poison)
+    deliver(mails.multipart_gbk())
+    real = imap_module.receive_mail
+
+    async def receive(sink, raw, adapter):
+        if b"poison" in raw:
+            raise RuntimeError("a parser bug")
+        return await real(sink, raw, adapter)
+
+    monkeypatch.setattr(imap_module, "receive_mail", receive)
+    publisher = RecordingPublisher()
+    result = asyncio.run(poller(server, name, publisher).poll_once())
+    assert (result.refused, result.accepted) == (1, 1)
+    ((_, record),) = publisher.on("requests.invalid")
+    assert record["error_code"] == "processing_error" and record["raw_value"].encode() == poison
+    assert asyncio.run(poller(server, name, publisher).poll_once()).seen == 0

@@ -175,3 +175,62 @@ def test_peer_inside_the_allowed_networks_delivers():
     with running_smtp(Settings(smtp_allowed_peers="10.0.0.0/8, 127.0.0.0/8")) as (publisher, port):
         send(port, mails.multipart_gbk())
         assert len(publisher.on("raw.email")) == 1
+
+
+@contextlib.contextmanager
+def limited_smtp(**limits):
+    from streams.gateway.smtp import SmtpLimits
+
+    publisher = RecordingPublisher()
+    port = free_port()
+    with LoopThread() as loop:
+        sink = IntakeSink(publisher, TopicCatalog(), max_record_bytes=limits.pop("max_record_bytes", 1_000_000))
+        server = loop.run(start_smtp(sink, "127.0.0.1", port, max_bytes=256 * 1024, limits=SmtpLimits(**limits)))
+        try:
+            yield publisher, port
+        finally:
+
+            async def close() -> None:
+                server.close()
+                await server.wait_closed()
+
+            loop.run(close())
+
+
+def test_recipients_over_the_cap_are_refused_with_452():
+    with limited_smtp(max_recipients=3) as (publisher, port), smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.ehlo()
+        client.mail("a@b.cn")
+        codes = [client.rcpt(f"r{number}@shop.example")[0] for number in range(5)]
+    assert codes == [250, 250, 250, 452, 452]
+
+
+def test_sessions_over_the_connection_cap_get_421():
+    with limited_smtp(max_connections=1) as (_, port), smtplib.SMTP("127.0.0.1", port, timeout=10) as first:
+        first.ehlo()
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            smtplib.SMTP("127.0.0.1", port, timeout=10)
+        assert refused.value.smtp_code == 421
+        assert first.noop()[0] == 250
+
+
+def test_a_peer_opening_sessions_too_fast_gets_421():
+    with limited_smtp(peer_connections_per_minute=2) as (_, port):
+        for _ in range(2):
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+                client.noop()
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            smtplib.SMTP("127.0.0.1", port, timeout=10)
+    assert refused.value.smtp_code == 421
+
+
+def test_a_mail_whose_record_would_exceed_the_broker_limit_is_refused_for_good_with_552():
+    raw = b"From: a@b.cn\r\nSubject: big\r\nMessage-ID: <big@b.cn>\r\nContent-Type: text/plain; charset=gbk\r\n" \
+          b"Content-Transfer-Encoding: 8bit\r\n\r\n" + ("订单" * 40 + "\r\n").encode("gbk") * 800  # fmt: skip
+    with limited_smtp(max_record_bytes=100_000) as (publisher, port), smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            client.sendmail("a@b.cn", ["support@shop.example"], raw)
+    assert refused.value.smtp_code == 552
+    ((_, record),) = publisher.on("requests.invalid")
+    assert record["error_code"] == "body_too_large" and "first" in record["reason"]
+    assert publisher.on("raw.email") == []

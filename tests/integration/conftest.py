@@ -35,6 +35,11 @@ def broker() -> Iterable[EmbeddedBroker]:
     embedded.stop()
 
 
+# The write token the integration stacks accept (client "it"), and the header that sends it.
+API_TOKEN = "integration-token-0123456789"
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
+
+
 def stack_settings(broker: EmbeddedBroker, policy_file: Path | None = None, **overrides) -> Settings:
     """Settings for one isolated pipeline on the shared broker: own topic prefix, app id and ports."""
     number = next(_prefixes)
@@ -53,6 +58,7 @@ def stack_settings(broker: EmbeddedBroker, policy_file: Path | None = None, **ov
         worker_port=free_port(),
         policy_file=policy_file,
         log_level="info",
+        api_tokens=f"it:{API_TOKEN}",
     )
     values.update(overrides)
     return Settings(**values)
@@ -128,7 +134,7 @@ class TopicTail:
 def post_json(url: str, body: dict) -> dict:
     """POST a JSON body to the gateway; the answer must be 202 (accepted)."""
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+                                     headers={"Content-Type": "application/json", **AUTH})  # fmt: skip
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 202, response.status
         return json.load(response)

@@ -30,7 +30,7 @@ from streams.models import ContactIds, CustomerProfile
 from streams.supervisor import settings_environment
 from tests.adapters import mails, platforms, sheets
 from tests.gateway.recording import SECRETS, WECOM, secret
-from tests.integration.conftest import TopicTail, stack_settings, start_stack
+from tests.integration.conftest import AUTH, TopicTail, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +85,7 @@ def test_each_channel_in_its_own_protocol_becomes_a_normalized_request(stack):
     expected: dict[str, str] = {}
 
     async def send() -> None:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=AUTH) as session:
             for channel, document in [
                 ("app", {"feedback_id": "it-fb-1", "content": "APP闪退，无法登录", "user": {"phone": "13900001111"}}),
                 ("webchat", {"conversation_id": "it-cv-1", "message_id": "m1", "text": "订单什么时候发货？"}),
@@ -185,7 +185,7 @@ def test_a_web_chat_follow_up_whose_conversation_never_opened_opens_its_ticket_a
                 "visitor": {"visitor_id": "it-visitor-5", "phone": "13900005555"}}  # fmt: skip
 
     async def post(document: dict) -> dict:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=AUTH) as session:
             status, answer = await _post_signed(session, webhook, "webchat", document)
             assert status == 202 and answer["ticket_id"] == ticket, answer
             return answer
@@ -226,7 +226,7 @@ def test_one_customer_across_phone_and_email_once_the_profile_is_known(stack):
                            lambda: _worker_metric(stack, "ticketflow_contact_index_updates_total", kind="put") >= 2, 30)
 
     async def send() -> str:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=AUTH) as session:
             document = {"feedback_id": "it-fb-zhao", "content": "积分没到账", "user": {"phone": "13800004242"}}
             status, answer = await _post_signed(session, _url(stack, "/v1/channels/app/webhook"), "app", document)
             assert status == 202

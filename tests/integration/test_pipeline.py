@@ -28,7 +28,7 @@ from aiokafka import AIOKafkaProducer
 from streams.catalog import TopicCatalog
 from streams.models import CHANNELS
 from streams.simulator import TEMPLATES
-from tests.integration.conftest import TopicTail, stack_settings, start_stack
+from tests.integration.conftest import AUTH, TopicTail, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +72,7 @@ async def _post(session: aiohttp.ClientSession, url: str, **kwargs) -> tuple[int
 
 async def _send_groups(gateway: str, groups: dict[str, int], run: Run, rng: random.Random) -> None:
     semaphore = asyncio.Semaphore(16)
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=AUTH) as session:
 
         async def one(channel: str, group: str, number: int) -> None:
             _, language, template = rng.choice(TEMPLATES)
@@ -106,7 +106,7 @@ async def _send_groups(gateway: str, groups: dict[str, int], run: Run, rng: rand
 
 
 async def _send_malformed_and_duplicates(gateway: str, run: Run) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=AUTH) as session:
         for index, (body, expected_status, code) in enumerate(MALFORMED_BODIES * 2):
             channel = CHANNELS[index % len(CHANNELS)]
             status, answer = await _post(session, f"{gateway}/v1/requests/{channel}", data=body,
@@ -322,7 +322,7 @@ def test_after_sigkill_a_new_worker_repeats_nothing_and_the_tables_come_back(pip
     stuck = [ticket for ticket in outage if ticket not in resolved_in_outage]
 
     async def resolve_some() -> None:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=AUTH) as session:
             # A backlog in front of the resolutions (notes on tickets of another system), so that
             # the restarted worker takes a while to reach them.
             semaphore = asyncio.Semaphore(32)
@@ -383,7 +383,7 @@ def test_after_sigkill_a_new_worker_repeats_nothing_and_the_tables_come_back(pip
     ticket = run.by_group["unanswered"][0]
 
     async def resolve() -> None:
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=AUTH) as session:
             status, _ = await _post(session, f"{gateway}/v1/tickets/{ticket}/actions",
                                     json={"type": "resolve", "by": "agent-9"})  # fmt: skip
             assert status == 202
