@@ -18,6 +18,7 @@ from pydantic import SecretStr, ValidationError
 
 from streams.domain.config_files import ConfigFileError, bundled_file
 from streams.settings import FLAG_FOR_SETTING, Settings, describe_settings_error
+from streams.transport.processes import exit_within, taken_ports
 
 def load_settings(**flags: Any) -> Settings:
     """Settings from the environment, overridden by the flags given; exits with a clear message on error."""
@@ -105,6 +106,7 @@ def worker(worker_port: int | None, partitions: int | None, policy_file: Path | 
     """Run the stream worker (all agents and the SLA timer) against TICKETFLOW_BROKER_URL."""
     settings = load_settings(worker_port=worker_port, partitions=partitions, policy_file=policy_file,
                              routing_file=routing_file)  # fmt: skip
+    _refuse_taken_ports({"worker port": (settings.worker_host, settings.worker_port, "worker_port")})
     _ensure_topics(settings)
     # faust creates only the last level of its data folder (TICKETFLOW_STATE_DIR/<app id>).
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -122,7 +124,19 @@ def worker(worker_port: int | None, partitions: int | None, policy_file: Path | 
         logging.getLogger().setLevel(max(logging.WARNING, getattr(logging, settings.log_level.upper())))
         logging.getLogger("streams").setLevel(getattr(logging, settings.log_level.upper()))
 
-    faust.Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    class Worker(faust.Worker):
+        """faust's worker, which exits within STOP_GRACE_SECONDS of SIGTERM/SIGINT even when its
+        broker is gone (its orderly shutdown would wait on the broker for ever)."""
+
+        def _on_sigint(self) -> None:
+            exit_within(code=130)
+            super()._on_sigint()
+
+        def _on_sigterm(self) -> None:
+            exit_within(code=143)
+            super()._on_sigterm()
+
+    Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
 
 
 @main.command()
@@ -141,15 +155,22 @@ def gateway(gateway_port: int | None, smtp_port: int | None) -> None:
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+
+        def stopping(signum: int) -> None:
+            exit_within(code=128 + signum)
+            stop.set()
+
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(signum, stopping, signum)
         await serve(settings, stop=stop)
 
+    _refuse_taken_ports({"gateway port": (settings.gateway_host, settings.gateway_port, "gateway_port"),
+                         "SMTP port": (settings.smtp_host, settings.smtp_port, "smtp_port")})  # fmt: skip
     try:
         asyncio.run(run())
     except PublishError as exc:
         raise click.ClickException(str(exc)) from None
-    except OSError as exc:  # a port already taken
+    except OSError as exc:  # a port taken between the check and the listen
         raise click.ClickException(f"cannot listen: {exc}") from None
 
 
@@ -267,10 +288,33 @@ def with_run_token(settings: Settings, log_dir: Path) -> Settings:
     return Settings.model_validate({**settings.model_dump(), "api_tokens": SecretStr(f"local:{token}")})
 
 
+def _refuse_taken_ports(ports: dict[str, tuple[str, int, str]]) -> None:
+    """Stop with a message naming each port already taken and the setting that moves it (a stack
+    from an earlier run still holding it would otherwise answer in this one's place)."""
+    taken = taken_ports({what: (host, port) for what, (host, port, _) in ports.items()})
+    if not taken:
+        return
+    settings_by_port = {f"{what} {host}:{port}": name for what, (host, port, name) in ports.items()}
+    lines = []
+    for entry in taken:
+        name = settings_by_port[entry]
+        flag = FLAG_FOR_SETTING.get(name)
+        lines.append(f"  {entry} is in use by another process: stop it, or set TICKETFLOW_{name.upper()}"
+                     + (f" ({flag})" if flag else ""))  # fmt: skip
+    raise click.ClickException("cannot start:\n" + "\n".join(lines))
+
+
 def _start_stack(settings: Settings, log_dir: Path):  # noqa: ANN202
     from streams.supervisor import Supervisor
 
+    _refuse_taken_ports({
+        "gateway port": (settings.gateway_host, settings.gateway_port, "gateway_port"),
+        "SMTP port": (settings.smtp_host, settings.smtp_port, "smtp_port"),
+        "worker port": (settings.worker_host, settings.worker_port, "worker_port"),
+    })  # fmt: skip
     settings = with_run_token(settings, log_dir)
+    status_url = f"http://{settings.worker_host}:{settings.worker_port}/v1/status"
+    settings = Settings.model_validate({**settings.model_dump(), "readiness_worker_url": status_url})
     supervisor = Supervisor(settings, log_dir=log_dir)
     try:
         settings = supervisor.start_broker_if_needed()
@@ -314,14 +358,33 @@ def _print_where_to_look(settings: Settings, log_dir: Path) -> None:
     click.echo(f"logs     {log_dir}")
 
 
+def _interrupt_on_termination() -> None:
+    """SIGTERM and SIGHUP (a closed terminal) stop the demo like Ctrl-C: in order, nothing left."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
+
+
+def _say(text: str, err: bool = False) -> None:
+    """A line for the terminal that never stops a shutdown: under `make demo | tee log` + Ctrl-C
+    the reader is gone, and a failed write must not skip stopping the children."""
+    try:
+        click.echo(text, err=err)
+    except OSError:
+        pass
+
+
 def _wait_for_signal(still_running) -> None:  # noqa: ANN001
     stop = {"now": False}
 
     def request_stop(signum: int, frame: object) -> None:
         stop["now"] = True
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
+        signal.signal(signum, request_stop)
     while not stop["now"] and still_running():
         time.sleep(0.2)
 
@@ -341,14 +404,14 @@ def up(**flags: Any) -> None:
     supervisor = _start_stack_or_exit(settings, log_dir)
     try:
         _print_where_to_look(supervisor.settings, log_dir)
-        click.echo("running; Ctrl-C stops everything")
+        click.echo("ready: the worker owns its partitions and has recovered its tables; Ctrl-C stops everything")
         _wait_for_signal(lambda: len(supervisor.alive()) == len(supervisor.children))
         crashed = [child.name for child in supervisor.children if child.process.poll() is not None]
         if crashed:
-            click.echo(f"stopped because {', '.join(crashed)} exited; see {log_dir}", err=True)
+            _say(f"stopped because {', '.join(crashed)} exited; see {log_dir}", err=True)
     finally:
         supervisor.stop()
-        click.echo("stopped")
+        _say("stopped")
 
 
 @main.command()
@@ -374,18 +437,20 @@ def demo(rate: float, duration: float | None, **flags: Any) -> None:
     settings = with_channel_secrets(load_settings(**flags))
     log_dir = Path(tempfile.mkdtemp(prefix="ticketflow-demo-"))
     click.echo("starting broker, worker and gateway …")
+    _interrupt_on_termination()
     supervisor = _start_stack_or_exit(settings, log_dir)
     try:
         _print_where_to_look(supervisor.settings, log_dir)
+        click.echo("ready: the worker owns its partitions and has recovered its tables")
         click.echo(f"policy   {supervisor.settings.policy_file} (time-compressed targets for the demo)")
         mail = "mail over SMTP (email)" if supervisor.settings.smtp_port else "generic JSON (email: SMTP is off)"
         click.echo("traffic  signed webhooks (app, webchat, social, vip), CTI call events (phone), WeChat Work "
                    f"callbacks (wecom), {mail}, generic JSON (store); channel secrets generated for this run")  # fmt: skip
         run_demo(supervisor, rate=rate, duration=duration)
     finally:
-        click.echo("\nstopping …")
+        _say("\nstopping …")
         supervisor.stop()
-        click.echo("stopped; nothing left running")
+        _say("stopped; nothing left running")
 
 
 @main.command()

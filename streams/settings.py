@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         ),
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    readiness_worker_url: str | None = Field(
+        default=None,
+        description="A worker's /v1/status URL; the gateway's /readyz is green only once that worker is ready "
+        "(`ticketflow up` and `demo` set it). Unset: /readyz checks the intake only.",
+    )
 
     # -- channel adapters (secrets are SecretStr: never printed, logged or put in a record) --
     smtp_host: str = "127.0.0.1"

@@ -103,8 +103,9 @@ class Supervisor:
         raise RuntimeError(f"{what} not ready after {timeout:.0f}s")
 
     def worker_ready(self) -> bool:
+        """The worker owns partitions and has recovered its tables (its /v1/status `ready`)."""
         ok, body = http_ok(f"http://{self.settings.worker_host}:{self.settings.worker_port}/v1/status")
-        return ok and b'"recoveries":0' not in body.replace(b" ", b"")
+        return ok and b'"ready":true' in body.replace(b" ", b"")
 
     def gateway_ready(self) -> bool:
         ok, _ = http_ok(f"http://{self.settings.gateway_host}:{self.settings.gateway_port}/healthz")

@@ -24,10 +24,13 @@ async def metrics_page(web, request):  # noqa: ANN001
 @app.page("/v1/status")
 async def status_page(web, request):  # noqa: ANN001
     stage = lifecycle.stage
+    owned = sorted(stage.index.partitions())
     return web.json(
         {
             "app_id": app.conf.id,
-            "owned_partitions": sorted(stage.index.partitions()),
+            # Ready: partitions assigned, tables recovered, no rebalance under way.
+            "ready": bool(owned) and lifecycle.recoveries > 0 and not getattr(app, "rebalancing", False),
+            "owned_partitions": owned,
             "recoveries": lifecycle.recoveries,
             "scheduled_tickets": stage.index.scheduled(),
             "open_tickets": stage.open_tickets.total(),

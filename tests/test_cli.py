@@ -134,3 +134,20 @@ def test_replay_from_a_duration_counts_back_from_now():
     from streams.cli import since_moment
 
     assert abs(since_moment("24h", "Asia/Shanghai") - (time.time() - 86400)) < 5
+
+
+def test_up_refuses_to_start_on_a_taken_port_naming_the_setting():
+    import socket
+
+    from click.testing import CliRunner
+
+    from streams.cli import main
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = CliRunner().invoke(main, ["up", "--worker-port", str(port)], env={"TICKETFLOW_BROKER_URL": "127.0.0.1:1"})
+    assert result.exit_code == 1
+    assert f"worker port 127.0.0.1:{port} is in use" in result.output
+    assert "TICKETFLOW_WORKER_PORT (--worker-port)" in result.output

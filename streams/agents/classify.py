@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from streams.app import app
 from streams.stages import ClassifyStage, Source
+from streams.state.pending_writes import PendingSends
 from streams.tables import customer_store, partition_of
 from streams.topics import customers_profiles, emitter, requests_normalized
 
@@ -22,6 +23,9 @@ stage = ClassifyStage(
     local_zone=settings.report_timezone,
     key_partition=lambda customer_id: partition_of(customer_id, settings.partitions),
 )
+# Offsets are committed only once these outputs are acknowledged (streams/state/pending_writes.py).
+sends = PendingSends()
+app.pending_writes.append(sends)
 
 
 @app.agent(requests_normalized)
@@ -29,7 +33,7 @@ async def classify(stream):  # noqa: ANN001 - faust stream
     async for event in stream.events():
         message = event.message
         source = Source(message.topic, message.partition, message.offset)
-        emitter.send(stage.process(event.value, source, message.partition))
+        sends.add(emitter.send(stage.process(event.value, source, message.partition)))
 
 
 @app.agent(customers_profiles)

@@ -6,9 +6,13 @@ from __future__ import annotations
 from streams.agents import identity
 from streams.app import app
 from streams.stages import NormalizeStage, Source
+from streams.state.pending_writes import PendingSends
 from streams.topics import CHANNEL_BY_RAW_TOPIC, emitter, raw_topics
 
 stage = NormalizeStage(app.catalog, contacts=identity.stage.lookup)
+# Offsets are committed only once these outputs are acknowledged (streams/state/pending_writes.py).
+sends = PendingSends()
+app.pending_writes.append(sends)
 
 
 @app.agent(raw_topics)
@@ -16,4 +20,4 @@ async def normalize(stream):  # noqa: ANN001 - faust stream
     async for event in stream.events():
         message = event.message
         channel = CHANNEL_BY_RAW_TOPIC.get(message.topic, "unknown")
-        emitter.send(stage.process(event.value, channel, Source(message.topic, message.partition, message.offset)))
+        sends.add(emitter.send(stage.process(event.value, channel, Source(message.topic, message.partition, message.offset))))

@@ -144,6 +144,7 @@ class Gateway:
                 web.post("/v1/channels/{channel}/webhook", self.channel_webhook),
                 web.post("/v1/tickets/{ticket_id}/actions", self.submit_action),
                 web.get("/healthz", self.healthz),
+                web.get("/readyz", self.readyz),
                 web.get("/metrics", self.metrics),
             ]
         )
@@ -341,15 +342,37 @@ class Gateway:
             return self._unavailable()
         return web.json_response({"action_id": action_id, "ticket_id": ticket_id}, status=202)
 
-    async def healthz(self, request: web.Request) -> web.Response:
+    async def _intake_health(self) -> tuple[int, dict[str, Any]]:
         needed = [*self.catalog.raw_topics, self.catalog.tickets_actions, self.catalog.requests_invalid]
         try:
             missing = await self.publisher.missing_topics(needed)
         except PublishError as exc:
-            return web.json_response({"status": "unavailable", "broker": str(exc)}, status=503)
+            log.warning("health check: %s", exc)  # the details go to the log, not to whoever asks
+            return 503, {"status": "unavailable", "broker": "unreachable"}
         if missing:
-            return web.json_response({"status": "degraded", "missing_topics": missing}, status=503)
-        return web.json_response({"status": "ok", "broker": self.publisher.bootstrap})
+            return 503, {"status": "degraded", "missing_topics": missing}
+        return 200, {"status": "ok", "broker": self.publisher.bootstrap}
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """Liveness and intake health: the broker takes records and the intake topics exist."""
+        status, body = await self._intake_health()
+        return web.json_response(body, status=status, headers=None if status == 200 else self._retry_after())
+
+    async def readyz(self, request: web.Request) -> web.Response:
+        """Ready for traffic: the intake is healthy and, where TICKETFLOW_READINESS_WORKER_URL names a
+        worker (`ticketflow up` and `demo` do), that worker owns partitions and has recovered its tables."""
+        status, body = await self._intake_health()
+        url = self.settings.readiness_worker_url
+        if status == 200 and url:
+            worker_ready = await _worker_ready(url)
+            body = {**body, "worker": "ready" if worker_ready else "not ready"}
+            if not worker_ready:
+                status, body["status"] = 503, "starting"
+        return web.json_response(body, status=status, headers=None if status == 200 else self._retry_after())
+
+    @staticmethod
+    def _retry_after() -> dict[str, str]:
+        return {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     async def metrics(self, request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -369,6 +392,17 @@ class Gateway:
             503, "broker_unavailable", "the broker did not acknowledge the record; retry later (nothing was accepted)",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )  # fmt: skip
+
+
+async def _worker_ready(url: str) -> bool:
+    """Whether the worker's /v1/status says it is ready (False when it cannot be asked)."""
+    from aiohttp import ClientError, ClientSession, ClientTimeout
+
+    try:
+        async with ClientSession(timeout=ClientTimeout(total=2)) as session, session.get(url) as response:
+            return response.status == 200 and (await response.json()).get("ready") is True
+    except (ClientError, asyncio.TimeoutError, ValueError):
+        return False
 
 
 class JsonAccessLogger(AbstractAccessLogger):
@@ -397,8 +431,11 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None, stop: as
         settings.bootstrap_servers,
         linger_ms=settings.producer_linger_ms,
         single_record_batches=settings.uses_single_record_batches,
+        max_record_bytes=settings.max_record_bytes,
     )
-    await publisher.start()
+    # The gateway listens at once; until the broker answers, writes get 503 with Retry-After
+    # and /healthz says the broker is unreachable.
+    publisher.connect_in_background()
     if settings.allow_anonymous_writes_insecure:
         log.warning("TICKETFLOW_ALLOW_ANONYMOUS_WRITES_INSECURE is on: /v1/requests and /v1/tickets/…/actions "
                     "accept writes without a token; use it on a closed development network only")  # fmt: skip

@@ -82,3 +82,38 @@ class PendingWrites:
     def _write_all(self, written: list[tuple[int, str]]) -> None:
         for partition, key in written:
             self._write(partition, key)
+
+
+class PendingSends:
+    """Sends of the stages that keep no table state (normalize, classify): the next offset
+    commit waits until every one sent so far is acknowledged, and a refused one stops the
+    worker instead of being committed past (the records are read again after the restart, and
+    their outputs sent again with the same keys). The same `drain` as `PendingWrites`."""
+
+    def __init__(self) -> None:
+        self._waiting: set[asyncio.Future] = set()
+        self._failure: BaseException | None = None
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def add(self, sends: Iterable[asyncio.Future]) -> None:
+        for send in sends:
+            if send.done():
+                self._settled(send)
+            else:
+                self._waiting.add(send)
+                send.add_done_callback(self._settled)
+
+    def _settled(self, send: asyncio.Future) -> None:
+        self._waiting.discard(send)
+        failure = send.exception() if not send.cancelled() else asyncio.CancelledError("send cancelled")
+        if failure is not None and self._failure is None:
+            log.error("a stage output was not acknowledged (%r): offsets are not committed past it", failure)
+            self._failure = failure
+
+    async def drain(self) -> None:
+        if self._waiting:
+            await asyncio.gather(*list(self._waiting), return_exceptions=True)
+        if self._failure is not None:
+            raise UnacknowledgedEvents(f"an output was not acknowledged: {self._failure!r}") from self._failure

@@ -71,3 +71,32 @@ def test_an_anonymous_client_cannot_declare_a_customer_tier():
     assert call(publisher, requests)[0] == 202
     (_, envelope), = publisher.on("raw.app")
     assert json.loads(envelope["body"])["customer"] == {"id": "C1"}
+
+
+def test_a_gateway_started_before_its_broker_answers_503_and_says_so_without_internals():
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from streams.gateway.app import Gateway
+    from streams.transport.broker import free_port
+    from streams.transport.publisher import KafkaPublisher
+    from tests.gateway.recording import settings
+
+    async def main():
+        publisher = KafkaPublisher(f"127.0.0.1:{free_port()}", timeout=1.0)
+        publisher.connect_in_background(retry_seconds=0.2)
+        server = TestServer(Gateway(settings(), publisher).build())
+        try:
+            async with TestClient(server) as client:
+                posted = await client.post("/v1/requests/app", json={"text": "hi"})
+                health = await client.get("/healthz")
+                ready = await client.get("/readyz")
+                return (posted.status, posted.headers.get("Retry-After"), health.status, await health.json(),
+                        ready.status)  # fmt: skip
+        finally:
+            await publisher.stop()
+
+    posted, retry_after, health, body, ready = asyncio.run(main())
+    assert (posted, retry_after, health, ready) == (503, "5", 503, 503)
+    assert body == {"status": "unavailable", "broker": "unreachable"}

@@ -74,7 +74,8 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def test_up_starts_everything_and_ctrl_c_leaves_no_process_behind(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGHUP], ids=["ctrl-c", "terminal-closed"])
+def test_up_says_ready_only_when_ready_and_a_stop_leaves_no_process_behind(tmp_path, stop_signal):
     gateway_port, worker_port = free_port(), free_port()
     env = {**os.environ, "TICKETFLOW_SESSION_TIMEOUT": "3", "TICKETFLOW_APP_ID": f"up-{os.getpid()}"}
     env.pop("TICKETFLOW_BROKER_URL", None)
@@ -87,15 +88,17 @@ def test_up_starts_everything_and_ctrl_c_leaves_no_process_behind(tmp_path):
     reader.start()
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not any(line.startswith("running") for line in lines):
+        while time.monotonic() < deadline and not any(line.startswith("ready") for line in lines):
             assert process.poll() is None, "".join(lines)
             time.sleep(0.2)
-        assert any(line.startswith("running") for line in lines), "".join(lines)
+        assert any(line.startswith("ready") for line in lines), "".join(lines)
         assert http_ok(f"http://127.0.0.1:{gateway_port}/healthz")[0]
+        ready, body = http_ok(f"http://127.0.0.1:{gateway_port}/readyz")
+        assert ready and b'"worker": "ready"' in body, body
         assert http_ok(f"http://127.0.0.1:{worker_port}/metrics")[0]
         children = _descendants(process.pid)
         assert len(children) >= 3  # broker, worker, gateway
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         process.wait(timeout=60)
         reader.join(10)
     finally:
@@ -106,3 +109,30 @@ def test_up_starts_everything_and_ctrl_c_leaves_no_process_behind(tmp_path):
     assert "gateway  http://127.0.0.1" in output and "stopped" in output
     time.sleep(0.5)
     assert [pid for pid in children if _alive(pid)] == []
+
+
+def test_a_worker_whose_broker_is_gone_exits_within_20_seconds_of_sigterm(tmp_path):
+    from streams.supervisor import Supervisor
+    from tests.integration.conftest import stack_settings
+
+    own_broker = EmbeddedBroker(port=0).start()  # this test kills it: not the session's broker
+    supervisor = None
+    try:
+        settings = stack_settings(own_broker)
+        from streams.catalog import pipeline_topic_specs
+
+        asyncio.run(ensure_topics(settings.bootstrap_servers, pipeline_topic_specs(settings)))
+        supervisor = Supervisor(settings, log_dir=tmp_path)
+        worker = supervisor.spawn("worker", "worker")
+        supervisor.wait_until("worker", supervisor.worker_ready, timeout=90)
+        own_broker.process.kill()
+        own_broker.process.wait(5)
+        time.sleep(1)
+        started = time.monotonic()
+        worker.process.send_signal(signal.SIGTERM)
+        worker.process.wait(timeout=25)
+        assert time.monotonic() - started < 20
+    finally:
+        if supervisor is not None:
+            supervisor.stop(grace=1)
+        own_broker.stop()

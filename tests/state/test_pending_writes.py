@@ -76,3 +76,27 @@ def test_a_refused_event_stops_every_later_write_and_drain_raises():
         return written
 
     assert run(main) == []
+
+
+def test_sends_are_drained_once_acknowledged_and_a_refused_one_stops_the_commit():
+    from streams.state.pending_writes import PendingSends
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        sends = PendingSends()
+        first, second = loop.create_future(), loop.create_future()
+        sends.add([first, second])
+        drain = asyncio.ensure_future(sends.drain())
+        await asyncio.sleep(0)
+        waited = not drain.done()
+        first.set_result("acked")
+        second.set_result("acked")
+        await drain
+        refused = loop.create_future()
+        sends.add([refused])
+        refused.set_exception(RuntimeError("broker said no"))
+        with pytest.raises(UnacknowledgedEvents):
+            await sends.drain()
+        return waited
+
+    assert run(main) is True
