@@ -54,6 +54,7 @@ __all__ = ["ADAPTER", "Gateway", "IdempotencyCache", "JsonAccessLogger", "serve"
 
 RETRY_AFTER_SECONDS = 5
 ANONYMOUS = "anonymous"
+OFF_LOOP_BYTES = 16 * 1024
 WEBHOOK_CHANNELS = tuple(webhook.CHANNELS)
 _TICKET_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 LOG_INFO = web.RequestKey("log_info", dict)
@@ -259,7 +260,9 @@ class Gateway:
             await self._refuse(request, channel, Refusal(413, Rejection("body_too_large", body.text or ""), False))
             return body
         http = HttpInput.of(request.method, request.query, request.headers, body)
-        outcome = handle(http)
+        # Verifying and parsing a large body (XML, a big JSON document) runs in a worker thread,
+        # so one heavy call never holds up the other endpoints; small ones stay on the loop.
+        outcome = await asyncio.to_thread(handle, http) if len(body) > OFF_LOOP_BYTES else handle(http)
         if isinstance(outcome, Reply):
             return web.Response(status=outcome.status, text=outcome.text, content_type=outcome.content_type)
         if isinstance(outcome, Refusal):

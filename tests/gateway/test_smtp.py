@@ -234,3 +234,42 @@ def test_a_mail_whose_record_would_exceed_the_broker_limit_is_refused_for_good_w
     ((_, record),) = publisher.on("requests.invalid")
     assert record["error_code"] == "body_too_large" and "first" in record["reason"]
     assert publisher.on("raw.email") == []
+
+
+def test_the_event_loop_stays_responsive_while_a_crafted_mail_is_parsed():
+    import asyncio
+    import threading
+    import time
+
+    raw = b"From: a@b.cn\r\nSubject: x\r\nContent-Type: text/html\r\n\r\n" + (b"<br>x" * 150 + b"\r\n") * 330
+    publisher = RecordingPublisher()
+    port = free_port()
+    with LoopThread() as loop:
+        server = loop.run(start_smtp(IntakeSink(publisher, TopicCatalog()), "127.0.0.1", port, max_bytes=300 * 1024))
+        gaps: list[float] = []
+        stop = threading.Event()
+
+        async def heartbeat():
+            last = time.perf_counter()
+            while not stop.is_set():
+                await asyncio.sleep(0.005)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        beating = asyncio.run_coroutine_threadsafe(heartbeat(), loop.loop)
+        try:
+            for number in range(3):
+                with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+                    client.sendmail("a@b.cn", ["support@shop.example"], raw.replace(b"Subject: x", f"Subject: x{number}".encode()))
+        finally:
+            stop.set()
+            beating.result(5)
+
+            async def close() -> None:
+                server.close()
+                await server.wait_closed()
+
+            loop.run(close())
+    assert len(publisher.on("raw.email")) == 3
+    assert max(gaps) < 0.08, f"the loop stalled for {max(gaps):.3f}s"
