@@ -126,3 +126,8 @@ REPEATS = Counter(
     "Requests that repeat an earlier one of the same customer about the same issue (repeat-inquiry rate = this / requests).",
     ["channel", "type"],
 )
+AWAITING_REFUSED = Counter(
+    "ticketflow_awaiting_refused",
+    "Actions for an unknown ticket id refused because TICKETFLOW_MAX_AWAITING_TICKETS ids already hold actions "
+    "for a request not seen yet (kept on requests.invalid, replayable).",
+)

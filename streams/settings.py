@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     orphan_action_retention_hours: float = Field(
         default=24.0, gt=0, le=24 * 365, description="Actions whose request never arrives are kept this long."
     )
+    max_awaiting_tickets: int = Field(
+        default=100_000, ge=1, le=10_000_000,
+        description="Ticket ids per worker that may hold actions for a request not seen yet; actions for further "
+        "unknown ids go to requests.invalid (replayable), counted in ticketflow_awaiting_refused_total.",
+    )  # fmt: skip
     email_reply_hold_minutes: float = Field(
         default=15.0, gt=0, le=24 * 60,
         description="An e-mail reply whose ticket is not in the tickets table waits this long for it, then becomes "

@@ -345,6 +345,7 @@ class LifecycleStage:
         key_partition: Callable[[str], int] | None = None,
         retention_seconds: float = 30 * 86400,
         orphan_retention_seconds: float = 86400,
+        max_awaiting: int = 100_000,
         reply_hold_seconds: float = 15 * 60,
         chat_reply_hold_seconds: float = 2 * 60,
         clock: Callable[[], float] = time.time,
@@ -359,6 +360,7 @@ class LifecycleStage:
         self.store = store
         self.index = index
         self.open_tickets = open_tickets
+        self.max_awaiting = max_awaiting
         self.clock = clock
 
     # -- inputs -----------------------------------------------------------------------------
@@ -414,6 +416,16 @@ class LifecycleStage:
             return [wrong]
         now = self.clock()
         before = self.store.get(action.ticket_id)
+        if before is None and self.open_tickets.awaiting() >= self.max_awaiting:
+            metrics.AWAITING_REFUSED.inc()
+            rejection = Rejection(
+                "too_many_unknown_tickets",
+                f"{self.max_awaiting} ticket ids already hold actions for a request not seen yet "
+                f"(TICKETFLOW_MAX_AWAITING_TICKETS); replay this action once its request has arrived",
+            )
+            return [invalid_output(self.catalog, stage="lifecycle", channel=action.channel or "unknown",
+                                   rejection=rejection, raw=raw, source=source, request_id=action.action_id,
+                                   replay_topic=self.catalog.tickets_actions)]  # fmt: skip
         was_open = OpenTickets.key(before)  # before apply_action changes the state in place
         outcome = tickets.apply_action(before, action, policies=self.policies, now=now)
         if outcome.duplicate:
@@ -455,6 +467,7 @@ class LifecycleStage:
                 expires = state.expires_at(self.retention)
                 if expires is not None and expires <= upto and state.next_due() is None:
                     self.store.delete(partition, ticket_id)
+                    self.open_tickets.update(partition, OpenTickets.key(state), None)  # an id awaiting its request
                     metrics.TICKETS_EXPIRED.labels(state.status).inc()
                     continue
                 self.index.schedule(partition, ticket_id, state.wake_at(self.retention))

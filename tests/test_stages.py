@@ -718,3 +718,19 @@ def test_with_deferred_writes_a_new_ticket_is_kept_in_memory_and_listed_for_the_
     assert deferred == [(0, ticket_id)]
     # the next record of the ticket sees the state kept in memory: a repeat is recognised
     assert lifecycle.on_classified(classified.value, 0, deferred=deferred) == []
+
+
+def test_actions_for_unknown_tickets_are_capped_and_kept_replayable(lifecycle):
+    lifecycle.max_awaiting = 2
+    outputs = []
+    for number in range(3):
+        action = TicketAction(action_id=f"A-{number}", ticket_id=f"EXT-{number}", type="progress", by="crm", at=NOW)
+        outputs.append(lifecycle.on_action(action.model_dump_json().encode(), 0))
+    assert [len(found) for found in outputs[:2]] == [0, 0] and lifecycle.open_tickets.awaiting() == 2
+    ((refused,),) = outputs[2:]
+    record = orjson.loads(refused.value)
+    assert (refused.topic, record["error_code"], record["replay_topic"]) == (
+        "t.requests.invalid", "too_many_unknown_tickets", "t.tickets.actions")
+    assert lifecycle.open_tickets.total() == 0  # ids awaiting a request are not open tickets
+    again = TicketAction(action_id="A-5", ticket_id="EXT-0", type="reply", by="crm", at=NOW)
+    assert lifecycle.on_action(again.model_dump_json().encode(), 0) == []  # a known id still holds more

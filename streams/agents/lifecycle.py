@@ -50,6 +50,7 @@ stage = LifecycleStage(
     key_partition=lambda ticket_id: partition_of(ticket_id, settings.partitions),
     retention_seconds=settings.ticket_retention_days * 86400,
     orphan_retention_seconds=settings.orphan_action_retention_hours * 3600,
+    max_awaiting=settings.max_awaiting_tickets,
     reply_hold_seconds=settings.email_reply_hold_minutes * 60,
     chat_reply_hold_seconds=settings.webchat_reply_hold_minutes * 60,
 )

@@ -26,6 +26,7 @@ ERROR_CODES = (
     "unknown_department",
     "stale_repair",
     "wrong_partition",
+    "too_many_unknown_tickets",
 )
 
 # Codes of payloads refused at the edge and never published: the sender could not be

@@ -14,6 +14,8 @@ from prometheus_client.registry import Collector
 
 from streams.domain.tickets import TicketState
 
+AWAITING = ("", "awaiting_request")  # the count of ticket ids holding actions for a request not yet seen
+
 
 class OpenTickets(Collector):
     def __init__(self) -> None:
@@ -32,10 +34,17 @@ class OpenTickets(Collector):
 
     @staticmethod
     def key(state: TicketState | None) -> tuple[str, str] | None:
-        """The (department, priority) a ticket is counted under, or None when it is not open."""
+        """The (department, priority) a ticket is counted under, `AWAITING` for actions held for a
+        request that has not arrived, or None when it is not open."""
+        if state is not None and state.status == "awaiting_request":
+            return AWAITING
         if state is None or not state.is_open:
             return None
         return (state.department or "unknown", state.urgency or "unknown")
+
+    def awaiting(self) -> int:
+        """Ticket ids that hold actions for a request not (yet) seen, in the partitions owned."""
+        return sum(counts.get(AWAITING, 0) for counts in self._by_partition.values())
 
     def update(self, partition: int, before: tuple[str, str] | None, after: tuple[str, str] | None) -> None:
         """Move one ticket from the `before` count to the `after` count (see `key`)."""
@@ -52,9 +61,11 @@ class OpenTickets(Collector):
             counts[after] += 1
 
     def totals(self) -> Counter[tuple[str, str]]:
+        """Open tickets by (department, priority); the ids awaiting their request are not tickets."""
         total: Counter[tuple[str, str]] = Counter()
         for counts in self._by_partition.values():
             total.update(counts)
+        total.pop(AWAITING, None)
         return total
 
     def total(self) -> int:
