@@ -626,7 +626,8 @@ def evaluate_command(datasets_dir: Path | None, data_dir: Path | None, output: P
     click.echo(render_table(results, classifier.version))
     document = as_json(results, classifier.version)
     if misses:
-        for miss in document["datasets"][-1]["misses"]:
+        development = next(item for item in document["datasets"] if item["name"] == "testset")
+        for miss in development["misses"]:  # the held-out set's are never listed
             click.echo(json.dumps(miss, ensure_ascii=False))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")

