@@ -114,6 +114,50 @@ class DecisionRules(_Strict):
         return value
 
 
+class ConceptMeaning(_Strict):
+    """What a concept's presence means: a type it forces, a grade (the more severe of it and the
+    grade terms' wins), an urgency it raises to."""
+
+    type: RequestTypeName | None = None
+    complaint_grade: Literal[1, 2, 3] | None = None
+    urgency: Literal["urgent", "high"] | None = None
+
+
+class Concept(_Strict):
+    """A concept (harm, an outage, money lost) recognised by its cues in many surface forms
+    (docs/classification.md, "Concepts"). It is present when every group in `all_of` has a cue
+    and, when `any_of` is given, one of those groups has one too (without `all_of` / `any_of`:
+    any cue). `type_evidence` adds rule points to types, as type terms do."""
+
+    means: ConceptMeaning = Field(default_factory=ConceptMeaning)
+    type_evidence: dict[RequestTypeName, float] = Field(default_factory=dict)
+    all_of: list[str] = Field(default_factory=list)
+    any_of: list[str] = Field(default_factory=list)
+    cues: dict[str, list[str]]
+
+    @field_validator("cues")
+    @classmethod
+    def _cues_ok(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        cleaned = {}
+        for group, terms in value.items():
+            if not terms:
+                raise ValueError(f"cue group {group!r} is empty")
+            cleaned[group] = list(_check_terms({str(term): 1.0 for term in terms}))
+        return cleaned
+
+    @model_validator(mode="after")
+    def _groups_exist(self) -> "Concept":
+        unknown = sorted((set(self.all_of) | set(self.any_of)) - set(self.cues))
+        if unknown:
+            raise ValueError(f"all_of/any_of name cue groups that do not exist: {unknown}")
+        return self
+
+    def present(self, groups: set[str]) -> bool:
+        if not groups or not set(self.all_of) <= groups:
+            return False
+        return not self.any_of or bool(set(self.any_of) & groups)
+
+
 class ClassificationRules(_Strict):
     version: str = Field(min_length=1)
     decision: DecisionRules = Field(default_factory=DecisionRules)
@@ -127,6 +171,7 @@ class ClassificationRules(_Strict):
         description="Terms about personal safety or property loss: force a grade-1 complaint, urgent."
     )
     aspects: dict[str, TermWeights] = Field(default_factory=dict)
+    concepts: dict[str, Concept] = Field(default_factory=dict)
     sentiment: SentimentRules
     negation: NegationRules
     raise_urgency_for_segments: list[Literal["vip", "regular", "new", "churn_risk"]] = Field(default_factory=list)
@@ -183,6 +228,7 @@ class _Scan:
     aspects: list[str] = field(default_factory=list)
     sentiment: dict[str, float] = field(default_factory=lambda: {"negative": 0.0, "positive": 0.0, "angry": 0.0})
     safety_terms: list[str] = field(default_factory=list)
+    concept_cues: dict[str, dict[str, str]] = field(default_factory=dict)  # concept → group → first cue
     reasons: list[str] = field(default_factory=list)
 
 
@@ -243,6 +289,10 @@ class Classifier:
         for polarity in ("negative", "positive", "angry"):
             for term, weight in getattr(rules.sentiment, polarity).items():
                 add(term, _Hit(polarity, polarity, weight))
+        for concept_name, concept in rules.concepts.items():
+            for group, terms in concept.cues.items():
+                for term in terms:
+                    add(term, _Hit("concept", f"{concept_name}/{group}", 1.0))
         self._hits = hits
         # Terms by their first two characters (one-character terms apart), longest first, so
         # "not working" wins over "not" at the same position. One pass over the text looks only
@@ -341,12 +391,30 @@ class Classifier:
                 elif hit.kind == "aspect":
                     if hit.label not in scan.aspects:
                         scan.aspects.append(hit.label)
+                elif hit.kind == "concept":
+                    concept_name, group = hit.label.split("/", 1)
+                    scan.concept_cues.setdefault(concept_name, {}).setdefault(group, term)
                 else:
                     scan.sentiment[hit.kind] += hit.weight
                     scan.reasons.append(f"sentiment:{hit.kind} «{term}»")
         for term in negated:
             scan.reasons.append(f"negated «{term}»")
         return scan
+
+    def _concepts(self, scan: _Scan) -> list[tuple[str, Concept]]:
+        """The concepts present, each with its type evidence added to the scan and its cues named
+        in the reasons."""
+        present = []
+        for name, concept in self.rules.concepts.items():
+            groups = scan.concept_cues.get(name, {})
+            if not concept.present(set(groups)):
+                continue
+            present.append((name, concept))
+            cues = ", ".join(f"{group} «{cue}»" for group, cue in groups.items())
+            scan.reasons.append(f"concept {name}: {cues}")
+            for type_name, weight in concept.type_evidence.items():
+                scan.type_scores[type_name] = scan.type_scores.get(type_name, 0.0) + weight
+        return present
 
     def _certain_type(self, scan: _Scan) -> tuple[str, float, float] | None:
         """(type, score, margin) when the rules alone are certain of the type."""
@@ -368,6 +436,8 @@ class Classifier:
         body = f"{subject}\n{text}" if subject else text
         normalized = textprep.normalize(body)
         scan = self._scan(normalized)
+        concepts = self._concepts(scan)
+        forced = next(((name, concept) for name, concept in concepts if concept.means.type), None)
         reasons = scan.reasons
         features = textprep.features(normalized) if self.model else []
         prediction = self.model.predict_type(features) if self.model else None
@@ -378,6 +448,9 @@ class Classifier:
         if scan.safety_terms:
             request_type, confidence, decided_by = "complaint", 0.95, "safety"
             reasons.append(f"safety or property loss «{scan.safety_terms[0]}» forces a grade-1 complaint")
+        elif forced is not None:
+            request_type, confidence, decided_by = forced[1].means.type, 0.9, "safety"
+            reasons.append(f"concept {forced[0]} makes it a {request_type}")
         elif certain is not None:
             request_type, best, margin = certain
             confidence = round(0.5 + 0.5 * margin / (best + 1.0), 3)
@@ -428,7 +501,11 @@ class Classifier:
             else:
                 complaint_grade = rules.default_complaint_grade
                 reasons.append(f"grade:{complaint_grade} (default)")
-            if scan.safety_terms and "safety" not in aspects:
+            concept_grades = [c.means.complaint_grade for _, c in concepts if c.means.complaint_grade is not None]
+            if concept_grades and min(concept_grades) < complaint_grade:  # in doubt, the more severe grade
+                complaint_grade = min(concept_grades)
+                reasons.append(f"grade:{complaint_grade} (concept)")
+            if (scan.safety_terms or complaint_grade == 1) and "safety" not in aspects:
                 aspects.append("safety")
 
         # -- urgency: the type's default, raised by urgency terms, lowered only by explicit low terms.
@@ -441,6 +518,11 @@ class Classifier:
                     urgency = "low"
             elif _URGENCY_RANK[strongest] > _URGENCY_RANK[urgency]:
                 urgency = strongest
+        for name, concept in concepts:
+            raised = concept.means.urgency
+            if raised is not None and _URGENCY_RANK[raised] > _URGENCY_RANK[urgency]:
+                urgency = raised
+                reasons.append(f"concept {name} raises urgency to {raised}")
         if complaint_grade == 1:
             urgency = "urgent"
 

@@ -241,3 +241,30 @@ def test_negation_cue_ending_in_a_filler_word_still_negates(classifier, text, ne
 def test_property_loss_term_makes_an_urgent_grade_one_complaint(classifier):
     result = classifier.classify("我的信用卡被盗刷了，请帮我停卡")
     assert (result.type, result.complaint_grade, result.urgency) == ("complaint", 1, "urgent")
+
+
+def test_an_outage_described_by_its_scope_and_effect_is_urgent(classifier):
+    result = classifier.classify("我们所有门店从早上九点开始都无法下单")
+    assert result.type == "product_issue" and result.urgency == "urgent"
+    assert any(reason.startswith("concept outage:") for reason in result.reasons)
+
+
+def test_a_scope_word_alone_is_not_an_outage(classifier):
+    result = classifier.classify("请问所有门店的营业时间是一样的吗")
+    assert result.urgency != "urgent"
+    assert not any(reason.startswith("concept outage") for reason in result.reasons)
+
+
+def test_money_lost_through_the_companys_error_is_a_grade_2_complaint(classifier):
+    result = classifier.classify("The hotel gave my room away even though I had paid in full")
+    assert (result.type, result.complaint_grade) == ("complaint", 2)
+
+
+def test_a_concept_naming_a_group_it_does_not_have_is_refused():
+    from streams.domain.classification import Concept
+
+    with pytest.raises(ValueError, match="do not exist"):
+        Concept.model_validate({"all_of": ["scope"], "cues": {"effect": ["宕机"]}})
+    present = Concept.model_validate({"all_of": ["scope"], "any_of": ["effect", "since"],
+                                      "cues": {"scope": ["全部"], "effect": ["宕机"], "since": ["从早上"]}})  # fmt: skip
+    assert present.present({"scope", "since"}) and not present.present({"scope"}) and not present.present({"effect"})
