@@ -100,6 +100,8 @@ class DecisionRules(_Strict):
     # within ±neutral_band[type] of even the request is neutral. Questions and service requests
     # carry little opinion, so their band is wide; a complaint is negative unless clearly positive.
     sentiment_rule_weight: float = Field(default=0.25, ge=0)
+    # The trained harm model (seed 002 grade 1) decides like a safety term from this probability.
+    harm_threshold: float = Field(default=0.5, gt=0, le=1)
     neutral_band: dict[RequestTypeName, float] = Field(
         default_factory=lambda: {"inquiry": 3.0, "service_request": 3.0, "after_sales": 1.5, "product_issue": 1.5,
                                  "complaint": 0.0, "suggestion": 1.0}  # fmt: skip
@@ -306,6 +308,9 @@ class Classifier:
                 by_prefix.setdefault(term[:2], []).append(term)
         self._by_prefix = by_prefix
         self._single = single
+        # What the harm model's "yes" means: the harm concept's meaning, or a grade-1 complaint.
+        self._harm_concept = rules.concepts.get("harm") or Concept(
+            means=ConceptMeaning(type="complaint", complaint_grade=1, urgency="urgent"), cues={"model": ["-"]})
         self._negation_cues = tuple(textprep.normalize(cue) for cue in rules.negation.cues)
         self._fillers = tuple(sorted((textprep.normalize(f) for f in rules.negation.fillers), key=len, reverse=True))
         if model is not None:
@@ -441,6 +446,10 @@ class Classifier:
         reasons = scan.reasons
         features = textprep.features(normalized) if self.model else []
         prediction = self.model.predict_type(features) if self.model else None
+        harm = self.model.predict_harm(features) if self.model else None
+        if forced is None and harm is not None and harm >= rules.decision.harm_threshold:
+            forced = ("harm", self._harm_concept)
+            scan.reasons.append(f"harm model {harm:.2f}: a person harmed or endangered, or property taken")
 
         # -- type: safety, then certain rules, then the model (with rule evidence), else rules alone.
         certain = self._certain_type(scan)
@@ -501,7 +510,8 @@ class Classifier:
             else:
                 complaint_grade = rules.default_complaint_grade
                 reasons.append(f"grade:{complaint_grade} (default)")
-            concept_grades = [c.means.complaint_grade for _, c in concepts if c.means.complaint_grade is not None]
+            concept_grades = [c.means.complaint_grade for _, c in [*concepts, *([forced] if forced else [])]
+                              if c.means.complaint_grade is not None]  # fmt: skip
             if concept_grades and min(concept_grades) < complaint_grade:  # in doubt, the more severe grade
                 complaint_grade = min(concept_grades)
                 reasons.append(f"grade:{complaint_grade} (concept)")
@@ -518,7 +528,7 @@ class Classifier:
                     urgency = "low"
             elif _URGENCY_RANK[strongest] > _URGENCY_RANK[urgency]:
                 urgency = strongest
-        for name, concept in concepts:
+        for name, concept in [*concepts, *([forced] if forced and forced not in concepts else [])]:
             raised = concept.means.urgency
             if raised is not None and _URGENCY_RANK[raised] > _URGENCY_RANK[urgency]:
                 urgency = raised

@@ -84,6 +84,9 @@ class TextModel:
         sentiment_part = document["sentiment"]
         self._sentiment_bias: float = float(sentiment_part["bias"])
         self._sentiment_weights: dict[str, float] = sentiment_part["weights"]
+        harm_part = document.get("harm")  # artefacts before the harm model have none
+        self._harm_bias: float | None = float(harm_part["bias"]) if harm_part else None
+        self._harm_weights: dict[str, float] = harm_part["weights"] if harm_part else {}
 
     @classmethod
     def load(cls, path: str | Path) -> "TextModel":
@@ -137,3 +140,12 @@ class TextModel:
                 break
             shown.setdefault(_display(name), weight * scale)
         return SentimentPrediction(logit, list(shown.items()))
+
+    def predict_harm(self, features: list[str]) -> float | None:
+        """Probability that a person was harmed or endangered, or property taken (None without a harm model)."""
+        if self._harm_bias is None:
+            return None
+        weights = self._harm_weights
+        scale = 1.0 / math.sqrt(max(len(features), 1))
+        logit = self._harm_bias + sum(weights[name] for name in features if name in weights) * scale
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))

@@ -122,7 +122,8 @@ def _sentiment_result(name: str, split: str, rows: list[datasets.Row], classifie
 
 
 def load_testset(data_dir: Path) -> list[dict]:
-    return load_labelled(data_dir / "testset" / "requests.jsonl")
+    """The development set: every data/testset/requests*.jsonl (rules are tuned against it)."""
+    return [case for path in sorted((data_dir / "testset").glob("requests*.jsonl")) for case in load_labelled(path)]
 
 
 def load_heldout(data_dir: Path) -> list[dict]:
@@ -245,7 +246,8 @@ def evaluate(classifier: Classifier, routing: RoutingConfig, *, datasets_dir: Pa
                                      _sample([r for r in asap if r.label], sample), classifier,
                                      extra_rows=_sample([r for r in asap if not r.label], sample)))  # fmt: skip
     log("development set …")
-    results.append(testset_result(_sample(load_testset(data_dir), sample), classifier, routing))
+    results.append(testset_result(_sample(load_testset(data_dir), sample), classifier, routing,
+                                  split="data/testset/requests*.jsonl (development)"))  # fmt: skip
     log("held-out set …")
     results.append(testset_result(_sample(load_heldout(data_dir), sample), classifier, routing, name="heldout",
                                   split="data/heldout/requests.jsonl (never tuned on)", keep_misses=False))  # fmt: skip

