@@ -35,6 +35,7 @@ test-tools:
 	sh scripts/ensure-test-tools.sh
 
 test: $(STAMP) $(MODEL) test-tools
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 test-unit: $(STAMP) $(MODEL) test-tools

@@ -9,29 +9,27 @@ the stage.
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import orjson
 from pydantic import ValidationError
 
-from streams import ids, metrics
+from streams import ids, metrics, records
 from streams.adapters import replies
 from streams.catalog import TopicCatalog
+from streams.records import Output, Source
 from streams.domain import customers, events, text, tickets, windows
 from streams.domain.classification import Classifier
 from streams.domain.identity import Lookup, index_update
-from streams.domain.normalize import Rejection, Skip, describe_validation_error, envelope_as_dict, normalize_record
+from streams.adapters.normalize import Rejection, Skip, describe_validation_error, normalize_record
 from streams.domain.policies import PolicyFile
 from streams.domain.routing import RoutingConfig
 from streams.domain.tickets import Outcome, Retention, TicketState
-from streams.models import CanonicalRequest, ClassifiedRequest, CustomerProfile, InvalidRecord, RawEnvelope, TicketAction
+from streams.models import CanonicalRequest, ClassifiedRequest, CustomerProfile, TicketAction
 from streams.state.deadlines import DeadlineIndex
 from streams.state.open_tickets import OpenTickets
 
@@ -42,67 +40,11 @@ log = logging.getLogger(__name__)
 CLOUDEVENT_HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", b"application/cloudevents+json; charset=utf-8"),)
 
 
-@dataclass(frozen=True)
-class Output:
-    topic: str
-    key: bytes
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a record was read, so a rejected one can be found and replayed."""
-
-    topic: str
-    partition: int
-    offset: int
-
-    def as_dict(self) -> dict:
-        return {"topic": self.topic, "partition": self.partition, "offset": self.offset}
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def invalid_output(
-    catalog: TopicCatalog,
-    *,
-    stage: str,
-    channel: str,
-    rejection: Rejection,
-    raw: bytes,
-    source: Source | None,
-    request_id: str | None = None,
-    envelope: RawEnvelope | None = None,
-    replay_topic: str | None = None,
-) -> Output:
-    """A rejected record for `requests.invalid`, keyed by request id (or a digest of the bytes)."""
-    key = request_id or ids.raw_record_id(raw)
-    record = InvalidRecord(
-        request_id=key,
-        channel=channel,
-        stage=stage,
-        error_code=rejection.error_code,
-        reason=rejection.reason,
-        errors=rejection.errors,
-        rejected_at=_now(),
-        replay_topic=replay_topic,
-        source=source.as_dict() if source else None,
-        envelope=envelope_as_dict(envelope) if envelope is not None else None,
-        raw_value=None if envelope is not None else _raw_text(raw),
-    )
+def invalid_output(catalog: TopicCatalog, *, stage: str, channel: str, rejection: Rejection, raw: bytes,
+                   **where: object) -> Output:  # fmt: skip
+    """A rejected record for `requests.invalid` (streams/records.py), counted by stage and code."""
     metrics.INVALID_RECORDS.labels(channel, stage, rejection.error_code).inc()
-    return Output(catalog.requests_invalid, key.encode(), record.model_dump_json().encode())
-
-
-def _raw_text(raw: bytes) -> str:
-    """The original bytes, as text when they are UTF-8, else base64 with a marker."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "base64:" + base64.b64encode(raw).decode("ascii")
+    return records.invalid_output(catalog, stage=stage, channel=channel, rejection=rejection, raw=raw, **where)
 
 
 def _guard(stage: str, catalog: TopicCatalog, channel: str, raw: bytes, source: Source | None, replay_topic: str | None,

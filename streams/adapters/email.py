@@ -72,7 +72,7 @@ _MESSAGE_ID = re.compile(r"<([^<>\s]{1,500})>")
 _CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
                     "ks_c_5601-1987": "cp949", "big5": "big5hkscs"}  # fmt: skip
 _MAX_TEXT = 20_000
-# Bounds on the work one mail may cost (docs/channels.md): the HTML parsed, the MIME parts
+# Bounds on the work one mail may cost (docs/operations.md): the HTML parsed, the MIME parts
 # walked, the length of a header decoded.
 MAX_MARKUP_CHARS = 256 * 1024
 MAX_PARTS = 100
@@ -117,7 +117,7 @@ class Mail:
 def html_to_text(markup: str) -> str:
     """The readable text of an HTML body. libxml2's parser (lxml) is linear in its input and
     caps nesting depth; only the first `MAX_MARKUP_CHARS` are parsed (the request keeps at most
-    20,000 characters of text anyway), so the work per mail is bounded (docs/channels.md)."""
+    20,000 characters of text anyway), so the work per mail is bounded (docs/operations.md)."""
     markup = markup[:MAX_MARKUP_CHARS]
     if not markup.strip():
         return ""

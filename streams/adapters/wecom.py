@@ -32,7 +32,7 @@ import re
 import struct
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import defusedxml.ElementTree as defused
 from cryptography.hazmat.primitives import padding

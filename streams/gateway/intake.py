@@ -26,7 +26,7 @@ from streams.adapters.base import Intake, Refusal
 from streams.catalog import TopicCatalog
 from streams.domain.rejections import Rejection
 from streams.models import CHANNELS
-from streams.stages import invalid_output
+from streams.records import invalid_output
 from streams.transport.publisher import PublishError
 
 log = logging.getLogger("ticketflow.gateway")

@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 from streams.adapters import sheet
 from streams.adapters.base import Intake, Refusal
 from streams.catalog import TopicCatalog
-from streams.domain.normalize import Rejection, normalize_record
+from streams.adapters.normalize import Rejection, normalize_record
 from streams.gateway.app import Gateway
 from streams.gateway.intake import IntakeSink
 from streams.gateway.smtp import receive_mail

@@ -3,7 +3,7 @@ from datetime import timedelta
 import orjson
 
 from streams import ids
-from streams.domain.normalize import Rejection, detect_language, normalize_record, parse_submission
+from streams.adapters.normalize import Rejection, detect_language, normalize_record, parse_submission
 from streams.models import RawEnvelope
 from tests.conftest import T0
 
