@@ -21,7 +21,7 @@ from tests.integration.conftest import AUTH, TopicTail, stack_settings, start_st
 pytestmark = pytest.mark.integration
 
 RATE = 40  # requests per second
-DURATION = 24.0  # seconds of load
+DURATION = 20.0  # seconds of load
 TEXTS = ["订单还没发货，想修改收货地址", "APP一直闪退无法登录", "I was charged twice for one order", "请问会员积分怎么兑换？"]
 
 
