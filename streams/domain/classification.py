@@ -102,6 +102,8 @@ class DecisionRules(_Strict):
     sentiment_rule_weight: float = Field(default=0.25, ge=0)
     # The trained harm model (seed 002 grade 1) decides like a safety term from this probability.
     harm_threshold: float = Field(default=0.5, gt=0, le=1)
+    # … and from this one when a concept present says otherwise (money lost: grade 2).
+    harm_threshold_over_concept: float = Field(default=0.8, gt=0, le=1)
     neutral_band: dict[RequestTypeName, float] = Field(
         default_factory=lambda: {"inquiry": 3.0, "service_request": 3.0, "after_sales": 1.5, "product_issue": 1.5,
                                  "complaint": 0.0, "suggestion": 1.0}  # fmt: skip
@@ -447,7 +449,13 @@ class Classifier:
         features = textprep.features(normalized) if self.model else []
         prediction = self.model.predict_type(features) if self.model else None
         harm = self.model.predict_harm(features) if self.model else None
-        if forced is None and harm is not None and harm >= rules.decision.harm_threshold:
+        # Against other evidence — a concept giving another grade, or a type model sure it is no
+        # complaint — the harm model needs more confidence.
+        other_grade = any(c.means.complaint_grade not in (None, 1) for _, c in concepts)
+        sure_not_complaint = prediction is not None and prediction.probabilities.get("complaint", 1.0) < 0.05
+        threshold = (rules.decision.harm_threshold_over_concept if other_grade or sure_not_complaint
+                     else rules.decision.harm_threshold)  # fmt: skip
+        if forced is None and harm is not None and harm >= threshold:
             forced = ("harm", self._harm_concept)
             scan.reasons.append(f"harm model {harm:.2f}: a person harmed or endangered, or property taken")
 
