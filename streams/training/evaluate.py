@@ -248,9 +248,12 @@ def evaluate(classifier: Classifier, routing: RoutingConfig, *, datasets_dir: Pa
     log("development set …")
     results.append(testset_result(_sample(load_testset(data_dir), sample), classifier, routing,
                                   split="data/testset/requests*.jsonl (development)"))  # fmt: skip
-    log("held-out set …")
-    results.append(testset_result(_sample(load_heldout(data_dir), sample), classifier, routing, name="heldout",
-                                  split="data/heldout/requests.jsonl (never tuned on)", keep_misses=False))  # fmt: skip
+    for path in sorted((data_dir / "heldout").glob("requests*.jsonl")):  # each held-out file on its own
+        suffix = path.stem.removeprefix("requests")  # "" or "-2", "-3" … (newer writing)
+        log(f"held-out set{suffix} …")
+        results.append(testset_result(_sample(load_labelled(path), sample), classifier, routing,
+                                      name=f"heldout{suffix}", split=f"data/heldout/{path.name} (never tuned on)",
+                                      keep_misses=False))  # fmt: skip
     return results
 
 
