@@ -45,20 +45,35 @@ def test_writes_are_refused_without_a_token_unless_opened_explicitly():
 
 
 def test_each_client_has_its_own_token_and_the_log_names_the_client_not_the_token(caplog):
-    from streams.gateway.app import JsonAccessLogger  # noqa: F401 - the access log of the real server
+    import asyncio
+    import logging
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from streams.gateway.app import Gateway, JsonAccessLogger
+    from tests.gateway.recording import settings
 
     publisher = RecordingPublisher()
     body = json.dumps({"text": "hi"}).encode()
     tokens = "crm:crm-token-0123456789abcdef,store-desk:desk-token-0123456789abcdef"
+    access = logging.getLogger("ticketflow.access")
 
-    async def requests(client):
+    async def main():
+        gateway = Gateway(settings(allow_anonymous_writes_insecure=False, api_tokens=tokens), publisher)
+        server = TestServer(gateway.build())
+        await server.start_server(access_log_class=JsonAccessLogger, access_log=access)  # as `serve` runs it
         answers = []
-        for token in ("crm-token-0123456789abcdef", "desk-token-0123456789abcdef", "wrong-token-0123456789abcdef"):
-            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
-            answers.append((await _post(client, "/v1/requests/app", body, headers))[0])
+        async with TestClient(server) as client:
+            for token in ("crm-token-0123456789abcdef", "desk-token-0123456789abcdef", "wrong-token-0123456789abcdef"):
+                headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+                answers.append((await _post(client, "/v1/requests/app", body, headers))[0])
         return answers
 
-    assert call(publisher, requests, allow_anonymous_writes_insecure=False, api_tokens=tokens) == [202, 202, 401]
+    with caplog.at_level(logging.INFO, logger="ticketflow.access"):
+        assert asyncio.run(main()) == [202, 202, 401]
+    lines = [json.loads(record.getMessage()) for record in caplog.records if record.name == "ticketflow.access"]
+    assert [line.get("client") for line in lines] == ["crm", "store-desk", None]
+    assert "token-0123456789abcdef" not in caplog.text
 
 
 def test_an_anonymous_client_cannot_declare_a_customer_tier():
