@@ -110,13 +110,11 @@ def worker(worker_port: int | None, partitions: int | None, policy_file: Path | 
     _ensure_topics(settings)
     # faust creates only the last level of its data folder (TICKETFLOW_STATE_DIR/<app id>).
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    from streams.supervisor import settings_environment
-
-    os.environ.update(settings_environment(settings))  # the app module reads its settings from here
     import faust
 
-    from streams import web  # noqa: F401 - registers agents, timers and pages
-    from streams.app import app
+    from streams.app import create_app
+
+    app = create_app(settings)
 
     @app.task
     async def _quiet_faust_debug_logging() -> None:

@@ -1,67 +1,31 @@
-"""The pipeline stages between bytes on a topic and bytes to send, without faust.
-
-Each stage decodes a record, calls the pure domain functions, counts what happened and
-returns `Output`s; the faust agents (streams/agents/) are loops that feed records in and
-send what comes out. A record a stage cannot handle — malformed, or a bug — becomes a
-record on `requests.invalid` carrying the reason and the original bytes; it never stops
-the stage.
-"""
+"""lifecycle: tickets and their SLA clocks (requests.classified + tickets.actions → dept.*, sla.events)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import orjson
 from pydantic import ValidationError
 
-from streams import ids, metrics, records
+from streams import metrics
 from streams.adapters import replies
+from streams.adapters.normalize import Rejection, describe_validation_error
 from streams.catalog import TopicCatalog
-from streams.records import Output, Source
-from streams.domain import customers, events, text, tickets, windows
-from streams.domain.classification import Classifier
-from streams.domain.identity import Lookup, index_update
-from streams.adapters.normalize import Rejection, Skip, describe_validation_error, normalize_record
+from streams.domain import events, tickets, windows
 from streams.domain.policies import PolicyFile
 from streams.domain.routing import RoutingConfig
 from streams.domain.tickets import Outcome, Retention, TicketState
-from streams.models import CanonicalRequest, ClassifiedRequest, CustomerProfile, TicketAction
+from streams.models import ClassifiedRequest, TicketAction
+from streams.records import Output, Source
+from streams.stages.common import CLOUDEVENT_HEADERS, guard, invalid_output
 from streams.state.deadlines import DeadlineIndex
 from streams.state.open_tickets import OpenTickets
+from streams.state.stores import TicketStore
 
 log = logging.getLogger(__name__)
 
-
-# Kafka protocol binding of CloudEvents, structured content mode: the value is the whole event.
-CLOUDEVENT_HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", b"application/cloudevents+json; charset=utf-8"),)
-
-
-def invalid_output(catalog: TopicCatalog, *, stage: str, channel: str, rejection: Rejection, raw: bytes,
-                   **where: object) -> Output:  # fmt: skip
-    """A rejected record for `requests.invalid` (streams/records.py), counted by stage and code."""
-    metrics.INVALID_RECORDS.labels(channel, stage, rejection.error_code).inc()
-    return records.invalid_output(catalog, stage=stage, channel=channel, rejection=rejection, raw=raw, **where)
-
-
-def _guard(stage: str, catalog: TopicCatalog, channel: str, raw: bytes, source: Source | None, replay_topic: str | None,
-           step: Callable[[], list[Output]]) -> list[Output]:  # fmt: skip
-    """Run one record's step; an unexpected error sends the record to requests.invalid."""
-    try:
-        return step()
-    except Exception as exc:  # noqa: BLE001 - one bad record must never stop the stage
-        log.exception("%s: unexpected error on record at %s", stage, source)
-        metrics.STAGE_ERRORS.labels(stage).inc()
-        rejection = Rejection("processing_error", f"{type(exc).__name__}: {exc}")
-        return [
-            invalid_output(
-                catalog, stage=stage, channel=channel, rejection=rejection, raw=raw, source=source,
-                replay_topic=replay_topic,
-            )
-        ]  # fmt: skip
 
 
 _DURATION_HISTOGRAMS = {
@@ -70,194 +34,6 @@ _DURATION_HISTOGRAMS = {
     "resolution": metrics.RESOLUTION_SECONDS,
 }
 
-
-class NormalizeStage:
-    """raw.<channel> → requests.normalized (keyed by customer id) or requests.invalid.
-
-    Records that are part of a channel's log but not a request (a call being offered, a WeChat
-    Work event) produce nothing and are counted. `contacts` is the contact index (contact key →
-    customer id, see streams/domain/identity.py); without it customers get the fallback id.
-    """
-
-    def __init__(self, catalog: TopicCatalog, contacts: Lookup | None = None) -> None:
-        self.catalog = catalog
-        self.contacts = contacts
-
-    def process(self, raw: bytes, channel: str, source: Source | None = None) -> list[Output]:
-        return _guard("normalize", self.catalog, channel, raw, source, self.catalog.raw(channel),
-                      lambda: self._process(raw, channel, source))  # fmt: skip
-
-    def _process(self, raw: bytes, channel: str, source: Source | None) -> list[Output]:
-        found: list[str] = []
-        lookup = None
-        if self.contacts is not None:
-            contacts = self.contacts
-
-            def lookup(key: str) -> str | None:
-                customer = contacts(key)
-                if customer and not found:
-                    found.append(key.split(":", 1)[0])
-                return customer
-
-        result, envelope = normalize_record(raw, lookup)
-        if isinstance(result, Skip):
-            metrics.RAW_SKIPPED.labels(channel, result.kind).inc()
-            return []
-        if envelope is not None and envelope.channel != channel:
-            result = Rejection(
-                "channel_mismatch",
-                f"envelope says channel {envelope.channel!r} but arrived on the topic of channel {channel!r}",
-            )
-        if isinstance(result, Rejection):
-            return [
-                invalid_output(
-                    self.catalog, stage="normalize", channel=channel, rejection=result, raw=raw, source=source,
-                    request_id=envelope.request_id if envelope else None, envelope=envelope,
-                    replay_topic=self.catalog.raw(channel),
-                )
-            ]  # fmt: skip
-        metrics.REQUESTS_NORMALIZED.labels(channel).inc()
-        metrics.CUSTOMERS_RESOLVED.labels(f"profile:{found[0]}" if found else "fallback").inc()
-        return [Output(self.catalog.requests_normalized, result.customer_id.encode(), result.model_dump_json().encode())]
-
-
-class ContactStore(Protocol):
-    """The contact index as the identity stage sees it (keys are strings, values customer ids
-    or, under `profile_key`, the profile's contact keys)."""
-
-    def get(self, key: str) -> str | None: ...
-
-    def put(self, key: str, value: str) -> None: ...
-
-    def delete(self, key: str) -> None: ...
-
-
-class IdentityStage:
-    """customers.profiles → the contact index: each contact id of a profile points at its
-    customer id; contacts a profile dropped are removed. Entries: `c:<contact key>` → customer
-    id, and `p:<customer id>` → the profile's contact keys (to know what it dropped next time).
-    """
-
-    def __init__(self, store: ContactStore) -> None:
-        self.store = store
-
-    def lookup(self, contact_key: str) -> str | None:
-        return self.store.get("c:" + contact_key)
-
-    def process(self, raw: bytes, source: Source | None = None) -> None:
-        try:
-            profile = CustomerProfile.model_validate_json(raw)
-        except ValidationError as exc:
-            reason, _ = describe_validation_error(exc)
-            log.warning("identity: ignoring an invalid profile at %s: %s", source, reason)
-            metrics.CONTACT_INDEX_UPDATES.labels("invalid_profile").inc()
-            return
-        previous_raw = self.store.get("p:" + profile.customer_id)
-        previous = orjson.loads(previous_raw) if previous_raw else []
-        update = index_update(profile, previous, self.lookup)
-        for key, customer_id in update.put.items():
-            self.store.put("c:" + key, customer_id)
-            metrics.CONTACT_INDEX_UPDATES.labels("put").inc()
-        for key in update.delete:
-            self.store.delete("c:" + key)
-            metrics.CONTACT_INDEX_UPDATES.labels("delete").inc()
-        if update.contacts != previous:
-            self.store.put("p:" + profile.customer_id, orjson.dumps(update.contacts).decode())
-
-
-class CustomerStore(Protocol):
-    """Per-customer records (segment, recent requests), co-partitioned with requests.normalized."""
-
-    def get(self, customer_id: str) -> customers.CustomerRecord | None: ...
-
-    def put(self, partition: int, customer_id: str, record: customers.CustomerRecord) -> None: ...
-
-
-class ClassifyStage:
-    """requests.normalized → requests.classified (keyed by ticket id), with the customer's segment
-    from customers.profiles and repeat requests linked to the earlier ticket."""
-
-    def __init__(
-        self,
-        catalog: TopicCatalog,
-        classifier: Classifier,
-        customer_store: CustomerStore | None = None,
-        *,
-        repeat_window_seconds: float = 72 * 3600,
-        new_customer_days: int = 30,
-        key_partition: Callable[[str], int] | None = None,
-        local_zone: str = "Asia/Shanghai",
-    ) -> None:
-        self.catalog = catalog
-        self.classifier = classifier
-        self.customers = customer_store
-        self.key_partition = key_partition
-        self.repeat_window = repeat_window_seconds
-        self.new_customer_days = new_customer_days
-        self.local_zone = ZoneInfo(local_zone)  # the CRM's "customer since" is a local date
-
-    def process(self, raw: bytes, source: Source | None = None, partition: int = 0) -> list[Output]:
-        return _guard("classify", self.catalog, "unknown", raw, source, self.catalog.requests_normalized,
-                      lambda: self._process(raw, source, partition))  # fmt: skip
-
-    def on_profile(self, raw: bytes, partition: int, source: Source | None = None) -> None:
-        """A CRM profile (customers.profiles): remember the customer's tier and since-date."""
-        if self.customers is None:
-            return
-        try:
-            profile = CustomerProfile.model_validate_json(raw)
-        except ValidationError:
-            return  # the identity agent reports unreadable profiles; nothing to count twice
-        # Stored under the customer's own partition (where its requests arrive), whichever
-        # partition the CRM's client produced the profile to.
-        home = self.key_partition(profile.customer_id) if self.key_partition is not None else partition
-        self.customers.put(home, profile.customer_id,
-                           customers.apply_profile(self.customers.get(profile.customer_id), profile))  # fmt: skip
-
-    def _process(self, raw: bytes, source: Source | None, partition: int) -> list[Output]:
-        try:
-            request = CanonicalRequest.model_validate_json(raw)
-        except ValidationError as exc:
-            reason, details = describe_validation_error(exc)
-            return [
-                invalid_output(
-                    self.catalog, stage="classify", channel="unknown", raw=raw, source=source,
-                    rejection=Rejection("invalid_request", f"not a normalized request: {reason}", details),
-                    replay_topic=self.catalog.requests_normalized,
-                )
-            ]  # fmt: skip
-        record = self.customers.get(request.customer_id) if self.customers is not None else None
-        today = request.submitted_at.astimezone(self.local_zone).date()
-        segment = customers.segment(record, request.customer.tier, today, self.new_customer_days)
-        classification = self.classifier.classify(request.text, request.subject, segment=segment)
-        if self.customers is not None:
-            # The same text the classifier read, so its segmentation comes from the cache.
-            body = f"{request.subject}\n{request.text}" if request.subject else request.text
-            tokens = customers.significant_tokens(text.tokens(text.normalize(body)))
-            submitted_at = request.submitted_at.timestamp()
-            facts = dict(ticket_id=request.ticket_id, request_type=classification.type, tokens=tokens,
-                         submitted_at=submitted_at, window=self.repeat_window)  # fmt: skip
-            repeat_of = customers.find_repeat(record, **facts)
-            if repeat_of is not None:
-                classification.repeat_of = repeat_of
-                classification.reasons.append(f"repeat of {repeat_of} (same customer, same issue)")
-                metrics.REPEATS.labels(request.channel, classification.type).inc()
-            self.customers.put(partition, request.customer_id, customers.remember(record, **facts))
-        metrics.CLASSIFIED.labels(classification.type, classification.urgency).inc()
-        classified = ClassifiedRequest(request=request, classification=classification)
-        return [Output(self.catalog.requests_classified, request.ticket_id.encode(), classified.model_dump_json().encode())]
-
-
-class TicketStore(Protocol):
-    """The tickets table, as the lifecycle stage sees it."""
-
-    def get(self, ticket_id: str) -> TicketState | None: ...
-
-    def put(self, partition: int, state: TicketState, *, changelog: bool = True) -> None: ...
-
-    def delete(self, partition: int, ticket_id: str) -> None: ...
-
-    def keys(self) -> Iterable[str]: ...
 
 
 class LifecycleStage:
@@ -312,13 +88,13 @@ class LifecycleStage:
         """A classified request. With `deferred`, the new ticket state is kept in memory and
         listed there instead of written to the changelog: the caller writes it once the
         outputs are acknowledged (streams/state/pending_writes.py)."""
-        return _guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.requests_classified,
+        return guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.requests_classified,
                       lambda: self._on_classified(raw, partition, source, deferred))  # fmt: skip
 
     def on_action(self, raw: bytes, partition: int, source: Source | None = None, *,
                   deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
         """An action on a ticket; `deferred` as for `on_classified`."""
-        return _guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.tickets_actions,
+        return guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.tickets_actions,
                       lambda: self._on_action(raw, partition, source, deferred))  # fmt: skip
 
     def _on_classified(self, raw: bytes, partition: int, source: Source | None,
@@ -568,147 +344,3 @@ class LifecycleStage:
             log.info("ticket %s: customer reply %s becomes request %s (%s)", state.ticket_id,
                      promotion.action.action_id, envelope.request_id, promotion.reason)  # fmt: skip
             yield Output(self.catalog.raw(envelope.channel), sender.encode(), envelope.model_dump_json().encode())
-
-
-class WindowStore(Protocol):
-    """The SLA windows table, as the windows stage sees it (JSON-able aggregates by window key)."""
-
-    def get(self, key: str) -> dict | None: ...
-
-    def put(self, partition: int, key: str, aggregate: dict, *, changelog: bool = True) -> None: ...
-
-    def delete(self, partition: int, key: str) -> None: ...
-
-    def keys(self) -> list[str]: ...
-
-
-_APPLIED = "__applied__|"
-
-
-def _applied_key(partition: int) -> str:
-    return f"{_APPLIED}{partition}"
-
-
-class SlaWindowsStage:
-    """SLA facts → hour and day windows per department × channel × priority; closed windows
-    are emitted once to `sla.windows` (again, as a new revision, if late facts change them),
-    and dropped after their retention."""
-
-    def __init__(
-        self,
-        catalog: TopicCatalog,
-        *,
-        store: WindowStore,
-        zone: str,
-        grace_seconds: float,
-        retention_seconds: dict[str, float],
-        partition_of: Callable[[str], int],
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        from zoneinfo import ZoneInfo
-
-        self.catalog = catalog
-        self.store = store
-        self.zone = ZoneInfo(zone)
-        self.grace = grace_seconds
-        self.retention = retention_seconds
-        self.partition_of = partition_of
-        self.clock = clock
-
-    def on_facts(self, facts: list[tuple[int, int, bytes]], *, deferred: list[tuple[int, str]] | None = None) -> None:
-        """Count a batch of (partition, offset, fact); each touched window is written once.
-
-        The last offset counted per partition is stored with the windows (in the same
-        changelog partition, after them), so facts read again after a crash or a rebalance
-        are recognised and not counted twice. With `deferred`, the writes are kept in memory
-        and listed there for the caller to send to the changelog (in order, after the
-        closing events still waiting for acknowledgement: streams/state/pending_writes.py)."""
-        touched: dict[str, tuple[int, dict]] = {}
-        applied: dict[int, int] = {}
-        for partition, offset, raw in facts:
-            if partition not in applied:
-                marker = self.store.get(_applied_key(partition))
-                applied[partition] = marker["offset"] if marker else -1
-            if offset <= applied[partition]:
-                continue  # counted before the restart
-            applied[partition] = offset
-            try:
-                document = orjson.loads(raw)
-                keys = windows.window_keys(document, self.zone)
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                log.warning("sla windows: unreadable fact skipped: %r", raw[:200])
-                metrics.STAGE_ERRORS.labels("windows").inc()
-                continue
-            try:
-                for key in keys:
-                    encoded = key.encode()
-                    entry = touched.get(encoded)
-                    if entry is None:
-                        entry = touched[encoded] = (partition, self.store.get(encoded) or windows.empty())
-                    windows.add(entry[1], document)
-            except (KeyError, TypeError, ValueError):
-                log.warning("sla windows: fact not counted: %r", raw[:200])
-                metrics.STAGE_ERRORS.labels("windows").inc()
-        for encoded, (partition, aggregate) in touched.items():
-            self._put(partition, encoded, aggregate, deferred)
-        for partition, offset in applied.items():
-            self._put(partition, _applied_key(partition), {"offset": offset}, deferred)
-
-    def _put(self, partition: int, key: str, value: dict, deferred: list[tuple[int, str]] | None) -> None:
-        self.store.put(partition, key, value, changelog=deferred is None)
-        if deferred is not None:
-            deferred.append((partition, key))
-
-    def close_due(self, owned: set[int], *, deferred: list[tuple[int, str]] | None = None) -> list[Output]:
-        """Emit windows that ended more than the grace period ago and changed since last emitted;
-        drop windows past their retention. With `deferred`, that a window was emitted is kept
-        in memory and listed there, to be recorded once its event is acknowledged."""
-        now = self.clock()
-        outputs = []
-        for encoded in self.store.keys():
-            if encoded.startswith(_APPLIED):
-                continue
-            key = windows.WindowKey.decode(encoded)
-            partition = self.partition_of(key.department)
-            if partition not in owned:
-                continue
-            end = key.end(self.zone)
-            if now > end + self.retention[key.size]:
-                self.store.delete(partition, encoded)
-                continue
-            aggregate = self.store.get(encoded)
-            if aggregate is None or now < end + self.grace or aggregate["revision"] <= aggregate["emitted_revision"]:
-                continue
-            summary = windows.summary(key, aggregate, self.zone)
-            summary["start"], summary["end"] = events.iso(summary["start"]), events.iso(summary["end"])
-            event = events.cloudevent(
-                event_id=ids.event_id("window", encoded, aggregate["revision"]),
-                source="/ticketflow/sla-windows",
-                event_type="sla.window.closed",
-                time=end,
-                subject=key.department,
-                data=summary,
-            )
-            outputs.append(Output(self.catalog.sla_windows, key.department.encode(), orjson.dumps(event), CLOUDEVENT_HEADERS))
-            aggregate["emitted_revision"] = aggregate["revision"]
-            self._put(partition, encoded, aggregate, deferred)
-        return outputs
-
-    def current(self, department: str, size: str | None = None) -> list[dict]:
-        """Retained windows of one department (open and closed), newest first."""
-        now = self.clock()
-        found = []
-        for encoded in self.store.keys():
-            if encoded.startswith(_APPLIED):
-                continue
-            key = windows.WindowKey.decode(encoded)
-            if key.department != department or (size is not None and key.size != size):
-                continue
-            aggregate = self.store.get(encoded)
-            if aggregate is None:
-                continue
-            summary = windows.summary(key, aggregate, self.zone)
-            summary["closed"] = now >= summary["end"]
-            summary["start"], summary["end"] = events.iso(summary["start"]), events.iso(summary["end"])
-            found.append(summary)
-        return sorted(found, key=lambda item: (item["start"], item["size"], item["channel"], item["priority"]), reverse=True)
