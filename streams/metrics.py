@@ -1,4 +1,4 @@
-"""Prometheus metrics of the pipeline workers (DESIGN §6).
+"""Prometheus metrics of the pipeline workers (docs/metrics.md).
 
 Names follow Prometheus conventions; labels are bounded sets (channel, type, department,
 priority, metric, stage, error code) and never carry customer or ticket ids.

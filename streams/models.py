@@ -1,4 +1,4 @@
-"""Records that travel on the public topics (DESIGN §2), as pydantic models.
+"""Records that travel on the public topics (docs/topics.md), as pydantic models.
 
 Every model here is plain data: no Kafka, no faust. Agents decode bytes into these,
 hand them to the pure domain functions and encode what comes back.

@@ -18,7 +18,7 @@ from streams.cli.common import (
 @click.option("--sheet", "sheet_name", default=None, help="XLSX sheet to read (default: the active one).")
 @click.option("--dry-run", is_flag=True, help="Read and check every row; publish nothing.")
 def import_sheet(file: Path, sheet_name: str | None, dry_run: bool) -> None:
-    """Import a request log sheet (seed 004 table 1; CSV or XLSX with its Chinese headers).
+    """Import a request log sheet (客户需求登记与跟踪表; CSV or XLSX with its Chinese headers).
 
     Each row becomes a request on raw.<channel> (from 需求渠道), plus reply/resolve actions when
     it was already answered or resolved. Bad rows are reported with their line number and kept

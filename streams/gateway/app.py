@@ -67,7 +67,7 @@ HTTP_REQUESTS = Counter(
 CALL_EVENTS = Counter("ticketflow_call_events", "Hotline call events received, by event.", ["event"])
 CALLS_ANSWERED = Counter(
     "ticketflow_calls_answered",
-    "Answered hotline calls, by whether the caller waited no longer than the answer target (seed 000: 10 minutes).",
+    "Answered hotline calls, by whether the caller waited no longer than the answer target (10 minutes by default).",
     ["within_target"],
 )
 CALL_ANSWER_SECONDS = Histogram(
