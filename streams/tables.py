@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from streams.catalog import CONTACT_INDEX_TABLE, CUSTOMERS_TABLE, TICKETS_TABLE, WINDOWS_TABLE
+from streams.catalog import (
+    CONTACT_INDEX_TABLE,
+    CUSTOMERS_TABLE,
+    TICKETS_TABLE,
+    WINDOWS_TABLE,
+)
 from streams.domain.customers import CustomerRecord
 from streams.domain.tickets import TicketState
 from streams.partitioning import partition_of

@@ -35,7 +35,14 @@ from streams import ids
 from streams.adapters.base import Intake, Parsed, Refusal, digest_key, invalid
 from streams.domain import timestamps
 from streams.domain.rejections import Rejection
-from streams.models import CHANNELS, CustomerRef, CustomerTier, RawEnvelope, RequestSubmission, TicketAction
+from streams.models import (
+    CHANNELS,
+    CustomerRef,
+    CustomerTier,
+    RawEnvelope,
+    RequestSubmission,
+    TicketAction,
+)
 
 ADAPTER = "sheet-import/v1"
 CONTENT_TYPE = "application/vnd.ticketflow.sheet-row+json"

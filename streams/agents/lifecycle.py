@@ -24,6 +24,7 @@ import time
 from typing import TYPE_CHECKING
 
 from faust.types import TP
+
 from streams import metrics
 from streams.partitioning import partition_of
 from streams.records import Source

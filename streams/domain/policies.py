@@ -20,7 +20,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from streams.domain.calendars import ALWAYS_OPEN, BusinessCalendar, Calendar, CalendarSpec
+from streams.domain.calendars import (
+    ALWAYS_OPEN,
+    BusinessCalendar,
+    Calendar,
+    CalendarSpec,
+)
 from streams.domain.durations import Duration, parse_duration
 from streams.domain.matching import Filter
 

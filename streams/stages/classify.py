@@ -18,7 +18,6 @@ from streams.stages.common import guard, invalid_output
 from streams.state.stores import CustomerStore
 
 
-
 class ClassifyStage:
     """requests.normalized → requests.classified (keyed by ticket id), with the customer's segment
     from customers.profiles and repeat requests linked to the earlier ticket."""

@@ -196,16 +196,12 @@ class LifecycleStage:
 
     # -- ownership ---------------------------------------------------------------------------
 
-    def rebuild(self, partitions: set[int], partition_of: Callable[[str], int]) -> None:
-        """After a rebalance and table recovery: index and count what the owned partitions hold."""
-        for _ in self.rebuild_in_steps(partitions, partition_of):
-            pass
-
     def rebuild_in_steps(
         self, partitions: set[int], partition_of: Callable[[str], int], step: int = 10_000
     ) -> Iterator[int]:
-        """`rebuild`, yielding the number of tickets seen every `step` tickets so a caller can
-        let other work run in between (a million tickets take tens of seconds). Partitions
+        """After a rebalance and table recovery: index and count what the owned partitions hold,
+        yielding the number of tickets seen every `step` tickets so a caller can let other work
+        run in between (a million tickets take tens of seconds). Partitions
         already indexed are kept as they are; only newly assigned ones are read."""
         indexed = set(self.index.partitions())
         self.index.drop(indexed - partitions)

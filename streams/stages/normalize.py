@@ -10,7 +10,6 @@ from streams.records import Output, Source
 from streams.stages.common import guard, invalid_output
 
 
-
 class NormalizeStage:
     """raw.<channel> → requests.normalized (keyed by customer id) or requests.invalid.
 

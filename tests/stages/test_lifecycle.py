@@ -78,7 +78,7 @@ def test_rebuild_indexes_only_owned_partitions(lifecycle, classifier):
         lifecycle.on_classified(through_classify(classifier, raw_record(key=key)).value, 0)
     owned_ticket = ids.ticket_id("app", "a")
     lifecycle.revoke([0])  # a rebalance revokes, then assigns
-    lifecycle.rebuild({0}, lambda ticket: 0 if ticket == owned_ticket else 1)
+    list(lifecycle.rebuild_in_steps({0}, lambda ticket: 0 if ticket == owned_ticket else 1))
     assert lifecycle.index.scheduled() == 1 and lifecycle.open_tickets.total() == 1
 
 
@@ -87,7 +87,7 @@ def test_rebuild_keeps_partitions_still_owned_and_reads_only_new_ones(lifecycle,
     reads = []
     original_get = lifecycle.store.get
     lifecycle.store.get = lambda ticket_id: reads.append(ticket_id) or original_get(ticket_id)
-    lifecycle.rebuild({0, 1}, lambda ticket: 0)
+    list(lifecycle.rebuild_in_steps({0, 1}, lambda ticket: 0))
     assert reads == [] and lifecycle.index.scheduled() == 1 and sorted(lifecycle.index.partitions()) == [0, 1]
 
 

@@ -115,7 +115,7 @@ def test_a_promotion_repeated_after_a_crash_carries_the_same_ids(mail_lifecycle,
     restarted.states = saved
     stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=restarted, index=DeadlineIndex(),
                            open_tickets=OpenTickets(), reply_hold_seconds=REPLY_HOLD)  # fmt: skip
-    stage.rebuild({0}, lambda ticket: 0)
+    list(stage.rebuild_in_steps({0}, lambda ticket: 0))
     (again,) = stage.fire_due(0, NOW.timestamp() + REPLY_HOLD)
     assert (again.key, again.value) == (first.key, first.value)
 

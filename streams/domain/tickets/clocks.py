@@ -6,7 +6,7 @@ from streams.domain import sla
 from streams.domain.policies import METRICS, Policy, PolicyFile
 from streams.domain.tickets.outcome import Outcome, RoutedCopy
 from streams.domain.tickets.replies import promote
-from streams.domain.tickets.state import RECENT_ACTIONS_KEPT, TicketState
+from streams.domain.tickets.state import TicketState
 from streams.models import TicketAction
 
 # Actions in which a person tells the customer something.
@@ -71,9 +71,9 @@ def apply_to_clocks(clocks: Clocks, action: TicketAction, outcome: Outcome) -> N
     at = min(action.at.timestamp(), clocks.now)  # an action cannot be in the future
     if action.type == "repair":
         repair(clocks, action, outcome)
-        ticket.recent_action_ids = [*ticket.recent_action_ids, action.action_id][-RECENT_ACTIONS_KEPT:]
+        ticket.remember_action(action.action_id)
         return
-    ticket.recent_action_ids = [*ticket.recent_action_ids, action.action_id][-RECENT_ACTIONS_KEPT:]
+    ticket.remember_action(action.action_id)
     ticket.last_action = action.action_id
     if ticket.status == "closed" and action.type != "reopen":
         if action.type == "customer_reply" and action.unmatched is not None:

@@ -9,7 +9,6 @@ from streams.domain.tickets.state import (
     EARLY_ACTIONS_KEPT,
     HELD_REPLIES_KEPT,
     PROMOTED_REPLIES_KEPT,
-    RECENT_ACTIONS_KEPT,
     ReplyHold,
     TicketState,
     hold_for,
@@ -37,7 +36,7 @@ def forward(state: TicketState, action: TicketAction, ticket_id: str, outcome: O
     assert action.unmatched is not None
     passed_on = {"ticket_id": ticket_id, "action_id": action.unmatched.action_id_on(ticket_id)}
     outcome.forwarded.append(action.model_copy(update=passed_on))
-    state.recent_action_ids = [*state.recent_action_ids, action.action_id][-RECENT_ACTIONS_KEPT:]
+    state.remember_action(action.action_id)
     if state.request_id is not None:
         state.last_action = action.action_id  # as for any action on a ticket (sla replay counts it too)
 
@@ -81,8 +80,7 @@ def promote(state: TicketState, action: TicketAction, reason: Literal["no_ticket
     web chat follow-up that opens its own conversation's ticket: that the request is on its way)."""
     promotion = Promotion(action, reason, detail)
     outcome.promotions.append(promotion)
-    if action.action_id not in state.recent_action_ids:
-        state.recent_action_ids = [*state.recent_action_ids, action.action_id][-RECENT_ACTIONS_KEPT:]
+    state.remember_action(action.action_id)
     if promotion.ticket_id not in state.promoted_replies:
         state.promoted_replies = [*state.promoted_replies, promotion.ticket_id][-PROMOTED_REPLIES_KEPT:]
 

@@ -118,6 +118,11 @@ class TicketState(BaseModel):
         moments = [held_until(action, hold) for action in self.held_replies()]
         return min(moments) if moments else None
 
+    def remember_action(self, action_id: str) -> None:
+        """Keep an applied action's id, so a redelivered copy is recognised (the oldest fall off)."""
+        if action_id not in self.recent_action_ids:
+            self.recent_action_ids = [*self.recent_action_ids, action_id][-RECENT_ACTIONS_KEPT:]
+
     @property
     def is_open(self) -> bool:
         return self.status in ("open", "pending")
