@@ -99,7 +99,8 @@ def test_new_customer_callback_on_a_holiday_moves_to_the_next_working_day():
 
 def test_a_moved_callback_lands_on_a_saturday_worked_in_lieu():
     customer = profile(customer_since=date(2026, 10, 8))  # day 3 is Sunday 11 October, off
-    assert kinds(occasions_on(customer, day("2026-10-12"), CARE)) == [("new_customer_callback", "new_customer_callback")]
+    assert kinds(occasions_on(customer, day("2026-10-12"), CARE)) == [
+        ("new_customer_callback", "new_customer_callback")]
     worked_saturday = profile(customer_since=date(2026, 10, 7))  # day 3 is Saturday 10 October, worked (调休)
     assert kinds(occasions_on(worked_saturday, day("2026-10-10"), CARE)) == [
         ("new_customer_callback", "new_customer_callback")]

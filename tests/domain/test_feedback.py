@@ -4,10 +4,10 @@ import pytest
 from pydantic import ValidationError
 
 from streams.domain.followups.feedback import (
-    TicketFeedback, dissatisfaction, feedback_facts, feedback_id, receive_feedback, recovery_notify,
+    TicketFeedback, dissatisfaction, feedback_id, fire_facts, receive_feedback, recovery_notify,
     second_followup_done,
 )  # fmt: skip
-from streams.domain.followups.surveys import TicketFacts, check_at_fire
+from streams.domain.followups.surveys import check_at_fire
 from streams.domain.policies import PolicyFile
 from streams.domain.config_files import bundled_file, load_yaml_model
 from streams.models import FeedbackSubmission
@@ -121,7 +121,8 @@ def test_a_redelivered_answer_does_nothing():
 
 
 def test_feedback_for_an_unknown_ticket_is_kept_and_reported():
-    outcome = receive_feedback(None, feedback("FB-1", "2026-11-19 10:30", csat=1), None, FOLLOWUPS, now=at("2026-11-19 10:31"))
+    answer = feedback("FB-1", "2026-11-19 10:30", csat=1)
+    outcome = receive_feedback(None, answer, None, FOLLOWUPS, now=at("2026-11-19 10:31"))
     assert outcome.unknown_ticket and outcome.answer is not None
     assert outcome.reopen is None and outcome.schedule is None and len(outcome.state.answers) == 1
 
@@ -145,11 +146,11 @@ def test_the_second_followup_checks_the_latest_answer_at_fire_time():
     bad = receive(None, feedback("FB-1", "2026-11-19 10:30", csat=1))
     second = bad.schedule
     reopened = resolved_ticket("2026-11-18 10:00", status="open", reopen_count=1)
-    facts = TicketFacts.of(reopened, **feedback_facts(bad.state))
+    facts = fire_facts(reopened, bad.state)
     decision = check_at_fire(second, facts, None, FOLLOWUPS, min_gap_seconds=0, now=second.due_at)
     assert decision.verdict == "fire"  # an open (reopened) ticket does not stop a second follow-up
     better = receive(bad.state, feedback("FB-2", "2026-11-20 09:00", csat=5), reopened)
-    facts = TicketFacts.of(reopened, **feedback_facts(better.state))
+    facts = fire_facts(reopened, better.state)
     decision = check_at_fire(second, facts, None, FOLLOWUPS, min_gap_seconds=0, now=second.due_at)
     assert (decision.verdict, decision.reason) == ("cancel", "better_answer")
     assert second_followup_done(bad.state, second).second_followup is None

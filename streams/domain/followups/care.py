@@ -171,7 +171,8 @@ def check_care(
     cap = file.cap(due.tier)
     sent = log.care_in_month(now, file.zone)
     if sent >= cap:
-        return CareDecision("suppress", now, "monthly_cap", late, f"{sent} of {cap} care messages this month ({due.tier})")
+        detail = f"{sent} of {cap} care messages this month ({due.tier})"
+        return CareDecision("suppress", now, "monthly_cap", late, detail)
     zone = customer_zone(zone_name, file.zone)
     gap = file.contact_budget.min_gap.resolve(86400.0)
     moment = hold_for_quiet_hours(log.next_allowed(now, gap), file.quiet_hours, zone)

@@ -54,7 +54,8 @@ def _followup_data(followup: ScheduledFollowup, *, now: float, late: bool) -> di
 
 
 def _followup_id(followup: ScheduledFollowup, what: str) -> str:
-    return ids.event_id(followup.ticket_id, "followup", followup.kind, followup.cycle, followup.feedback_key or "", what)
+    answer = followup.feedback_key or ""
+    return ids.event_id(followup.ticket_id, "followup", followup.kind, followup.cycle, answer, what)
 
 
 def followup_due(followup: ScheduledFollowup, *, now: float, late: bool) -> dict[str, Any]:

@@ -19,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
@@ -28,7 +28,9 @@ from pydantic import BaseModel, ConfigDict
 
 from streams import ids
 from streams.domain.followups.files import Dissatisfied, FollowupFile
-from streams.domain.followups.surveys import ScheduledFollowup, channel_for, customer_zone, hold_for_quiet_hours
+from streams.domain.followups.surveys import (
+    ScheduledFollowup, TicketFacts, channel_for, customer_zone, hold_for_quiet_hours,
+)  # fmt: skip
 from streams.domain.policies import PolicyFile
 from streams.domain.tickets import TicketState
 from streams.models import CustomerProfile, Feedback, FeedbackSubmission, TicketAction
@@ -214,16 +216,20 @@ def reopen_action(ticket_id: str, feedback_key: str, *, answered_at: float, reas
     )
 
 
-def recovery_notify(policies: PolicyFile, ticket: TicketState, fallback: tuple[str, ...] = ("supervisor",)) -> tuple[str, ...]:
+def recovery_notify(
+    policies: PolicyFile, ticket: TicketState, fallback: tuple[str, ...] = ("supervisor",)
+) -> tuple[str, ...]:
     """Who hears of a dissatisfied answer: the first step of the ticket's policy's resolution ladder."""
     policy = policies.by_name(ticket.policy)
     ladder = policies.ladder(policy, "resolution") if policy is not None else policies.escalation
     return ladder[0].notify if ladder else fallback
 
 
-def feedback_facts(state: TicketFeedback | None) -> Mapping[str, object]:
-    """What the fire-time check needs from the answers: rated cycles and whether the latest is still bad."""
-    if state is None:
-        return {"rated_cycles": frozenset(), "latest_dissatisfied": None}
-    latest = state.latest()
-    return {"rated_cycles": state.rated_cycles(), "latest_dissatisfied": None if latest is None else latest.dissatisfied}
+def fire_facts(ticket: TicketState | None, state: TicketFeedback | None) -> TicketFacts | None:
+    """What the fire-time check needs: the ticket now, the cycles rated and whether the latest answer is bad."""
+    if ticket is None:
+        return None
+    latest = state.latest() if state is not None else None
+    rated = state.rated_cycles() if state is not None else frozenset()
+    bad = None if latest is None else latest.dissatisfied
+    return TicketFacts.of(ticket, rated_cycles=rated, latest_dissatisfied=bad)

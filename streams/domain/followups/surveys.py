@@ -204,7 +204,8 @@ def check_at_fire(
         if facts is None or facts.status not in ("resolved", "closed"):
             return cancel("not_resolved", "the ticket is no longer resolved" if facts else "the ticket is gone")
         if facts.cycle != followup.cycle:
-            return cancel("reopened", f"the ticket was reopened (cycle {facts.cycle}, survey for cycle {followup.cycle})")
+            detail = f"the ticket was reopened (cycle {facts.cycle}, survey for cycle {followup.cycle})"
+            return cancel("reopened", detail)
         if followup.cycle in facts.rated_cycles:
             return cancel("already_rated", "the customer already answered for this resolution")
         log = contacts or ContactLog()
