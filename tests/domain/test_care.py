@@ -274,6 +274,20 @@ def test_the_first_working_day_after_national_day_collects_the_holidays():
     assert "C-1" in calendar.sending_on(day("2026-10-08"), CARE)
 
 
+def test_win_back_customers_come_back_at_the_start_of_each_period():
+    calendar = CareCalendar()
+    customer = profile(tier="churn_risk")
+    calendar.place("C-1", marks_of(customer, CARE, day("2026-11-18")))
+    assert "C-1" in calendar.on_day(day("2026-11-18"))
+    assert "C-1" in calendar.on_day(day("2027-01-01")) and "C-1" in calendar.on_day(day("2027-04-01"))
+    assert "C-1" not in calendar.on_day(day("2027-02-01"))
+    # 1 October 2026 is National Day: the fourth quarter's win-back goes out on 8 October.
+    assert "C-1" in calendar.sending_on(day("2026-10-08"), CARE)
+    assert occasions_on(customer, day("2026-10-01"), CARE) == []
+    assert kinds(occasions_on(customer, day("2026-10-08"), CARE)) == [("win_back", "win_back:2026-Q4")]
+    assert kinds(occasions_on(customer, day("2027-04-01"), CARE)) == [("win_back", "win_back:2027-Q2")]
+
+
 def test_old_one_off_buckets_are_pruned():
     calendar = CareCalendar()
     calendar.place("C-1", marks_of(profile(customer_since=date(2026, 11, 1)), CARE, day("2026-11-01")))

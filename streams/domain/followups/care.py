@@ -19,7 +19,9 @@ never retried (its key is recorded as handled).
 
 `CareCalendar` indexes customers by the (month, day) of their yearly occasions and by the date
 of their one-off ones, so a day's customers are found without scanning every profile, and no
-timer is held per customer.
+timer is held per customer. A win-back customer is marked for the day its profile showed the
+tier and for the first day of every period, so the next period's win-back comes while the tier
+lasts.
 """
 
 from __future__ import annotations
@@ -200,6 +202,9 @@ def days_sending_on(day: date, file: CareFile) -> list[date]:
     return days
 
 
+_PERIOD_STARTS = {"month": range(1, 13), "quarter": (1, 4, 7, 10), "year": (1,)}
+
+
 def _month_day(day: date) -> int:
     return day.month * 100 + day.day
 
@@ -208,7 +213,7 @@ def _month_day(day: date) -> int:
 class CareMarks:
     """Where a customer sits in the care calendar."""
 
-    yearly: tuple[int, ...] = ()  # month*100 + day of birthday and anniversary
+    yearly: tuple[int, ...] = ()  # month*100 + day: birthday, anniversary, the start of each win-back period
     dated: tuple[int, ...] = ()  # date ordinals of one-off occasions (new customer callback, win-back)
 
 
@@ -223,8 +228,10 @@ def marks_of(profile: CustomerProfile, file: CareFile, today: date) -> CareMarks
         callback = profile.customer_since + timedelta(days=file.occasions.new_customer_callback.after_customer_since)
         if callback >= today - timedelta(days=_HOLIDAY_LOOKBACK_DAYS):
             dated.append(callback.toordinal())
-    if profile.tier in file.occasions.win_back.tiers and file.occasions.win_back.enabled:
-        dated.append(today.toordinal())
+    win_back = file.occasions.win_back
+    if profile.tier in win_back.tiers and win_back.enabled:
+        dated.append(today.toordinal())  # due now, then at the start of each period while the tier lasts
+        yearly.extend(month * 100 + 1 for month in _PERIOD_STARTS[win_back.period])
     return CareMarks(tuple(sorted(set(yearly))), tuple(sorted(set(dated))))
 
 
