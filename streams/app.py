@@ -9,7 +9,7 @@ from typing import Any
 import faust
 
 from streams import web
-from streams.agents import classify, identity, lifecycle, normalize, windows
+from streams.agents import care, classify, followups, identity, lifecycle, normalize, windows
 from streams.catalog import TopicCatalog
 from streams.settings import Settings
 from streams.state.pending_writes import PendingWrites
@@ -47,6 +47,8 @@ class Pipeline:
         self.classify = classify.register(app)
         self.lifecycle = lifecycle.register(app)
         self.windows = windows.register(app)
+        self.followups = followups.register(app, self.lifecycle)
+        self.care = care.register(app)
         web.register(app, self.lifecycle, self.windows)
 
 

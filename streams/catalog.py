@@ -15,6 +15,9 @@ CUSTOMERS_TABLE = "customers"
 # The contact index (contact id → customer id), a global table: one partition, every worker
 # holds all of it (see streams/agents/identity.py).
 CONTACT_INDEX_TABLE = "contact-index"
+# Follow-ups by ticket id (pending surveys, answers); care by customer id (profile, contact log).
+FOLLOWUPS_TABLE = "followups"
+CARE_TABLE = "customer-care"
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,18 @@ class TopicCatalog:
         return self.name("customers.profiles")
 
     @property
+    def followups(self) -> str:
+        return self.name("followups")
+
+    @property
+    def feedback(self) -> str:
+        return self.name("feedback")
+
+    @property
+    def care(self) -> str:
+        return self.name("care")
+
+    @property
     def sla_events(self) -> str:
         return self.name("sla.events")
 
@@ -86,6 +101,16 @@ def sla_facts_topic(app_id: str) -> str:
     return f"{app_id}-sla-facts"
 
 
+def contact_requests_topic(app_id: str) -> str:
+    """Internal: follow-ups due, from the ticket's partition to the customer's (docs/followups.md)."""
+    return f"{app_id}-contact-requests"
+
+
+def contact_returns_topic(app_id: str) -> str:
+    """Internal: follow-ups the customer's budget holds, back to the ticket's partition."""
+    return f"{app_id}-contact-returns"
+
+
 def internal_topics(app_id: str) -> list[tuple[str, int | None]]:
     """The app's internal topics: (name, partitions or None for 'same as the data topics')."""
     return [
@@ -93,6 +118,10 @@ def internal_topics(app_id: str) -> list[tuple[str, int | None]]:
         (f"{app_id}-{WINDOWS_TABLE}-changelog", None),
         (f"{app_id}-{CUSTOMERS_TABLE}-changelog", None),
         (sla_facts_topic(app_id), None),
+        (f"{app_id}-{FOLLOWUPS_TABLE}-changelog", None),
+        (f"{app_id}-{CARE_TABLE}-changelog", None),
+        (contact_requests_topic(app_id), None),
+        (contact_returns_topic(app_id), None),
         (f"{app_id}-{CONTACT_INDEX_TABLE}-changelog", 1),
         (f"{app_id}-__assignor-__leader", 1),
     ]

@@ -134,6 +134,56 @@ AWAITING_REFUSED = Counter(
 )
 
 
+# Follow-ups, feedback and care (docs/followups.md).
+_ANSWER_LABELS = ["type", "channel", "department"]
+FOLLOWUPS_PLANNED = Counter(
+    "ticketflow_followups_planned", "Surveys and callbacks planned on resolution, by kind and type.", ["kind", "type"]
+)
+FOLLOWUPS_SKIPPED = Counter("ticketflow_followups_skipped", "Resolved tickets not surveyed, by reason.", ["reason"])
+FOLLOWUPS_SENT = Counter(
+    "ticketflow_followups_sent",
+    "followup.*_due events (surveys sent, callbacks due, second follow-ups), by kind, type, channel and department.",
+    ["kind", *_ANSWER_LABELS],
+)
+FOLLOWUPS_CANCELLED = Counter("ticketflow_followups_cancelled", "Follow-ups cancelled, by kind and reason.",
+                              ["kind", "reason"])  # fmt: skip
+FOLLOWUPS_HELD = Counter("ticketflow_followups_held", "Follow-ups held (quiet hours, contact gap).", ["reason"])
+FOLLOWUP_LATENESS = Histogram(
+    "ticketflow_followup_lateness_seconds", "Seconds between a follow-up's moment and its event.", ["kind"],
+    buckets=_LATENESS_BUCKETS,
+)  # fmt: skip
+FEEDBACK_ANSWERS = Counter(
+    "ticketflow_feedback_answers",
+    "Survey answers counted in the KPIs, by type, channel, department and satisfied (satisfaction = "
+    "satisfied=\"true\" / all; an answer replaced within the rating-change window is counted in "
+    "ticketflow_feedback_replaced).",
+    [*_ANSWER_LABELS, "satisfied"],
+)
+FEEDBACK_REPLACED = Counter(
+    "ticketflow_feedback_replaced", "Answers replaced by a later one within the rating-change window.",
+    [*_ANSWER_LABELS, "satisfied"],
+)  # fmt: skip
+FEEDBACK_CSAT = Counter("ticketflow_feedback_csat", "CSAT answers by score (1-5).", [*_ANSWER_LABELS, "score"])
+FEEDBACK_NPS = Counter(
+    "ticketflow_feedback_nps", "NPS answers by group (promoter 9-10, passive 7-8, detractor 0-6).",
+    [*_ANSWER_LABELS, "group"],
+)  # fmt: skip
+FEEDBACK_OTHER = Counter(
+    "ticketflow_feedback_other", "Answers not counted: redelivered, amendments, unknown tickets.", ["kind"]
+)
+RECOVERIES = Counter(
+    "ticketflow_recoveries", "Dissatisfied answers that reopened or escalated a ticket, by what was done.",
+    ["type", "department", "action"],
+)  # fmt: skip
+CARE_SENT = Counter("ticketflow_care_sent", "Care messages sent, by occasion and tier.", ["occasion", "tier"])
+CARE_SUPPRESSED = Counter("ticketflow_care_suppressed", "Care occasions suppressed, by occasion and reason.",
+                          ["occasion", "reason"])  # fmt: skip
+CARE_LATENESS = Histogram(
+    "ticketflow_care_lateness_seconds", "Seconds between a care message's moment and its event.",
+    buckets=_LATENESS_BUCKETS,
+)  # fmt: skip
+
+
 _COLLECTORS: dict[type, Collector] = {}
 
 

@@ -20,6 +20,7 @@ from streams.domain import timestamps
 from streams.domain.calendars import checked_timezone
 from streams.domain.classification import ClassificationRules, Classifier
 from streams.domain.config_files import ConfigFileError, bundled_file, load_yaml_model
+from streams.domain.followups.files import CareFile, FollowupFile, load_care_file, load_followup_file
 from streams.domain.model import ModelArtefactError, TextModel, default_artefact_path
 from streams.domain.policies import PolicyFile
 from streams.domain.routing import RoutingConfig
@@ -56,6 +57,8 @@ class Settings(BaseSettings):
     )
     policy_file: Path | None = None
     routing_file: Path | None = None
+    followup_file: Path | None = Field(default=None, description="Follow-up file (default streams/config/followups.yaml).")
+    care_file: Path | None = Field(default=None, description="Care file (default streams/config/care.yaml).")
     classification_file: Path | None = None
     model_file: Path | None = Field(
         default=None, description="Trained classification model (default: the artefact `make model` builds)."
@@ -350,6 +353,14 @@ class Settings(BaseSettings):
         return load_yaml_model(self.routing_file or bundled_file("routing.yaml"), RoutingConfig)
 
     @cached_property
+    def followups(self) -> FollowupFile:
+        return load_followup_file(self.followup_file)
+
+    @cached_property
+    def care(self) -> CareFile:
+        return load_care_file(self.care_file)
+
+    @cached_property
     def classifier(self) -> Classifier:
         rules = load_yaml_model(self.classification_file or bundled_file("classification.yaml"), ClassificationRules)
         try:
@@ -360,7 +371,7 @@ class Settings(BaseSettings):
 
     def load_operator_files(self) -> None:
         """Load and validate every operator file now (raises ConfigFileError naming the file)."""
-        _ = self.policies, self.routing, self.classifier
+        _ = self.policies, self.routing, self.classifier, self.followups, self.care
 
     def apply_process_wide(self) -> None:
         """Settings that the pure code reads process-wide: the accepted timestamp range."""

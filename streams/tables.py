@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from streams.catalog import (
+    CARE_TABLE,
     CONTACT_INDEX_TABLE,
+    FOLLOWUPS_TABLE,
     CUSTOMERS_TABLE,
     TICKETS_TABLE,
     WINDOWS_TABLE,
@@ -19,6 +21,7 @@ from streams.catalog import (
 from streams.domain.customers import CustomerRecord
 from streams.domain.tickets import TicketState
 from streams.partitioning import partition_of
+from streams.stages.followup_records import CareRecord, FollowupRecord
 from streams.state.codec import decode_ticket, encode_ticket
 
 if TYPE_CHECKING:
@@ -99,6 +102,12 @@ class CustomerTableStore(ChangelogStore):
         self.put_value(partition, customer_id, record)
 
 
+def record_store(table, model) -> ChangelogStore:  # noqa: ANN001 - a faust Table and a pydantic model
+    """Pydantic records as JSON (defaults left out)."""
+    return ChangelogStore(table, lambda value: value.model_dump_json(exclude_defaults=True).encode(),
+                          model.model_validate_json)  # fmt: skip
+
+
 class ContactIndexStore:
     """The global contact index behind the `ContactStore` interface; every write goes to
     partition 0 of its changelog (there is only one)."""
@@ -142,7 +151,13 @@ class Tables:
             CONTACT_INDEX_TABLE, default=None, key_type=bytes, value_type=bytes, partitions=1, recovery_buffer_size=1,
             help="Contact id → customer id (and customer id → its contact ids), from customers.profiles.",
         )  # fmt: skip
+        self.followups_table = table(
+            FOLLOWUPS_TABLE, "Per ticket: surveys and callbacks waiting, answers, the second follow-up (docs/followups.md)."
+        )
+        self.care_table = table(CARE_TABLE, "Per customer: CRM profile, contact log, care messages held.")
         self.tickets = TicketTableStore(self.tickets_table)
+        self.followups = record_store(self.followups_table, FollowupRecord)
+        self.care = record_store(self.care_table, CareRecord)
         self.windows = WindowTableStore(self.windows_table)
         self.customers = CustomerTableStore(self.customers_table)
         self.contacts = ContactIndexStore(self.contact_index)

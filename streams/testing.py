@@ -77,3 +77,30 @@ class MemoryCustomerStore:
 
     def put(self, partition, customer_id, record):
         self.records[customer_id] = record
+
+
+class MemoryRecordStore:
+    """Pydantic records by key, copied through JSON; `writes` lists changelog writes (partition, key)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.values: dict[str, bytes] = {}
+        self.writes: list[tuple[int, str]] = []
+
+    def get(self, key):
+        raw = self.values.get(key)
+        return None if raw is None else self.model.model_validate_json(raw)
+
+    def put_value(self, partition, key, value, changelog=True):
+        self.values[key] = value.model_dump_json().encode()
+        if changelog:
+            self.writes.append((partition, key))
+
+    def write_changelog(self, partition, key):
+        self.writes.append((partition, key))
+
+    def delete(self, partition, key):
+        self.values.pop(key, None)
+
+    def keys(self):
+        return list(self.values)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import faust
 
-from streams.catalog import sla_facts_topic
+from streams.catalog import contact_requests_topic, contact_returns_topic, sla_facts_topic
 from streams.models import CHANNELS
 from streams.records import Output
 
@@ -53,5 +53,8 @@ class Topics:
         self.tickets_actions = bytes_topic(app, catalog.tickets_actions)
         self.sla_facts = bytes_topic(app, sla_facts_topic(app.conf.id))
         self.customers_profiles = bytes_topic(app, catalog.customers_profiles)
+        self.feedback = bytes_topic(app, catalog.feedback)
+        self.contact_requests = bytes_topic(app, contact_requests_topic(app.conf.id))
+        self.contact_returns = bytes_topic(app, contact_returns_topic(app.conf.id))
         self.channel_by_raw_topic = {catalog.raw(channel): channel for channel in CHANNELS}
         self.emitter = Emitter(app)

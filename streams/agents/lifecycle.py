@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from faust.types import TP
 
@@ -38,6 +38,12 @@ if TYPE_CHECKING:
     from streams.app import TicketflowApp
 
 log = logging.getLogger(__name__)
+
+
+class TicketObserver(Protocol):
+    pending_writes: PendingWrites
+
+    def on_tickets(self, changed: list[tuple[int, str]], deferred: list[tuple[int, str]]) -> list: ...
 
 
 class LifecycleAgents:
@@ -71,9 +77,23 @@ class LifecycleAgents:
         # How far the inputs have been read per partition: the timer's event-time guard.
         self.progress = InputProgress()
         self.input_topics = (topics.requests_classified.get_topic_name(), topics.tickets_actions.get_topic_name())
+        # Stages that look at the tickets a step changed (follow-ups: streams/agents/followups.py).
+        self.observers: list[TicketObserver] = []
+
+    def send_step(self, outputs: list, written: list[tuple[int, str]]) -> None:
+        """Send a step's outputs and those of its observers; record each one's state once they are acknowledged."""
+        observed = []
+        for observer in self.observers:
+            deferred: list[tuple[int, str]] = []
+            outputs = [*outputs, *observer.on_tickets(written, deferred)]
+            observed.append((observer, deferred))
+        futures = self.app.pipeline_topics.emitter.send(outputs)
+        self.pending_writes.add(futures, written)
+        for observer, deferred in observed:
+            observer.pending_writes.add(futures, deferred)
 
     def record_step(self, outputs: list, written: list[tuple[int, str]], message) -> None:  # noqa: ANN001
-        self.pending_writes.add(self.app.pipeline_topics.emitter.send(outputs), written)
+        self.send_step(outputs, written)
         self.progress.record(message.topic, message.partition, message.offset, message.timestamp, time.time())
 
     def end_offset(self, topic: str, partition: int) -> int | None:
@@ -92,7 +112,7 @@ class LifecycleAgents:
             outputs = self.stage.fire_due(partition, now, upto=upto, deferred=deferred)
             # Fired points are recorded once their events are acknowledged, in order with the
             # agents' writes: a refused event fires again after the restart that follows.
-            self.pending_writes.add(self.app.pipeline_topics.emitter.send(outputs), deferred)
+            self.send_step(outputs, deferred)
 
     def owned_partitions(self) -> set[int]:
         topic = self.app.catalog.requests_classified

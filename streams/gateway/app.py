@@ -52,6 +52,7 @@ from streams.domain.rejections import (
     describe_validation_error,
     is_json_syntax_error,
 )
+from streams.gateway import feedback
 from streams.gateway.intake import (
     IdempotencyCache,
     IntakeSink,
@@ -159,6 +160,7 @@ class Gateway:
                 web.post("/v1/channels/wecom/callback", self.wecom_message),
                 web.post("/v1/channels/{channel}/webhook", self.channel_webhook),
                 web.post("/v1/tickets/{ticket_id}/actions", self.submit_action),
+                web.post("/v1/feedback", lambda request: feedback.submit(self, request)),
                 web.get("/healthz", self.healthz),
                 web.get("/readyz", self.readyz),
                 web.get("/metrics", self.metrics),

@@ -4,7 +4,7 @@ streams/tables.py, in-memory ones for tests in tests/state/memory.py."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from streams.domain.customers import CustomerRecord
 from streams.domain.tickets import TicketState
@@ -47,6 +47,20 @@ class WindowStore(Protocol):
     def get(self, key: str) -> dict | None: ...
 
     def put(self, partition: int, key: str, aggregate: dict, *, changelog: bool = True) -> None: ...
+
+    def delete(self, partition: int, key: str) -> None: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class RecordStore(Protocol):
+    """A table of pydantic records by string key: followups (by ticket id), customer care (by customer id)."""
+
+    def get(self, key: str) -> Any: ...
+
+    def put_value(self, partition: int, key: str, value: Any, *, changelog: bool = True) -> None: ...
+
+    def write_changelog(self, partition: int, key: str) -> None: ...
 
     def delete(self, partition: int, key: str) -> None: ...
 
