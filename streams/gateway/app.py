@@ -160,7 +160,7 @@ class Gateway:
                 web.post("/v1/channels/wecom/callback", self.wecom_message),
                 web.post("/v1/channels/{channel}/webhook", self.channel_webhook),
                 web.post("/v1/tickets/{ticket_id}/actions", self.submit_action),
-                web.post("/v1/feedback", lambda request: feedback.submit(self, request)),
+                web.post("/v1/feedback", feedback.handler(self)),
                 web.get("/healthz", self.healthz),
                 web.get("/readyz", self.readyz),
                 web.get("/metrics", self.metrics),

@@ -38,6 +38,15 @@ def _error(status: int, code: str, message: str, details: list | None = None) ->
     return web.json_response({"error": code, "message": message, "details": details or []}, status=status)
 
 
+def handler(gateway: Gateway):  # noqa: ANN201 - an aiohttp handler
+    """The route's handler for this gateway."""
+
+    async def submit_feedback(request: web.Request) -> web.Response:
+        return await submit(gateway, request)
+
+    return submit_feedback
+
+
 async def submit(gateway: Gateway, request: web.Request) -> web.Response:
     from streams.gateway.app import HTTP_REQUESTS  # the gateway's request counter
 
