@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING
 
 from streams import metrics
 from streams.catalog import contact_requests_topic
-from streams.domain.classification import Classifier
 from streams.partitioning import partition_of
 from streams.records import Source
-from streams.stages.followups import FollowupStage
+from streams.stages.followups import FollowupStage, comment_judge
 from streams.state.deadlines import DeadlineIndex
 from streams.state.pending_writes import PendingWrites
 
@@ -31,16 +30,6 @@ if TYPE_CHECKING:
     from streams.app import TicketflowApp
 
 log = logging.getLogger(__name__)
-
-
-def comment_judge(classifier: Classifier):  # noqa: ANN201 - a CommentJudge
-    """A comment is dissatisfied when the classifier reads it as negative or angry ("还是没修好")."""
-
-    def judge(comment: str) -> bool:
-        found = classifier.classify(comment)
-        return found.sentiment == "negative" or found.angry
-
-    return judge
 
 
 class FollowupAgents:

@@ -29,6 +29,7 @@ from streams import metrics
 from streams.adapters.normalize import Rejection, describe_validation_error
 from streams.catalog import TopicCatalog
 from streams.domain import followups as fu
+from streams.domain.classification import Classifier
 from streams.domain.policies import PolicyFile
 from streams.domain.tickets import TicketState
 from streams.models import Feedback
@@ -40,6 +41,28 @@ from streams.state.stores import RecordStore, TicketStore
 
 log = logging.getLogger(__name__)
 Deferred = list[tuple[int, str]]
+
+
+# Wording that says the matter is still not settled, whatever the score (docs/followups.md).
+UNRESOLVED_CUES = (
+    "还是没", "没修好", "没解决", "未解决", "没有解决", "还没好", "没好", "依旧", "依然", "仍然", "问题还在", "还是不行",
+    "还是坏", "又坏", "不满意", "没用", "白等", "still not", "still broken", "still doesn't", "still does not",
+    "not fixed", "not resolved", "unresolved", "not solved", "didn't help", "did not help", "doesn't work",
+    "does not work", "not satisfied", "dissatisfied", "unhappy",
+)
+
+
+def comment_judge(classifier: Classifier) -> fu.feedback.CommentJudge:
+    """Dissatisfied: the classifier reads the comment as negative or angry, or it says the matter is unresolved."""
+
+    def judge(comment: str) -> bool:
+        lowered = comment.lower()
+        if any(cue in lowered for cue in UNRESOLVED_CUES):
+            return True
+        found = classifier.classify(comment)
+        return found.sentiment == "negative" or found.angry
+
+    return judge
 
 
 def _labels(ticket: TicketState | None) -> tuple[str, str, str]:

@@ -173,3 +173,11 @@ def test_the_contact_gap_holds_a_second_followup_and_it_comes_back(hop):
     (due,) = hop.tick(T0 + 9.5)
     event = orjson.loads(due.value)
     assert event["type"] == "followup.second_followup_due" and event["data"]["late"] is True
+
+
+def test_the_classifier_judges_comments(classifier):
+    from streams.stages.followups import comment_judge
+
+    judge = comment_judge(classifier)
+    assert judge("还是没修好") and judge("太差了，没人管") and judge("still not fixed")
+    assert not judge("谢谢，解决了") and not judge("great, thanks")
