@@ -11,12 +11,15 @@ import asyncio
 import base64
 import heapq
 import itertools
+import json
+import random
 import secrets
 import signal
 import smtplib
 import sys
 import time
 from collections import defaultdict
+from datetime import date
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,7 +28,9 @@ from pydantic import SecretStr
 from streams import senders
 from streams.adapters import wecom
 from streams.settings import SIGNED_CHANNELS, Settings
-from streams.simulator import AgentBehaviour, TrafficGenerator
+from streams.catalog import TopicCatalog
+from streams.simulator import AgentBehaviour, TrafficGenerator, care_profiles
+from streams.transport.publisher import KafkaPublisher, PublishError
 from streams.supervisor import Supervisor
 
 
@@ -82,8 +87,48 @@ def render_summary(worker: dict, gateway: dict, *, elapsed: float, sent: int, pl
         f" ({int(_sum(gateway, 'ticketflow_calls_answered_total', within_target='true'))} within target),"
         f" {int(_sum(gateway, 'ticketflow_calls_abandoned_total'))} abandoned",
         f"{'invalid':<14}{int(invalid)}   duplicates collapsed {int(duplicates)}",
+        "",
+        *followup_rows(worker),
     ]
     return "\n".join(rows)
+
+
+def followup_rows(worker: dict) -> list[str]:
+    """Surveys, answers, CSAT, recoveries and care messages (docs/followups.md)."""
+    answers = _sum(worker, "ticketflow_feedback_answers_total")
+    satisfied = _sum(worker, "ticketflow_feedback_answers_total", satisfied="true")
+    scores = _by(worker, "ticketflow_feedback_csat_total", "score")
+    rated = sum(scores.values())
+    csat = sum(int(score) * count for score, count in scores.items()) / rated if rated else 0.0
+    share = f"{100 * satisfied / answers:.0f}% satisfied" if answers else "—"
+    return [
+        f"{'surveys':<14}{int(_sum(worker, 'ticketflow_followups_sent_total', kind='survey'))} sent,"
+        f" {int(_sum(worker, 'ticketflow_followups_sent_total', kind='callback'))} callbacks,"
+        f" {int(_sum(worker, 'ticketflow_followups_cancelled_total'))} cancelled",
+        f"{'answers':<14}{int(answers)}   CSAT {csat:.2f}   {share}",
+        f"{'recoveries':<14}{int(_sum(worker, 'ticketflow_recoveries_total', action='reopen'))} reopened,"
+        f" {int(_sum(worker, 'ticketflow_followups_sent_total', kind='second_followup'))} second follow-ups",
+        line_of("care", _by(worker, "ticketflow_care_sent_total", "occasion"),
+                int(_sum(worker, "ticketflow_care_suppressed_total"))),
+    ]
+
+
+def line_of(title: str, counts: dict[str, float], suppressed: int) -> str:
+    body = "  ".join(f"{key} {int(value)}" for key, value in counts.items()) or "—"
+    return f"{title:<14}{body}   suppressed {suppressed}"
+
+
+async def publish_profiles(bootstrap: str, topic: str, profiles: list[dict]) -> None:
+    """The simulated CRM: profiles onto customers.profiles, keyed by customer id."""
+    publisher = KafkaPublisher(bootstrap)
+    try:
+        await publisher.start()
+        for profile in profiles:
+            await publisher.publish(topic, profile["customer_id"].encode(), json.dumps(profile).encode())
+    except PublishError as exc:
+        print(f"customer profiles not published: {exc}", file=sys.stderr)
+    finally:
+        await publisher.stop()
 
 
 def with_channel_secrets(settings: Settings) -> Settings:
@@ -138,6 +183,10 @@ async def _simulate(supervisor: Supervisor, rate: float, duration: float | None,
     outbox: list[tuple[float, int, senders.Outbound]] = []  # (when, order, call): calls wait for their moment
     order = itertools.count()
 
+    customers = traffic.customers
+    await publish_profiles(settings.bootstrap_servers, TopicCatalog(settings.topic_prefix).customers_profiles,
+                           care_profiles(customers, date.today(), random.Random(3)))  # fmt: skip
+
     async with aiohttp.ClientSession() as session:
 
         def delivered(outbound: senders.Outbound) -> None:
@@ -164,8 +213,9 @@ async def _simulate(supervisor: Supervisor, rate: float, duration: float | None,
 
         async def post_action(ticket_id: str, body: dict) -> None:
             headers = {"Authorization": f"Bearer {keys.api_token}"} if keys.api_token else None
+            path = "/v1/feedback" if "csat" in body else f"/v1/tickets/{ticket_id}/actions"  # a survey answer
             try:
-                async with session.post(f"{gateway}/v1/tickets/{ticket_id}/actions", json=body, headers=headers,
+                async with session.post(f"{gateway}{path}", json=body, headers=headers,
                                         timeout=aiohttp.ClientTimeout(total=10)):  # fmt: skip
                     pass
             except (aiohttp.ClientError, asyncio.TimeoutError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import random
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from streams.models import CHANNELS
@@ -259,6 +259,38 @@ class TrafficGenerator:
         return request
 
 
+ANSWER_COMMENTS = ["谢谢，解决了", "很满意", "great, thanks", "还是没修好", "still not fixed", None]
+
+
+def survey_answer(rng: random.Random, ticket_id: str) -> dict[str, Any]:
+    """A customer's answer to a survey (`POST /v1/feedback`): mostly good, a few bad."""
+    csat = rng.choices([5, 4, 3, 2, 1], weights=[45, 30, 10, 8, 7])[0]
+    comment = rng.choice(ANSWER_COMMENTS[3:5] if csat >= 4 and rng.random() < 0.05 else
+                         [ANSWER_COMMENTS[0], ANSWER_COMMENTS[1], ANSWER_COMMENTS[2], None])  # fmt: skip
+    answer: dict[str, Any] = {"ticket_id": ticket_id, "csat": csat, "idempotency_key": f"survey-{ticket_id}"}
+    if rng.random() < 0.3:
+        answer["nps"] = min(10, max(0, csat * 2 + rng.randint(-1, 1)))
+    if comment is not None:
+        answer["comment"] = comment
+    return answer
+
+
+def care_profiles(customers: list[Customer], today: date, rng: random.Random) -> list[dict[str, Any]]:
+    """CRM profiles (customers.profiles) for the customers with ids: some have a birthday today,
+    the new ones joined three days ago, the churn-risk ones are due a win-back call."""
+    profiles = []
+    for customer in customers:
+        if customer.id is None:
+            continue
+        profile: dict[str, Any] = {"customer_id": customer.id, "tier": customer.tier, "name": customer.name}
+        if rng.random() < 0.2:
+            profile["birthday"] = date(rng.randint(1960, 2004), today.month, min(today.day, 28)).isoformat()
+        if customer.tier == "new":
+            profile["customer_since"] = (today - timedelta(days=3)).isoformat()
+        profiles.append(profile)
+    return profiles
+
+
 class AgentBehaviour:
     """What the service desk does with a ticket: replies to most, parks some waiting on the
     customer, resolves many, and forgets a few (those breach)."""
@@ -284,6 +316,8 @@ class AgentBehaviour:
         if rng.random() < 0.7:
             resolve_at = reply_at + rng.uniform(5, 120) * scale
             self._add(resolve_at, ticket_id, {"type": "resolve", "by": agent})
+            if rng.random() < 0.6:  # the customer answers the survey (due seconds after resolution in the demo)
+                self._add(resolve_at + rng.uniform(4, 20) * scale, ticket_id, survey_answer(rng, ticket_id))
             if rng.random() < 0.05:
                 self._add(resolve_at + rng.uniform(5, 30) * scale, ticket_id, {"type": "reopen", "by": "customer"})
 

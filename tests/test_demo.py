@@ -50,3 +50,32 @@ def test_the_summary_shows_requests_by_adapter_and_the_hotline():
     screen = render_summary({}, gateway, elapsed=10, sent=8, planned=0)
     assert "by adapter    webhook 5  cti-webhook 3" in screen
     assert "3 calls answered (2 within target)" in screen
+
+
+def test_the_summary_shows_surveys_csat_recoveries_and_care():
+    labels = {"type": "complaint", "channel": "app", "department": "after_sales"}
+    worker = {
+        "ticketflow_followups_sent_total": [({**labels, "kind": "survey"}, 4.0), ({**labels, "kind": "second_followup"}, 1.0)],
+        "ticketflow_feedback_answers_total": [({**labels, "satisfied": "true"}, 3.0), ({**labels, "satisfied": "false"}, 1.0)],
+        "ticketflow_feedback_csat_total": [({**labels, "score": "5"}, 3.0), ({**labels, "score": "1"}, 1.0)],
+        "ticketflow_recoveries_total": [({"type": "complaint", "department": "after_sales", "action": "reopen"}, 1.0)],
+        "ticketflow_care_sent_total": [({"occasion": "birthday", "tier": "vip"}, 2.0)],
+    }  # fmt: skip
+    screen = render_summary(worker, {}, elapsed=10, sent=8, planned=0)
+    assert "surveys       4 sent" in screen and "CSAT 4.00   75% satisfied" in screen
+    assert "1 reopened, 1 second follow-ups" in screen and "care          birthday 2   suppressed 0" in screen
+
+
+def test_the_simulated_customers_answer_surveys_and_have_profiles():
+    import random
+    from datetime import date
+
+    from streams.models import CustomerProfile
+    from streams.simulator import TrafficGenerator, care_profiles, survey_answer
+
+    rng = random.Random(1)
+    answers = [survey_answer(rng, f"TKT-{n}") for n in range(200)]
+    assert any(a["csat"] <= 2 for a in answers) and sum(a["csat"] >= 4 for a in answers) > 100
+    profiles = care_profiles(TrafficGenerator(seed=1).customers, date(2027, 3, 10), rng)
+    assert profiles and all(CustomerProfile.model_validate(p) for p in profiles)
+    assert any(p.get("birthday", "").endswith("-03-10") for p in profiles)

@@ -148,6 +148,9 @@ def demo(rate: float, duration: float | None, **flags: Any) -> None:
 
     if flags.get("policy_file") is None and not os.environ.get("TICKETFLOW_POLICY_FILE"):
         flags["policy_file"] = bundled_file("policies-demo.yaml")
+    # Seconds-scale follow-ups and care (docs/followups.md), unless the environment names files.
+    os.environ.setdefault("TICKETFLOW_FOLLOWUP_FILE", str(bundled_file("followups-demo.yaml")))
+    os.environ.setdefault("TICKETFLOW_CARE_FILE", str(bundled_file("care-demo.yaml")))
     if rate <= 0:
         raise click.BadParameter("must be positive", param_hint="--rate")
     # The channels' webhook secrets and the WeChat Work callback keys: generated for this run
