@@ -18,8 +18,8 @@ in flight, default 32), for a signed app webhook and for the generic endpoint; n
 the same run on the same broker, the raw aiokafka produce rate — batched, and with the same
 number of concurrent acknowledged sends (acks=all) as the gateway has requests in flight.
 
-The SLA timer section (bench/sla.py) follows; BENCH_SECTIONS selects sections (default
-"pipeline,sla"; the gateway runs within "pipeline").
+The SLA timer section (bench/sla.py) and the care calendar (bench/care.py) follow;
+BENCH_SECTIONS selects sections (default "pipeline,sla,care"; the gateway runs within "pipeline").
 
 Before the pipeline phases, the classification cost per request is measured on its own
 (bench/classification.py: µs p50/p99 and requests/s on one core), printed, and recorded in the
@@ -400,8 +400,8 @@ async def main() -> None:
 
 
 async def run_all() -> None:
-    """Every section, one after the other: BENCH_SECTIONS picks some (pipeline, sla)."""
-    sections = os.environ.get("BENCH_SECTIONS", "pipeline,sla").split(",")
+    """Every section, one after the other: BENCH_SECTIONS picks some (pipeline, sla, care)."""
+    sections = os.environ.get("BENCH_SECTIONS", "pipeline,sla,care").split(",")
     if "pipeline" in sections:
         print("== pipeline: throughput and latency against a raw aiokafka pass-through ==", flush=True)
         await main()
@@ -412,6 +412,12 @@ async def run_all() -> None:
         results = await sla.main()
         Path("bench-results").mkdir(exist_ok=True)
         Path("bench-results/sla.json").write_text(json.dumps(results, indent=2))
+    if "care" in sections:
+        from bench import care
+
+        print("\n== care calendar: lateness, memory per customer ==", flush=True)
+        Path("bench-results").mkdir(exist_ok=True)
+        Path("bench-results/care.json").write_text(json.dumps(care.main(), indent=2))
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 - `decide_contacts`: contact-requests → the contact budget decides: followup.*_due, cancelled,
   or held (contact-returns, back to the ticket's partition)
 - `keep_care_profiles`: customers.profiles → the customer's profile and its place in the calendar
-- `send_care`: the care timer — each day's occasions at `send_at` (every missed day after a
-  restart) and the messages held, for the partitions this worker owns
+- `send_care`: the care timer — each day's occasions, decided up to a minute ahead and sent at
+  `send_at` (every missed day after a restart), and the messages held, for the partitions this
+  worker owns
 
 Keyed by customer id; the calendar is rebuilt from the recovered customer-care table for the
 partitions owned, and dropped for revoked ones.
@@ -72,10 +73,17 @@ def register(app: TicketflowApp) -> CareAgents:
     async def send_care() -> None:
         """Wakes at the next day's `send_at` or held message (every `sla_tick_seconds` at the latest)."""
         while True:
-            now = time.time()
             try:
-                written: list[tuple[int, str]] = []
-                care.send(stage.run_days(now, written), written)
+                prepared = []
+                for outputs, written, release in stage.steps(time.time):
+                    if release <= time.time():
+                        care.send(outputs, written)
+                    else:
+                        prepared.append((outputs, written, release))
+                    await asyncio.sleep(0)  # a large day is decided chunk by chunk
+                for outputs, written, release in prepared:  # decided ahead: sent at send_at
+                    await asyncio.sleep(max(0.0, release - time.time()))
+                    care.send(outputs, written)
             except Exception:  # noqa: BLE001 - the timer must outlive any one bad tick
                 log.exception("care timer: tick failed")
                 metrics.STAGE_ERRORS.labels("timer").inc()

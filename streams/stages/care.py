@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 
 import orjson
@@ -39,6 +39,8 @@ from streams.state.stores import RecordStore
 log = logging.getLogger(__name__)
 Deferred = list[tuple[int, str]]
 _HEADERS = (("content-type", b"application/cloudevents+json; charset=utf-8"),)
+# A day's care messages are decided this long before `send_at` and sent at it (docs/followups.md).
+PREPARE_AHEAD_SECONDS = 60.0
 
 
 class CareStage:
@@ -51,6 +53,7 @@ class CareStage:
         store: RecordStore,
         returns_topic: str,
         key_partition: Callable[[str], int],
+        prepare_ahead: float = PREPARE_AHEAD_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
@@ -60,6 +63,7 @@ class CareStage:
         self.returns_topic = returns_topic
         self.key_partition = key_partition
         self.clock = clock
+        self.prepare_ahead = prepare_ahead
         self.calendars: dict[int, fu.CareCalendar] = {}  # owned partitions only
         self.days_done: dict[int, date] = {}  # the last day run, per owned partition
         self.held = DeadlineIndex()
@@ -92,8 +96,12 @@ class CareStage:
         outputs: list[Output] = []
         if calendar is not None and self.days_done.get(home) == today:
             for due in fu.occasions_on(profile, today, self.care):
-                if not record.contacts.has_occasion(due.key):
+                if record.contacts.has_occasion(due.key):
+                    continue
+                if due.due_at <= now:
                     self._decide(home, profile.customer_id, record, due, now, outputs)
+                else:  # today's run was prepared ahead of send_at without this customer
+                    record.held = [*[h for h in record.held if h.key != due.key], HeldCare.of(due, due.due_at)]
         self._keep(home, profile.customer_id, record, deferred)
         return outputs
 
@@ -157,26 +165,37 @@ class CareStage:
 
     def run_day(self, partition: int, day: date, now: float, deferred: Deferred | None = None) -> list[Output]:
         """The care messages of one day for one owned partition."""
+        return [o for outputs in self.run_day_in_chunks(partition, day, lambda: now, deferred) for o in outputs]
+
+    def run_day_in_chunks(self, partition: int, day: date, clock: Callable[[], float],
+                          deferred: Deferred | None = None, chunk: int = 200) -> Iterator[list[Output]]:  # fmt: skip
+        """One day's messages, `chunk` customers at a time, so the first go out while the rest are decided."""
         calendar = self.calendars.get(partition)
         if calendar is None:
-            return []
-        outputs: list[Output] = []
-        for customer_id in sorted(calendar.sending_on(day, self.care)):
-            try:
-                record = self.store.get(customer_id)
-                if record is None or record.profile is None:
-                    continue
-                dues = [d for d in fu.occasions_on(record.profile, day, self.care)
-                        if not record.contacts.has_occasion(d.key)]  # fmt: skip
-                if not dues:
-                    continue
-                for due in dues:
-                    self._decide(partition, customer_id, record, due, now, outputs)
-                self._keep(partition, customer_id, record, deferred)
-            except Exception:  # noqa: BLE001 - one unreadable customer must not stop the day
-                log.exception("care: customer %s skipped on %s", customer_id, day)
-                metrics.STAGE_ERRORS.labels("care").inc()
-        return outputs
+            return
+        customers = sorted(calendar.sending_on(day, self.care))
+        for start in range(0, len(customers), chunk):
+            outputs: list[Output] = []
+            now = clock()
+            for customer_id in customers[start : start + chunk]:
+                try:
+                    self._run_customer(partition, customer_id, day, now, outputs, deferred)
+                except Exception:  # noqa: BLE001 - one unreadable customer must not stop the day
+                    log.exception("care: customer %s skipped on %s", customer_id, day)
+                    metrics.STAGE_ERRORS.labels("care").inc()
+            yield outputs
+
+    def _run_customer(self, partition: int, customer_id: str, day: date, now: float, outputs: list[Output],
+                      deferred: Deferred | None) -> None:  # fmt: skip
+        record = self.store.get(customer_id)
+        if record is None or record.profile is None:
+            return
+        dues = [d for d in fu.occasions_on(record.profile, day, self.care) if not record.contacts.has_occasion(d.key)]
+        if not dues:
+            return
+        for due in dues:
+            self._decide(partition, customer_id, record, due, now, outputs)
+        self._keep(partition, customer_id, record, deferred)
 
     def days_due(self, partition: int, now: float) -> list[date]:
         """The days whose `send_at` has come and that were not run yet (every missed one after a restart)."""
@@ -192,15 +211,35 @@ class CareStage:
         return days
 
     def run_days(self, now: float, deferred: Deferred | None = None) -> list[Output]:
-        """The care timer's step: every owned partition's days due, then the held messages due."""
-        outputs: list[Output] = []
+        """The care timer's step at `now`: every owned partition's days due, then the held messages due."""
+        found: list[Output] = []
+        for outputs, written, _release in self.steps(lambda: now, ahead=0.0):
+            found.extend(outputs)
+            if deferred is not None:
+                deferred.extend(written)
+        return found
+
+    def steps(self, clock: Callable[[], float], ahead: float | None = None
+              ) -> Iterator[tuple[list[Output], Deferred, float]]:  # fmt: skip
+        """The care timer's step in chunks: (outputs, the customers to record once they are
+        acknowledged, the moment to send them). A day is decided up to `ahead` seconds before its
+        `send_at`, as of `send_at` (its contacts are recorded at that moment, so the budget holds
+        for anything else in between); the caller sends it at `send_at`."""
+        ahead = self.prepare_ahead if ahead is None else ahead
         for partition in list(self.calendars):
-            for day in self.days_due(partition, now):
-                outputs.extend(self.run_day(partition, day, now, deferred))
+            for day in self.days_due(partition, clock() + ahead):
+                moment = self.care.send_moment(day)
+                written: Deferred = []
+                for outputs in self.run_day_in_chunks(partition, day, lambda: max(clock(), moment), written):
+                    yield outputs, written, moment
+                    written = []
                 self.days_done[partition] = day
-                self.calendars[partition].prune(day - timedelta(days=16))
-            outputs.extend(self.fire_held(partition, now, deferred))
-        return outputs
+                if partition in self.calendars:
+                    self.calendars[partition].prune(day - timedelta(days=16))
+            written = []
+            now = clock()
+            outputs = self.fire_held(partition, now, written)
+            yield outputs, written, now
 
     def fire_held(self, partition: int, now: float, deferred: Deferred | None = None, limit: int = 2000) -> list[Output]:
         outputs: list[Output] = []
@@ -214,11 +253,13 @@ class CareStage:
         return outputs
 
     def next_due(self, now: float) -> float | None:
-        moments = [self.care.send_moment(fu.today_in(self.care, now) + timedelta(days=1))]
+        """When the timer should look again: a day to prepare, or a held message."""
+        ahead = self.prepare_ahead
+        moments = [self.care.send_moment(fu.today_in(self.care, now) + timedelta(days=1)) - ahead]
         if (held := self.held.next_due()) is not None:
             moments.append(held)
         for partition in self.calendars:
-            if self.days_due(partition, now):
+            if self.days_due(partition, now + ahead):
                 return now
         return min(moments)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from streams.domain.followups import CareDue, ContactLog, ScheduledFollowup, TicketFacts, TicketFeedback
 from streams.models import CustomerProfile
@@ -23,7 +23,7 @@ class FollowupRecord(BaseModel):
 
     planned_cycles: list[int] = []  # resolution cycles whose survey was planned or skipped
     pending: list[ScheduledFollowup] = []  # surveys and callbacks waiting here
-    feedback: TicketFeedback = TicketFeedback()  # answers, and the pending second follow-up
+    feedback: TicketFeedback = Field(default_factory=TicketFeedback)  # answers, and the pending second follow-up
 
     def waiting(self) -> list[ScheduledFollowup]:
         second = self.feedback.second_followup
@@ -102,7 +102,7 @@ class CareRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     profile: CustomerProfile | None = None
-    contacts: ContactLog = ContactLog()
+    contacts: ContactLog = Field(default_factory=ContactLog)
     held: list[HeldCare] = []
 
     def wake_at(self) -> float | None:
