@@ -57,8 +57,8 @@ class Settings(BaseSettings):
     )
     policy_file: Path | None = None
     routing_file: Path | None = None
-    followup_file: Path | None = Field(default=None, description="Follow-up file (default streams/config/followups.yaml).")
-    care_file: Path | None = Field(default=None, description="Care file (default streams/config/care.yaml).")
+    followup_file: Path | None = Field(default=None, description="Follow-up file (default followups.yaml).")
+    care_file: Path | None = Field(default=None, description="Care file (default care.yaml).")
     classification_file: Path | None = None
     model_file: Path | None = Field(
         default=None, description="Trained classification model (default: the artefact `make model` builds)."

@@ -55,8 +55,10 @@ def test_the_summary_shows_requests_by_adapter_and_the_hotline():
 def test_the_summary_shows_surveys_csat_recoveries_and_care():
     labels = {"type": "complaint", "channel": "app", "department": "after_sales"}
     worker = {
-        "ticketflow_followups_sent_total": [({**labels, "kind": "survey"}, 4.0), ({**labels, "kind": "second_followup"}, 1.0)],
-        "ticketflow_feedback_answers_total": [({**labels, "satisfied": "true"}, 3.0), ({**labels, "satisfied": "false"}, 1.0)],
+        "ticketflow_followups_sent_total": [({**labels, "kind": "survey"}, 4.0),
+                                            ({**labels, "kind": "second_followup"}, 1.0)],
+        "ticketflow_feedback_answers_total": [({**labels, "satisfied": "true"}, 3.0),
+                                              ({**labels, "satisfied": "false"}, 1.0)],
         "ticketflow_feedback_csat_total": [({**labels, "score": "5"}, 3.0), ({**labels, "score": "1"}, 1.0)],
         "ticketflow_recoveries_total": [({"type": "complaint", "department": "after_sales", "action": "reopen"}, 1.0)],
         "ticketflow_care_sent_total": [({"occasion": "birthday", "tier": "vip"}, 2.0)],

@@ -241,7 +241,8 @@ class CareStage:
             outputs = self.fire_held(partition, now, written)
             yield outputs, written, now
 
-    def fire_held(self, partition: int, now: float, deferred: Deferred | None = None, limit: int = 2000) -> list[Output]:
+    def fire_held(self, partition: int, now: float, deferred: Deferred | None = None,
+                  limit: int = 2000) -> list[Output]:  # fmt: skip
         outputs: list[Output] = []
         for customer_id in self.held.pop_due(partition, now, limit):
             record = self.store.get(customer_id)

@@ -93,9 +93,9 @@ class HeldCare(BaseModel):
                    via=due.via, channel=due.channel, tier=due.tier, fire_at=fire_at)  # fmt: skip
 
     def due(self, customer_id: str) -> CareDue:
-        return CareDue(customer_id=customer_id, occasion=self.occasion, key=self.key, day=self.day,  # type: ignore[arg-type]
-                       send_day=self.send_day, due_at=self.due_at, via=self.via, channel=self.channel,
-                       tier=self.tier)  # fmt: skip
+        return CareDue(customer_id=customer_id, occasion=self.occasion,  # type: ignore[arg-type]
+                       key=self.key, day=self.day, send_day=self.send_day, due_at=self.due_at, via=self.via,
+                       channel=self.channel, tier=self.tier)  # fmt: skip
 
 
 class CareRecord(BaseModel):

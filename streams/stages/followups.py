@@ -149,7 +149,8 @@ class FollowupStage:
         return guard("followups", self.catalog, "unknown", raw, source, self.catalog.feedback,
                      lambda: self._on_feedback(raw, partition, source, deferred))  # fmt: skip
 
-    def _on_feedback(self, raw: bytes, partition: int, source: Source | None, deferred: Deferred | None) -> list[Output]:
+    def _on_feedback(self, raw: bytes, partition: int, source: Source | None,
+                     deferred: Deferred | None) -> list[Output]:  # fmt: skip
         try:
             feedback = Feedback.model_validate_json(raw)
         except ValidationError as exc:
@@ -236,7 +237,8 @@ class FollowupStage:
 
     # -- the timer ---------------------------------------------------------------------------
 
-    def fire_due(self, partition: int, now: float, limit: int = 2000, *, deferred: Deferred | None = None) -> list[Output]:
+    def fire_due(self, partition: int, now: float, limit: int = 2000, *,
+                 deferred: Deferred | None = None) -> list[Output]:  # fmt: skip
         """Every follow-up of the partition due by `now`: cancelled, held, or handed to the customer side."""
         outputs: list[Output] = []
         for ticket_id in self.index.pop_due(partition, now, limit):
@@ -267,8 +269,9 @@ class FollowupStage:
                 metrics.FOLLOWUPS_HELD.labels(decision.reason or "").inc()
                 kept.append(fu.held(followup, decision))
             else:
+                snapshot = FactsSnapshot.of(facts) if facts else FactsSnapshot(status="gone", cycle=-1)
                 request = ContactRequest(
-                    followup=followup, facts=FactsSnapshot.of(facts) if facts else FactsSnapshot(status="gone", cycle=-1),
+                    followup=followup, facts=snapshot,
                     department=ticket.department if ticket else None, type=ticket.type if ticket else None,
                 )  # fmt: skip
                 outputs.append(Output(self.requests_topic, followup.customer_id.encode(),

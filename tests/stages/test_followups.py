@@ -34,11 +34,13 @@ class Hop:
         clock = lambda: self.now  # noqa: E731
         self.followups = FollowupStage(
             CATALOG, file=fu.load_followup_file(fu.files.bundled_file("followups-demo.yaml")),
-            policies=PolicyFile.model_validate({"policies": [{"name": "p", "targets": {"resolution": "60s"}}]}), tickets=self.tickets,
+            policies=PolicyFile.model_validate({"policies": [{"name": "p", "targets": {"resolution": "60s"}}]}),
+            tickets=self.tickets,
             store=MemoryRecordStore(FollowupRecord), index=index, requests_topic=REQUESTS, judge=judge, clock=clock,
         )  # fmt: skip
         self.care = CareStage(
-            CATALOG, followup_file=self.followups.file, care_file=fu.load_care_file(fu.files.bundled_file("care-demo.yaml")),
+            CATALOG, followup_file=self.followups.file,
+            care_file=fu.load_care_file(fu.files.bundled_file("care-demo.yaml")),
             store=MemoryRecordStore(CareRecord), returns_topic=RETURNS, key_partition=lambda _: 0, clock=clock,
         )  # fmt: skip
         self.care.rebuild({0}, T0)
