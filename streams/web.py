@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from streams.board import worker_pages as board_pages
 from streams.domain.events import iso
 from streams.stages.windows import SlaWindowsStage
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 def register(app: TicketflowApp, lifecycle: LifecycleAgents, windows: SlaWindowsStage) -> None:
     tables = app.pipeline_tables
+    board_pages.register(app, lifecycle, windows)  # GET /v1/board (docs/board.md)
 
     @app.page("/metrics")
     async def metrics_page(web, request):  # noqa: ANN001
