@@ -132,7 +132,7 @@
     renderCoverage(doc);
     byId("day").textContent = (doc.day || "—") + " (" + (doc.timezone || "") + ")";
     var updated = byId("updated");
-    updated.textContent = new Date(doc.generated_at).toLocaleTimeString();
+    updated.textContent = new Date(doc.generated_at).toLocaleTimeString([], {hour12: false});
     updated.dateTime = doc.generated_at;
     document.body.dataset.generatedAt = doc.generated_at;
     document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
