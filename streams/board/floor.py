@@ -147,8 +147,8 @@ class FloorTracker:
         groups = []
         for (department, priority), counts in sorted(part.counts.items()):
             oldest = part.oldest((department, priority))
-            groups.append({"department": department, "priority": priority, **counts,
-                           "oldest_waiting": None if oldest is None else {"ticket_id": oldest[1], "since": oldest[0]}})  # fmt: skip
+            waiting = None if oldest is None else {"ticket_id": oldest[1], "since": oldest[0]}
+            groups.append({"department": department, "priority": priority, **counts, "oldest_waiting": waiting})
         longest = heapq.nsmallest(overdue_limit, part.overdue.items(), key=lambda item: (item[1], item[0]))
         overdue = []
         for ticket_id, since in longest:

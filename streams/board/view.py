@@ -140,7 +140,8 @@ def merge(reports: list[dict[str, Any]], now: float, *, overdue_shown: int = OVE
         "groups": [{**row, "oldest_waiting": _aged(row["oldest_waiting"], now)}
                    for row in sorted(groups.values(), key=_group_key)],  # fmt: skip
         "overdue_tickets": [{**item, "overdue_since": iso(item["overdue_since"]),
-                             "overdue_seconds": round(max(0.0, now - item["overdue_since"]), 1)} for item in longest],  # fmt: skip
+                             "overdue_seconds": round(max(0.0, now - item["overdue_since"]), 1)}
+                            for item in longest],  # fmt: skip
         "compliance": {"totals": _with_ratios(compliance_totals),
                        "rows": [_with_ratios(row) for row in sorted(compliance.values(), key=_group_key)]},  # fmt: skip
         "coverage": {

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from streams.board.floor import COUNTS
+from streams.transport.broker import free_port
 from tests.board.browser import HeadlessChromium, chromium_binary
 from tests.integration.conftest import post_json, stack_settings, start_stack
 
@@ -165,4 +166,36 @@ def test_the_board_shows_the_api_s_figures_and_a_breach_without_reload(broker, t
     finally:
         if browser is not None:
             browser.close()
+        supervisor.stop()
+
+
+def test_the_gateway_s_board_adds_up_two_workers_each_partition_once(broker, tmp_path):
+    first_port, second_port = free_port(), free_port()
+    workers = f"http://127.0.0.1:{first_port},http://127.0.0.1:{second_port}"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    settings = stack_settings(broker, policy, worker_port=first_port, board_worker_urls=workers)
+    supervisor = start_stack(settings, tmp_path)
+    try:
+        gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
+        for n in range(12):
+            post_json(f"{gateway}/v1/requests/webchat", {"text": f"{REQUESTS[n % len(REQUESTS)]} ({n})",
+                                                        "customer": {"id": f"C-{n}"},
+                                                        "submitted_at": _iso(time.time())})  # fmt: skip
+        supervisor.spawn("worker-2", "worker", extra_env={"TICKETFLOW_WORKER_PORT": str(second_port)})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                board = _get(f"{gateway}/v1/board")
+                own = [_get(f"http://127.0.0.1:{port}/v1/board")["totals"]["open"] for port in (first_port, second_port)]
+            except OSError:  # the second worker is starting
+                time.sleep(0.5)
+                continue
+            if board["coverage"]["complete"] and all(own) and board["totals"]["open"] == 12 == sum(own):
+                break
+            time.sleep(0.5)
+        assert board["coverage"]["complete"], board["coverage"]
+        assert [source["ok"] for source in board["coverage"]["sources"]] == [True, True]
+        assert board["totals"]["open"] == 12 == sum(own) and all(own), (board["totals"], own)
+    finally:
         supervisor.stop()
