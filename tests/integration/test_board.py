@@ -18,13 +18,13 @@ from tests.integration.conftest import post_json, stack_settings, start_stack
 
 pytestmark = pytest.mark.integration
 
-# Requests on the app channel must be answered within 8 s (a warning at 4 s); the others have hours.
+# Requests on the app channel must be answered within 10 s (a warning at 5 s); the others have hours.
 POLICY = """
 warn_at: [0.5]
 policies:
   - name: fast
     match: {channel: app}
-    targets: {first_response: 8s, resolution: 1h}
+    targets: {first_response: 10s, resolution: 1h}
   - name: slow
     match: {}
     targets: {first_response: 1h, resolution: 2h}
@@ -94,7 +94,7 @@ def shown_on_page(figures: dict) -> dict:
     return {"totals": totals, "rows": rows, "overdue": figures["overdue"]}
 
 
-def assert_page_matches_api(browser: HeadlessChromium, board_url: str, timeout: float = 10.0) -> dict:
+def assert_page_matches_api(browser: HeadlessChromium, board_url: str, timeout: float = 20.0) -> dict:
     """The page shows /v1/board's figures: compared when the API gave the same answer just before
     and just after the page was read (a refresh may fall in between otherwise)."""
     deadline = time.monotonic() + timeout
@@ -124,7 +124,7 @@ def test_the_board_shows_the_api_s_figures_and_a_breach_without_reload(broker, t
                               "submitted_at": _iso(time.time())})["ticket_id"]
                    for n, text in enumerate(REQUESTS)]  # fmt: skip
         post_json(f"{gateway}/v1/tickets/{tickets[0]}/actions", {"type": "reply", "by": "agent-1"})
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             board = _get(board_url)
             if board["totals"]["open"] == len(REQUESTS) and board["compliance"]["totals"]["responded"] == 1:
@@ -145,7 +145,7 @@ def test_the_board_shows_the_api_s_figures_and_a_breach_without_reload(broker, t
                                                          "customer": {"id": "C-fast", "phone": PHONE},
                                                          "submitted_at": _iso(time.time())})["ticket_id"]  # fmt: skip
         seen_at_risk = False
-        deadline = time.monotonic() + 25
+        deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             figures = browser.evaluate(PAGE_FIGURES)
             seen_at_risk = seen_at_risk or figures["totals"]["at_risk"] != "0"

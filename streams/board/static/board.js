@@ -108,6 +108,8 @@
     });
     body.replaceChildren(fresh);
     byId("no-overdue").hidden = doc.overdue_tickets.length > 0;
+    var shown = doc.overdue_tickets.length, total = doc.totals.overdue;
+    byId("overdue-shown").textContent = total > shown ? "(" + shown + " of " + total + ")" : "";
   }
 
   function renderCoverage(doc) {
