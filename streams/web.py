@@ -1,4 +1,5 @@
-"""Pages on each worker's web server: Prometheus metrics, worker status, ticket state.
+"""Pages on each worker's web server: Prometheus metrics (consumer lag included), worker status,
+ticket state.
 
 `GET /v1/tickets/{ticket_id}` is routed by faust to the worker that owns the ticket's
 partition, so any worker can be asked.
@@ -12,6 +13,10 @@ from streams.agents import lifecycle, windows
 from streams.app import app
 from streams.domain.events import iso
 from streams.tables import ticket_store, tickets_table, windows_table
+from streams.transport.lag import ConsumerLag
+
+# Read at scrape time from the running consumer (none before the worker has started one).
+REGISTRY.register(ConsumerLag(lambda: getattr(app, "_consumer", None)))
 
 
 @app.page("/metrics")
