@@ -5,32 +5,12 @@ metrics the code exports."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
 import yaml
 
 from tests.deploy.exported import (
-    DEPLOY, NOT_EXPORTED_YET, ROOT, RULE_FILES, RULE_TESTS, alerts, exported_metrics, rule_metrics,
+    DEPLOY, NOT_EXPORTED_YET, RULE_FILES, RULE_TESTS, alerts, exported_metrics, rule_metrics,
 )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.fail("promtool is not installed: run `make test-tools` (installs Debian's prometheus package, "
-                    "which provides promtool) or `apt-get install prometheus`")  # fmt: skip
-    return found
-
-
-def run(promtool: str, *args: str | Path) -> str:
-    result = subprocess.run([promtool, *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"promtool {' '.join(map(str, args))} failed:\n{output}"
-    return output
+from tests.deploy.promtool import run_promtool
 
 
 def test_there_are_rule_files_and_unit_tests():
@@ -38,16 +18,16 @@ def test_there_are_rule_files_and_unit_tests():
 
 
 def test_promtool_check_rules(promtool):
-    output = run(promtool, "check", "rules", *RULE_FILES)
+    output = run_promtool(promtool, "check", "rules", *RULE_FILES)
     assert "SUCCESS" in output
 
 
 def test_promtool_check_config(promtool):
-    run(promtool, "check", "config", DEPLOY / "prometheus" / "prometheus.yml")
+    run_promtool(promtool, "check", "config", DEPLOY / "prometheus" / "prometheus.yml")
 
 
 def test_promtool_unit_tests_pass(promtool):
-    output = run(promtool, "test", "rules", *RULE_TESTS)
+    output = run_promtool(promtool, "test", "rules", *RULE_TESTS)
     assert output.count("SUCCESS") == len(RULE_TESTS), output
 
 
