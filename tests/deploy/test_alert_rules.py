@@ -75,3 +75,10 @@ def test_the_metrics_awaited_by_the_rules_are_really_not_exported_yet():
     assert set(NOT_EXPORTED_YET) & exported_metrics() == set()
     read = set().union(*rule_metrics().values())
     assert set(NOT_EXPORTED_YET) <= read, "names awaited that no rule reads"
+
+
+def test_docs_alerting_lists_every_alert_with_its_runbook_line():
+    text = (DEPLOY.parent / "docs" / "alerting.md").read_text(encoding="utf-8")
+    for alert in alerts():
+        assert f"**`{alert['alert']}`**" in text and f"| `{alert['alert']}` |" in text, alert["alert"]
+        assert f"*Runbook:* {alert['annotations']['runbook']}" in text, alert["alert"]
