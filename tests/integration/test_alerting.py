@@ -87,6 +87,10 @@ def test_an_sla_breach_fires_the_breach_alert_in_prometheus(broker, tmp_path):
         topics = {series["metric"]["topic"] for series in lag}
         assert TopicCatalog(settings.topic_prefix).requests_classified in topics, topics
         assert not any(topic.endswith("-changelog") for topic in topics)
+        # Once the traffic has been processed and committed, every owned partition is at lag 0
+        # (an idle, caught-up partition must not look stalled).
+        prometheus.wait_for("the consumer lag to drop to 0", lambda: [
+            series for series in prometheus.query('max(ticketflow_consumer_lag{job="ticketflow-worker"}) == 0')], timeout=15)  # fmt: skip
         assert not _alerts(prometheus, "TicketflowPartitionStalled") and not _alerts(prometheus, "TicketflowWorkerDown")
 
         # Every dashboard query evaluates on the live data; those of this traffic return series.
