@@ -36,7 +36,7 @@ from streams.domain import tickets
 from streams.models import CanonicalRequest, Classification, ClassifiedRequest, CustomerRef
 from streams.settings import Settings
 from streams.supervisor import Supervisor
-from streams.tables import partition_of
+from streams.partitioning import partition_of
 from streams.transport.admin import ensure_topics
 from streams.transport.broker import EmbeddedBroker, free_port
 

@@ -1,7 +1,5 @@
-"""The faust application: one factory, and the module-level app the agents attach to.
-
-Settings come from `TICKETFLOW_*` environment variables (streams/settings.py). Topics,
-tables, agents and timers live in their own modules and import `app` from here.
+"""The worker's faust application, built explicitly by `create_app(settings)`: its topics,
+tables, agents, timers and web pages are registered here, in one place (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -10,9 +8,13 @@ from typing import Any
 
 import faust
 
+from streams import web
+from streams.agents import classify, identity, lifecycle, normalize, windows
 from streams.catalog import TopicCatalog
 from streams.settings import Settings
 from streams.state.pending_writes import PendingWrites
+from streams.tables import Tables
+from streams.topics import Topics
 from streams.transport.faust_kafka import Transport
 
 
@@ -27,13 +29,38 @@ class TicketflowApp(faust.App):
         # SLA windows add theirs); the consumer commits offsets only once they are done
         # (streams/transport/faust_kafka.py).
         self.pending_writes: list[PendingWrites] = []
+        self.pipeline_topics: Topics
+        self.pipeline_tables: Tables
+        self.pipeline: Pipeline
         super().__init__(settings.app_id, **options)
 
     def _new_transport(self) -> Transport:
         return Transport(self.conf.broker_consumer, self)
 
 
+class Pipeline:
+    """What `create_app` registered on an app: its agents' handles, for the web pages and tests."""
+
+    def __init__(self, app: TicketflowApp) -> None:
+        self.identity = identity.register(app)
+        self.normalize = normalize.register(app, contacts=self.identity.lookup)
+        self.classify = classify.register(app)
+        self.lifecycle = lifecycle.register(app)
+        self.windows = windows.register(app)
+        web.register(app, self.lifecycle, self.windows)
+
+
 def create_app(settings: Settings) -> TicketflowApp:
+    """A worker app for these settings, with every topic, table, agent, timer and page."""
+    app = faust_app(settings)
+    app.pipeline_topics = Topics(app)
+    app.pipeline_tables = Tables(app)
+    app.pipeline = Pipeline(app)
+    return app
+
+
+def faust_app(settings: Settings) -> TicketflowApp:
+    """The faust app alone, configured from the settings; nothing registered yet."""
     servers = settings.broker_url or "127.0.0.1:9092"
     session_timeout = settings.session_timeout
     return TicketflowApp(
@@ -69,6 +96,3 @@ def create_app(settings: Settings) -> TicketflowApp:
         logging_config=None,
     )
 
-
-settings = Settings()
-app = create_app(settings)

@@ -1,4 +1,4 @@
-"""Topic names of the public contract (DESIGN §2), with the configurable prefix."""
+"""Topic names of the public contract (docs/topics.md), with the configurable prefix."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`ticketflow import FILE`: the request log sheet (seed 004, table 1) → raw.<channel> and
+"""`ticketflow import FILE`: the request log sheet (客户需求登记与跟踪表, docs/channels.md) → raw.<channel> and
 tickets.actions, row by row (see streams/adapters/sheet.py for what a row becomes).
 
 Each row is published and acknowledged before the next; a bad row is reported with its line

@@ -1,4 +1,4 @@
-"""Prometheus metrics of the pipeline workers (DESIGN §6).
+"""Prometheus metrics of the pipeline workers (docs/metrics.md).
 
 Names follow Prometheus conventions; labels are bounded sets (channel, type, department,
 priority, metric, stage, error code) and never carry customer or ticket ids.
@@ -6,7 +6,8 @@ priority, metric, stage, error code) and never carry customer or ticket ids.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.registry import Collector
 
 # Response and resolution times run from seconds (demo policies) to days (complaints).
 _DURATION_BUCKETS = (
@@ -131,3 +132,16 @@ AWAITING_REFUSED = Counter(
     "Actions for an unknown ticket id refused because TICKETFLOW_MAX_AWAITING_TICKETS ids already hold actions "
     "for a request not seen yet (kept on requests.invalid, replayable).",
 )
+
+
+_COLLECTORS: dict[type, Collector] = {}
+
+
+def register_collector(collector: Collector) -> None:
+    """Register a custom collector with the default registry, replacing an earlier one of the same
+    class (an app built again in the same process, as tests do)."""
+    previous = _COLLECTORS.pop(type(collector), None)
+    if previous is not None:
+        REGISTRY.unregister(previous)
+    REGISTRY.register(collector)
+    _COLLECTORS[type(collector)] = collector

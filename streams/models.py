@@ -1,4 +1,4 @@
-"""Records that travel on the public topics (DESIGN §2), as pydantic models.
+"""Records that travel on the public topics (docs/topics.md), as pydantic models.
 
 Every model here is plain data: no Kafka, no faust. Agents decode bytes into these,
 hand them to the pure domain functions and encode what comes back.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from streams import ids
 from streams.domain import timestamps
@@ -296,6 +296,36 @@ class ActionSubmission(_Record):
     channel: Channel | None = None
     note: str | None = Field(default=None, max_length=2_000)
     idempotency_key: ClientKey | None = None
+
+
+class FeedbackSubmission(_Record):
+    """Body of `POST /v1/feedback`: a customer's answer to a survey or callback (docs/followups.md).
+
+    At least one of csat, nps, satisfied or comment; `satisfied: false` is an explicit "not
+    satisfied" (e.g. a key pressed on a phone survey)."""
+
+    ticket_id: str = Field(min_length=1, max_length=128)
+    csat: int | None = Field(default=None, ge=1, le=5, strict=True)
+    nps: int | None = Field(default=None, ge=0, le=10, strict=True)
+    satisfied: bool | None = None
+    comment: str | None = Field(default=None, max_length=5_000)
+    answered_at: UtcDatetime | None = None
+    channel: Channel | None = None
+    idempotency_key: ClientKey | None = None
+
+    @model_validator(mode="after")
+    def _some_answer(self) -> "FeedbackSubmission":
+        if self.csat is None and self.nps is None and self.satisfied is None and not (self.comment or "").strip():
+            raise ValueError("feedback needs at least one of csat, nps, satisfied or comment")
+        return self
+
+
+class Feedback(FeedbackSubmission):
+    """Value of `feedback` (keyed by ticket id): an answer as received, with its deterministic id."""
+
+    feedback_id: str = Field(min_length=1, max_length=128)
+    received_at: UtcDatetime
+    source: str = Field(default="gateway", max_length=64)  # or the survey system that produced it
 
 
 class InvalidRecord(_Record):

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from streams import ids
 from streams.catalog import TopicCatalog
 from streams.domain.rejections import Rejection
-from streams.models import InvalidRecord, RawEnvelope
+from streams.models import InvalidRecord, RawEnvelope, utc_now
+
 
 @dataclass(frozen=True)
 class Output:
@@ -54,7 +54,7 @@ def invalid_output(
         error_code=rejection.error_code,
         reason=rejection.reason,
         errors=rejection.errors,
-        rejected_at=datetime.now(timezone.utc),
+        rejected_at=utc_now(),
         replay_topic=replay_topic,
         source=source.as_dict() if source else None,
         envelope=envelope.model_dump(mode="json") if envelope is not None else None,
@@ -65,7 +65,13 @@ def invalid_output(
 
 def raw_text(raw: bytes) -> str:
     """The original bytes, as text when they are UTF-8, else base64 with a marker."""
+    text, is_base64 = utf8_or_base64(raw)
+    return "base64:" + text if is_base64 else text
+
+
+def utf8_or_base64(raw: bytes) -> tuple[str, bool]:
+    """Bytes as text that keeps them exactly: UTF-8 when they are, else base64 (and True)."""
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), False
     except UnicodeDecodeError:
-        return "base64:" + base64.b64encode(raw).decode("ascii")
+        return base64.b64encode(raw).decode("ascii"), True

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.domain import timestamps
 from streams.domain.calendars import checked_timezone
-from streams.domain.classification import Classifier, ClassificationRules
+from streams.domain.classification import ClassificationRules, Classifier
 from streams.domain.config_files import ConfigFileError, bundled_file, load_yaml_model
 from streams.domain.model import ModelArtefactError, TextModel, default_artefact_path
 from streams.domain.policies import PolicyFile

@@ -24,6 +24,7 @@ from streams.settings import ENV_PREFIX, Settings
 from streams.transport.broker import EmbeddedBroker
 from streams.transport.processes import die_with_parent
 
+
 def settings_environment(settings: Settings) -> dict[str, str]:
     """The settings as TICKETFLOW_* variables, so child processes see exactly these values
     (secrets included: they travel in the child's environment, never on a command line)."""

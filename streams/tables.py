@@ -1,29 +1,28 @@
-"""The worker's tables behind the small store interfaces the stages use: tickets (by ticket id,
-co-partitioned with requests.classified and tickets.actions), SLA windows (partitioned by
-department) and customers (by customer id, co-partitioned with requests.normalized).
-"""
+"""The worker's tables behind the store interfaces of streams/state/stores.py: tickets (by ticket
+id, co-partitioned with requests.classified and tickets.actions), SLA windows (partitioned by
+department), customers (by customer id, co-partitioned with requests.normalized) and the
+global contact index (docs/architecture.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from aiokafka.partitioner import murmur2
 
-from streams.app import app
-from streams.catalog import CUSTOMERS_TABLE, TICKETS_TABLE, WINDOWS_TABLE
+from streams.catalog import (
+    CONTACT_INDEX_TABLE,
+    CUSTOMERS_TABLE,
+    TICKETS_TABLE,
+    WINDOWS_TABLE,
+)
 from streams.domain.customers import CustomerRecord
 from streams.domain.tickets import TicketState
+from streams.partitioning import partition_of
 from streams.state.codec import decode_ticket, encode_ticket
 
-def _bytes_table(name: str, help_text: str):  # noqa: ANN202 - a faust Table
-    """A table of bytes keys and values (the stores encode), one partition per topic partition."""
-    return app.Table(name, default=None, key_type=bytes, value_type=bytes, partitions=app.ticketflow.partitions,
-                     help=help_text)  # fmt: skip
-
-
-tickets_table = _bytes_table(TICKETS_TABLE, "Ticket state and SLA clocks, by ticket id.")
+if TYPE_CHECKING:
+    from streams.app import TicketflowApp
 
 
 class ChangelogStore:
@@ -63,7 +62,7 @@ class ChangelogStore:
         return [key.decode() for key, raw in list(self.table.data.items()) if raw is not None]
 
 
-class FaustTicketStore(ChangelogStore):
+class TicketTableStore(ChangelogStore):
     """Ticket states, compact (streams/state/codec.py), by ticket id."""
 
     def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
@@ -73,27 +72,13 @@ class FaustTicketStore(ChangelogStore):
         self.put_value(partition, state.ticket_id, state, changelog=changelog)
 
     def partition_of(self, ticket_id: str) -> int:
-        """The partition holding a ticket: as recorded by the memory store while it replayed
-        the changelog (faust keeps that map anyway), else the default partitioner's answer."""
+        """The partition holding a ticket: as recorded by faust's memory store while it replayed
+        the changelog, else the default partitioner's answer."""
         recorded = getattr(self.table.data, "_key_partition", {}).get(ticket_id.encode())
         return recorded if recorded is not None else partition_of(ticket_id, self.table.partitions or 1)
 
 
-def partition_of(key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2) gives a key: tickets, customers and
-    departments are all placed this way."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
-
-
-ticket_store = FaustTicketStore(tickets_table)
-
-
-windows_table = _bytes_table(
-    WINDOWS_TABLE, "SLA window aggregates, by size|start|department|channel|priority (partitioned by department)."
-)
-
-
-class FaustWindowStore(ChangelogStore):
+class WindowTableStore(ChangelogStore):
     """Window aggregates as JSON."""
 
     def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
@@ -103,15 +88,7 @@ class FaustWindowStore(ChangelogStore):
         self.put_value(partition, key, aggregate, changelog=changelog)
 
 
-window_store = FaustWindowStore(windows_table)
-
-
-customers_table = _bytes_table(
-    CUSTOMERS_TABLE, "Per customer: CRM segment and recent requests (repeat detection), by customer id."
-)
-
-
-class FaustCustomerStore(ChangelogStore):
+class CustomerTableStore(ChangelogStore):
     """Customer records as JSON, co-partitioned with requests.normalized."""
 
     def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
@@ -122,4 +99,50 @@ class FaustCustomerStore(ChangelogStore):
         self.put_value(partition, customer_id, record)
 
 
-customer_store = FaustCustomerStore(customers_table)
+class ContactIndexStore:
+    """The global contact index behind the `ContactStore` interface; every write goes to
+    partition 0 of its changelog (there is only one)."""
+
+    def __init__(self, table) -> None:  # noqa: ANN001 - a faust GlobalTable
+        self.table = table
+
+    def get(self, key: str) -> str | None:
+        raw = self.table.data.get(key.encode())
+        return None if raw is None else raw.decode()
+
+    def put(self, key: str, value: str) -> None:
+        self.table.data[key.encode()] = value.encode()
+        self.table.send_changelog(0, key.encode(), value.encode())
+
+    def delete(self, key: str) -> None:
+        self.table.data.pop(key.encode(), None)
+        self.table.send_changelog(0, key.encode(), None)
+
+
+class Tables:
+    """Every table of one worker app, and the stores over them."""
+
+    def __init__(self, app: TicketflowApp) -> None:
+        def table(name: str, help_text: str):  # noqa: ANN202 - a faust Table
+            # Bytes keys and values (the stores encode), one partition per topic partition.
+            return app.Table(name, default=None, key_type=bytes, value_type=bytes, partitions=app.ticketflow.partitions,
+                             help=help_text)  # fmt: skip
+
+        self.tickets_table = table(TICKETS_TABLE, "Ticket state and SLA clocks, by ticket id.")
+        self.windows_table = table(
+            WINDOWS_TABLE, "SLA window aggregates, by size|start|department|channel|priority (partitioned by department)."
+        )
+        self.customers_table = table(
+            CUSTOMERS_TABLE, "Per customer: CRM segment and recent requests (repeat detection), by customer id."
+        )
+        # A request arrives keyed by whatever contact its channel had, so normalize on any worker
+        # may need any contact: every worker holds the whole (small) index, restored from a
+        # one-partition changelog with a buffer of one record, as faust documents for global tables.
+        self.contact_index = app.GlobalTable(
+            CONTACT_INDEX_TABLE, default=None, key_type=bytes, value_type=bytes, partitions=1, recovery_buffer_size=1,
+            help="Contact id → customer id (and customer id → its contact ids), from customers.profiles.",
+        )  # fmt: skip
+        self.tickets = TicketTableStore(self.tickets_table)
+        self.windows = WindowTableStore(self.windows_table)
+        self.customers = CustomerTableStore(self.customers_table)
+        self.contacts = ContactIndexStore(self.contact_index)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from streams.domain.policies import PolicyFile
-from streams.replay import LogRecord, compare, replay_ticket
 from streams.models import TicketAction
+from streams.replay import LogRecord, compare, replay_ticket
 from tests.domain.test_tickets import SUBMITTED, T, classified
 
 LOOSE = PolicyFile.model_validate({"policies": [{"name": "loose", "targets": {"first_response": "1h", "resolution": "24h"}}]})

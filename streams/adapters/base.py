@@ -26,8 +26,16 @@ from typing import Any
 import orjson
 
 from streams import ids
+from streams.domain.identity import contact_customer_id
 from streams.domain.rejections import Rejection
-from streams.models import CustomerRef, RawEnvelope, RequestOrigin, RequestSubmission, TicketAction
+from streams.models import (
+    CustomerRef,
+    RawEnvelope,
+    RequestOrigin,
+    RequestSubmission,
+    TicketAction,
+)
+from streams.records import utf8_or_base64
 
 BASE64_PARAMETER = "transfer-encoding=base64"
 
@@ -124,11 +132,7 @@ class Intake:
 
     def sender_id(self) -> str:
         """The record key on raw.<channel>: the customer as far as the edge can tell."""
-        customer = self.sender
-        return ids.customer_id_for(
-            explicit_id=customer.id, phone=customer.phone, email=customer.email, wecom_id=customer.wecom_id,
-            fallback=self.sender_handle or self.request_id,
-        )[0]  # fmt: skip
+        return contact_customer_id(self.sender, self.sender_handle or self.request_id)
 
     def envelope(self) -> RawEnvelope:
         return RawEnvelope(
@@ -166,10 +170,8 @@ class Skip:
 def text_body(raw: bytes, content_type: str) -> tuple[str, str]:
     """The body to store in an envelope: the text itself when it is UTF-8, else base64 marked
     in the content type (so the exact bytes survive)."""
-    try:
-        return raw.decode("utf-8"), content_type
-    except UnicodeDecodeError:
-        return base64.b64encode(raw).decode("ascii"), f"{content_type}; {BASE64_PARAMETER}"
+    text, is_base64 = utf8_or_base64(raw)
+    return text, f"{content_type}; {BASE64_PARAMETER}" if is_base64 else content_type
 
 
 def envelope_bytes(envelope: RawEnvelope) -> bytes:

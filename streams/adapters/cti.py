@@ -25,10 +25,24 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from streams import ids
-from streams.adapters.base import HttpInput, Intake, Parsed, Refusal, Skip, clamp_to, load_json_object
+from streams.adapters.base import (
+    HttpInput,
+    Intake,
+    Parsed,
+    Refusal,
+    Skip,
+    clamp_to,
+    load_json_object,
+)
 from streams.adapters.webhook import DEFAULT_MAX_AGE, verify_signature
 from streams.domain.rejections import Rejection, describe_validation_error
-from streams.models import CustomerRef, RawEnvelope, RequestSubmission, TicketAction, UtcDatetime
+from streams.models import (
+    CustomerRef,
+    RawEnvelope,
+    RequestSubmission,
+    TicketAction,
+    UtcDatetime,
+)
 
 ADAPTER = "cti-webhook/v1"
 CallEventKind = Literal["offered", "answered", "abandoned", "wrap_up"]

@@ -39,8 +39,8 @@ import email.policy
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage, Message
 from email.header import decode_header, make_header
+from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
 import lxml.etree
@@ -49,13 +49,21 @@ from pydantic import ValidationError
 
 from streams import ids
 from streams.adapters import replies
-from streams.adapters.base import Intake, Parsed, Refusal, clamp_to, digest_key, envelope_bytes, invalid, text_body
+from streams.adapters.base import (
+    Intake,
+    Parsed,
+    Refusal,
+    clamp_to,
+    digest_key,
+    envelope_bytes,
+    invalid,
+    text_body,
+)
 from streams.domain import timestamps
 from streams.domain.rejections import Rejection, describe_validation_error
 from streams.models import (
     CustomerRef,
     RawEnvelope,
-    RequestOrigin,
     RequestSubmission,
     TicketAction,
     UnmatchedReply,
@@ -317,23 +325,3 @@ def parse(envelope: RawEnvelope) -> Parsed | Rejection:
     if isinstance(submission, Rejection):
         return submission
     return Parsed(submission)
-
-
-def promoted_reply(reply: UnmatchedReply, origin: RequestOrigin) -> tuple[str, RawEnvelope]:
-    """The raw.email record (key, envelope) of a reply that becomes a request of its own: the ids
-    the mail would have had as a new request, keyed by the sender like any mail (see
-    streams/adapters/replies.py, shared with web chat)."""
-    return replies.promoted_request(reply, origin)
-
-
-def parse_promoted_reply(envelope: RawEnvelope) -> Parsed | Rejection:
-    """A promoted reply's body (see `promoted_reply`) as the request it is, with its origin."""
-    return replies.parse(envelope)
-
-
-def new_message(**headers: str) -> EmailMessage:
-    """An empty message with the given headers (used by senders and tests)."""
-    message = EmailMessage()
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    return message

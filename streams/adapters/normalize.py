@@ -18,7 +18,12 @@ from streams import adapters
 from streams.adapters.base import Skip
 from streams.adapters.generic import JSON_CONTENT_TYPES, parse_submission
 from streams.domain.identity import Lookup, resolve_customer
-from streams.domain.rejections import ERROR_CODES, Rejection, describe_validation_error
+from streams.domain.rejections import (
+    ERROR_CODES,
+    Rejection,
+    describe_validation_error,
+    is_json_syntax_error,
+)
 from streams.models import CanonicalRequest, RawEnvelope
 
 __all__ = [
@@ -34,7 +39,7 @@ def parse_envelope(raw: bytes) -> RawEnvelope | Rejection:
         return RawEnvelope.model_validate_json(raw)
     except ValidationError as exc:
         reason, details = describe_validation_error(exc)
-        if details and details[0]["kind"] == "json_invalid":
+        if is_json_syntax_error(details):
             return Rejection("invalid_envelope", f"record is not a JSON envelope: {reason}", details)
         return Rejection("invalid_envelope", f"envelope fields are wrong: {reason}", details)
 

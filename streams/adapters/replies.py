@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from streams import ids
 from streams.adapters.base import Parsed
+from streams.domain.identity import contact_customer_id
 from streams.domain.rejections import Rejection, describe_validation_error
 from streams.models import PromotedReply, RawEnvelope, RequestOrigin, UnmatchedReply
 
@@ -34,9 +35,7 @@ def promoted_request(reply: UnmatchedReply, origin: RequestOrigin) -> tuple[str,
     key = reply.promoted_key(origin.reason)
     request_id, ticket_id = ids.request_id(reply.channel, key), ids.ticket_id(reply.channel, key)
     body = PromotedReply(submission=submission, origin=origin, sender_handle=reply.sender_handle)
-    customer = submission.customer
-    sender = ids.customer_id_for(explicit_id=customer.id, phone=customer.phone, email=customer.email,
-                                 wecom_id=customer.wecom_id, fallback=reply.sender_handle or request_id)[0]  # fmt: skip
+    sender = contact_customer_id(submission.customer, reply.sender_handle or request_id)
     envelope = RawEnvelope(channel=reply.channel, received_at=reply.received_at, adapter=adapter_for(reply.channel),
                            idempotency_key=key, request_id=request_id, ticket_id=ticket_id, content_type=CONTENT_TYPE,
                            body=body.model_dump_json(exclude_none=True))  # fmt: skip

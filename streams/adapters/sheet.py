@@ -1,4 +1,4 @@
-"""The store front desk / offline request log: seed 004's table 1 (客户需求登记与跟踪表) as a
+"""The store front desk / offline request log: the request log template (客户需求登记与跟踪表) as a
 CSV or XLSX file with its Chinese headers:
 
     客户编号, 客户类型, 需求渠道, 需求类型, 问题描述, 提交时间, 首次响应时间, 解决时间,
@@ -35,7 +35,14 @@ from streams import ids
 from streams.adapters.base import Intake, Parsed, Refusal, digest_key, invalid
 from streams.domain import timestamps
 from streams.domain.rejections import Rejection
-from streams.models import CHANNELS, CustomerRef, CustomerTier, RawEnvelope, RequestSubmission, TicketAction
+from streams.models import (
+    CHANNELS,
+    CustomerRef,
+    CustomerTier,
+    RawEnvelope,
+    RequestSubmission,
+    TicketAction,
+)
 
 ADAPTER = "sheet-import/v1"
 CONTENT_TYPE = "application/vnd.ticketflow.sheet-row+json"

@@ -36,8 +36,8 @@ from datetime import datetime, timedelta
 
 import defusedxml.ElementTree as defused
 from cryptography.hazmat.primitives import padding
-from defusedxml import DefusedXmlException
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from defusedxml import DefusedXmlException
 
 from streams.adapters.base import (
     HttpInput,

@@ -1,6 +1,3 @@
-"""faust agents: thin loops that feed records to the stages in streams/stages.py and send
-what comes back. Importing this package registers every agent and timer with the app."""
-
-from streams.agents import classify, identity, lifecycle, normalize, windows  # noqa: F401
-
-__all__ = ["classify", "identity", "lifecycle", "normalize", "windows"]
+"""faust agents: thin loops that feed records to the stage of the same name in streams/stages/
+and send what comes back. Each module's `register(app)` adds its agents and timers to an app
+built by `streams.app.create_app` (docs/architecture.md)."""

@@ -1,9 +1,9 @@
 """What the classify stage knows about a customer: the CRM segment and the recent requests.
 
-- **Segment** (seed 003): VIP, new (a customer for fewer than `new_customer_days`), churn-risk
+- **Segment**: VIP, new (a customer for fewer than `new_customer_days`), churn-risk
   or regular, from the customer's profile on `customers.profiles`; the tier a channel sent with
   the request is used only when no profile is known.
-- **Repeat requests** (seed 004's repeat-inquiry rate): a request of the same type from the
+- **Repeat requests** (the repeat-inquiry rate): a request of the same type from the
   same customer within the repeat window, whose wording overlaps an earlier one (Jaccard
   similarity of their significant tokens ≥ `REPEAT_SIMILARITY`, or the same order or account
   number), is a repeat and is linked to the earlier ticket.

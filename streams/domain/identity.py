@@ -70,6 +70,11 @@ def resolve_customer(customer: CustomerRef, lookup: Lookup | None, fallback: str
                                wecom_id=customer.wecom_id, fallback=fallback)  # fmt: skip
 
 
+def contact_customer_id(customer: CustomerRef, fallback: str) -> str:
+    """The customer id the contacts themselves give (no index): the key of a raw.<channel> record."""
+    return resolve_customer(customer, None, fallback)[0]
+
+
 @dataclass
 class IndexUpdate:
     """What a profile changes in the contact index."""

@@ -1,6 +1,6 @@
 """The filter shared by routing rules and SLA policies: "first matching rule wins".
 
-A filter lists facts about a ticket; each entry is one value or a list of accepted values;
+A filter lists fields of a ticket; each entry is one value or a list of accepted values;
 an absent entry matches anything. `aspect` matches when the request has any listed aspect.
 """
 
@@ -51,11 +51,11 @@ class Filter(BaseModel):
             raise ValueError(f"unknown {info.field_name} {unknown}; expected one of {list(allowed)}")
         return value
 
-    def matches(self, facts: Mapping[str, Any]) -> bool:
+    def matches(self, fields: Mapping[str, Any]) -> bool:
         for name in ("channel", "type", "urgency", "complaint_grade", "tier", "department"):
             accepted = getattr(self, name)
-            if accepted is not None and facts.get(name) not in accepted:
+            if accepted is not None and fields.get(name) not in accepted:
                 return False
-        if self.aspect is not None and not set(self.aspect) & set(facts.get("aspects") or ()):
+        if self.aspect is not None and not set(self.aspect) & set(fields.get("aspects") or ()):
             return False
         return True

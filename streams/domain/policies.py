@@ -20,7 +20,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from streams.domain.calendars import ALWAYS_OPEN, BusinessCalendar, Calendar, CalendarSpec
+from streams.domain.calendars import (
+    ALWAYS_OPEN,
+    BusinessCalendar,
+    Calendar,
+    CalendarSpec,
+)
 from streams.domain.durations import Duration, parse_duration
 from streams.domain.matching import Filter
 
@@ -160,9 +165,9 @@ class PolicyFile(_Strict):
     def _calendars(self) -> dict[str, BusinessCalendar]:
         return {name: BusinessCalendar(name, spec) for name, spec in self.calendars.items()}
 
-    def select(self, facts: Mapping[str, Any]) -> Policy:
+    def select(self, fields: Mapping[str, Any]) -> Policy:
         for policy in self.policies:
-            if policy.match.matches(facts):
+            if policy.match.matches(fields):
                 return policy
         return self.policies[-1]
 

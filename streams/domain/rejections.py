@@ -58,3 +58,8 @@ def describe_validation_error(error: ValidationError) -> tuple[str, list[dict[st
         details.append({"field": location, "problem": item["msg"], "kind": item["type"]})
         parts.append(f"{location}: {item['msg']}")
     return "; ".join(parts[:5]) + (f" (+{len(parts) - 5} more)" if len(parts) > 5 else ""), details
+
+
+def is_json_syntax_error(details: list[dict] | None) -> bool:
+    """Whether a validation failed on the JSON itself rather than on a field."""
+    return bool(details) and details[0]["kind"] == "json_invalid"

@@ -98,15 +98,15 @@ class RoutingDecision:
     reasons: list[str] = field(default_factory=list)
 
 
-def route(config: RoutingConfig, facts: Mapping[str, Any], confidence: float) -> RoutingDecision:
-    """Decide owner and copies from the ticket's facts (type, grade, urgency, channel, tier, aspects)."""
+def route(config: RoutingConfig, fields: Mapping[str, Any], confidence: float) -> RoutingDecision:
+    """Decide owner and copies from the ticket's fields (type, grade, urgency, channel, tier, aspects)."""
     reasons: list[str] = []
     if confidence < config.triage.below_confidence:
         department, cc, rule_name = config.triage.department, (), "triage"
         reasons.append(f"confidence {confidence:.2f} < {config.triage.below_confidence:.2f}: triage")
     else:
         for rule in config.rules:
-            if rule.match.matches(facts):
+            if rule.match.matches(fields):
                 department, cc, rule_name = rule.department, rule.cc, rule.name
                 reasons.append(f"rule {rule.name} → {rule.department}")
                 break
@@ -115,13 +115,13 @@ def route(config: RoutingConfig, facts: Mapping[str, Any], confidence: float) ->
             reasons.append(f"no rule matched → default {department}")
 
     managers = config.account_managers
-    if managers and facts.get("tier") in managers.tiers and department != managers.department:
-        if managers.keep_owner_when is not None and managers.keep_owner_when.matches(facts):
+    if managers and fields.get("tier") in managers.tiers and department != managers.department:
+        if managers.keep_owner_when is not None and managers.keep_owner_when.matches(fields):
             cc = (*cc, managers.department)
-            reasons.append(f"tier {facts.get('tier')}: {managers.department} copied, {department} keeps ownership")
+            reasons.append(f"tier {fields.get('tier')}: {managers.department} copied, {department} keeps ownership")
         else:
             copied = (department, *cc) if managers.cc_owning_department else cc
-            reasons.append(f"tier {facts.get('tier')}: owned by {managers.department}, {department} copied")
+            reasons.append(f"tier {fields.get('tier')}: owned by {managers.department}, {department} copied")
             department, cc = managers.department, copied
             rule_name = f"{rule_name}+account_manager"
     # A department is never copied on its own ticket, and never twice.

@@ -1,4 +1,4 @@
-"""SLA clock arithmetic (DESIGN §3), on plain floats (seconds since the epoch, UTC).
+"""SLA clock arithmetic (docs/sla.md), on plain floats (seconds since the epoch, UTC).
 
 A `Clock` measures one metric for one cycle of one ticket, in the business time of its
 policy's calendar (24/7 without one). It starts at the moment given (the customer's submit

@@ -3,7 +3,7 @@
 - `normalize`: Unicode NFKC (full-width letters, digits and punctuation become ASCII), traditional
   Chinese converted to simplified with OpenCC (`t2s`), lower case. Rules, features and training
   all see this form, so a rule written in simplified characters also matches a request written
-  in traditional ones (seed 001 is traditional).
+  in traditional ones (customers in Hong Kong and Taiwan write traditional).
 - `tokens`: Latin words and numbers by a regular expression, Chinese runs segmented with jieba
   (the jieba-rs implementation, same dictionary and algorithm as the Python jieba, ~50x faster).
 - `features`: what the statistical model reads: words, word bigrams, Chinese character bigrams

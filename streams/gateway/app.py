@@ -33,7 +33,13 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from pydantic import ValidationError
 
 from streams import ids
@@ -41,8 +47,17 @@ from streams.adapters import cti, webhook, wecom
 from streams.adapters.base import HttpInput, Intake, Refusal, Reply
 from streams.adapters.generic import ADAPTER, parse_submission
 from streams.catalog import TopicCatalog
-from streams.domain.rejections import Rejection, describe_validation_error
-from streams.gateway.intake import IdempotencyCache, IntakeSink, Publisher, RecordTooLarge
+from streams.domain.rejections import (
+    Rejection,
+    describe_validation_error,
+    is_json_syntax_error,
+)
+from streams.gateway.intake import (
+    IdempotencyCache,
+    IntakeSink,
+    Publisher,
+    RecordTooLarge,
+)
 from streams.gateway.pii import mask_pii
 from streams.models import CHANNELS, ActionSubmission, TicketAction
 from streams.settings import Settings
@@ -67,7 +82,7 @@ HTTP_REQUESTS = Counter(
 CALL_EVENTS = Counter("ticketflow_call_events", "Hotline call events received, by event.", ["event"])
 CALLS_ANSWERED = Counter(
     "ticketflow_calls_answered",
-    "Answered hotline calls, by whether the caller waited no longer than the answer target (seed 000: 10 minutes).",
+    "Answered hotline calls, by whether the caller waited no longer than the answer target (10 minutes by default).",
     ["within_target"],
 )
 CALL_ANSWER_SECONDS = Histogram(
@@ -314,7 +329,7 @@ class Gateway:
             submission = ActionSubmission.model_validate_json(body)
         except ValidationError as exc:
             reason, details = describe_validation_error(exc)
-            code = "invalid_json" if details and details[0]["kind"] == "json_invalid" else "invalid_action"
+            code = "invalid_json" if is_json_syntax_error(details) else "invalid_action"
             refusal = Refusal(400 if code == "invalid_json" else 422, Rejection(code, reason, details), True, body)
             await self.sink.refuse("unknown", refusal, replay_topic=self.catalog.tickets_actions)
             return _error(refusal.status, code, reason, details)

@@ -154,11 +154,11 @@ def testset_result(cases: list[dict], classifier: Classifier, routing: RoutingCo
     expected_departments = []
     for case in cases:
         result = classifier.classify(case["text"], segment=case.get("tier"))
-        facts = {"channel": case.get("channel"), "type": result.type, "urgency": result.urgency,
+        fields = {"channel": case.get("channel"), "type": result.type, "urgency": result.urgency,
                  "complaint_grade": result.complaint_grade, "tier": result.segment, "aspects": result.aspects}  # fmt: skip
-        department = route(routing, facts, result.confidence).department
+        department = route(routing, fields, result.confidence).department
         expected_department = case.get("department") or route(routing, {
-            **facts, "type": case["type"], "urgency": case["urgency"], "complaint_grade": case.get("complaint_grade")},
+            **fields, "type": case["type"], "urgency": case["urgency"], "complaint_grade": case.get("complaint_grade")},
             1.0).department  # fmt: skip
         expected_departments.append(expected_department)
         got["type"].append(result.type)

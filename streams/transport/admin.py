@@ -9,6 +9,7 @@ metadata, which then clashes with faust's changelogs.
 from __future__ import annotations
 
 import asyncio
+
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError
 

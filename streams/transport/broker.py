@@ -17,6 +17,7 @@ from pathlib import Path
 
 from streams.transport.processes import die_with_parent
 
+
 class BrokerError(RuntimeError):
     pass
 

@@ -12,7 +12,6 @@ import logging
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-
 log = logging.getLogger(__name__)
 
 

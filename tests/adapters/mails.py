@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
-from datetime import datetime, timezone
 
 WHEN = datetime(2026, 11, 22, 1, 30, tzinfo=timezone.utc)
 

@@ -1,7 +1,7 @@
 from datetime import datetime, timezone
 
 from streams import ids
-from streams.adapters import email
+from streams.adapters import email, replies
 from streams.adapters.base import Intake, Refusal, envelope_bytes
 from streams.domain.rejections import Rejection
 from tests.adapters import mails
@@ -105,7 +105,7 @@ def _promoted(reason="no_ticket"):
     action = email.mail_intake(mails.reply("<news-7@shop.example>", text="你们的会员怎么取消？"), NOW).actions[0]
     origin = RequestOrigin(reason=reason, detail="no ticket turned up", thread_ticket=action.ticket_id,
                            thread_message_id="news-7@shop.example", reply_action_id=action.action_id)  # fmt: skip
-    return email.promoted_reply(action.unmatched, origin)
+    return replies.promoted_request(action.unmatched, origin)
 
 
 def test_promoted_reply_is_a_raw_email_record_with_the_ids_of_a_new_mail():
@@ -130,6 +130,6 @@ def test_promoted_reply_is_read_back_as_the_request_with_its_origin():
 def test_promoted_reply_with_a_broken_body_is_rejected_with_the_reason():
     _, envelope = _promoted()
     broken = envelope.model_copy(update={"body": '{"submission": {}}'})
-    rejection = email.parse_promoted_reply(broken)
+    rejection = replies.parse(broken)
     assert isinstance(rejection, Rejection) and rejection.error_code == "invalid_request"
     assert "submission.text" in rejection.reason

@@ -3,7 +3,13 @@ from datetime import timedelta
 import orjson
 
 from streams import ids
-from streams.adapters.normalize import Rejection, detect_language, normalize_record, parse_submission
+from streams.adapters import replies
+from streams.adapters.normalize import (
+    Rejection,
+    detect_language,
+    normalize_record,
+    parse_submission,
+)
 from streams.models import RawEnvelope
 from tests.conftest import T0
 
@@ -100,7 +106,7 @@ def test_a_promoted_email_reply_becomes_a_request_that_keeps_its_origin():
     action = email.mail_intake(mails.reply("<news-7@shop.example>"), T0).actions[0]
     origin = RequestOrigin(reason="no_ticket", detail="no ticket turned up", thread_ticket=action.ticket_id,
                            reply_action_id=action.action_id)  # fmt: skip
-    _, promoted = email.promoted_reply(action.unmatched, origin)
+    _, promoted = replies.promoted_request(action.unmatched, origin)
     result, _ = normalize_record(promoted.model_dump_json().encode())
     assert result.ticket_id == ids.ticket_id("email", "reply-1@mail.example.cn") and result.channel == "email"
     assert result.origin.reason == "no_ticket" and result.origin.thread_ticket == action.ticket_id

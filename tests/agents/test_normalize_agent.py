@@ -1,21 +1,31 @@
-"""The normalize agent as faust runs it (agent.test_context), with its sends captured."""
+"""The normalize agent as faust runs it (agent.test_context), on an app built with the test's own
+settings, its sends captured."""
 
 from __future__ import annotations
 
 import asyncio
 
 import orjson
+import pytest
 
-from streams.agents import normalize as normalize_agent
-from tests.test_stages import raw_record
+from streams.app import create_app
+from streams.settings import Settings
+from tests.stages.helpers import raw_record
 
 
-def test_agent_forwards_valid_and_rejects_malformed_without_stopping(monkeypatch):
+@pytest.fixture
+def app(tmp_path):
+    settings = Settings(app_id="agent-test", broker_url="127.0.0.1:1", state_dir=tmp_path, topic_prefix="")
+    settings.load_operator_files()
+    return create_app(settings)
+
+
+def test_agent_forwards_valid_and_rejects_malformed_without_stopping(app, monkeypatch):
     sent = []
-    monkeypatch.setattr(normalize_agent.emitter, "send", lambda outputs: sent.extend(outputs) or [])
+    monkeypatch.setattr(app.pipeline_topics.emitter, "send", lambda outputs: sent.extend(outputs) or [])
 
     async def main():
-        async with normalize_agent.normalize.test_context() as agent:
+        async with app.pipeline.normalize.agent.test_context() as agent:
             # test_context names a multi-topic channel "<internal>"; these records come from raw.app.
             build_message = agent.to_message
 
@@ -33,14 +43,11 @@ def test_agent_forwards_valid_and_rejects_malformed_without_stopping(monkeypatch
     assert orjson.loads(sent[1].value)["language"] == "zh"
 
 
-def test_offsets_of_normalize_and_classify_wait_for_their_outputs():
-    from streams.agents import classify as classify_agent
-    from streams.app import app
-
-    assert normalize_agent.sends in app.pending_writes and classify_agent.sends in app.pending_writes
+def test_offsets_of_normalize_and_classify_wait_for_their_outputs(app):
+    assert app.pipeline.normalize.sends in app.pending_writes and app.pipeline.classify.sends in app.pending_writes
 
 
-def test_the_agent_hands_what_it_sends_to_the_commit(monkeypatch):
+def test_the_agent_hands_what_it_sends_to_the_commit(app, monkeypatch):
     sent_futures = []
 
     def send(outputs):
@@ -48,15 +55,25 @@ def test_the_agent_hands_what_it_sends_to_the_commit(monkeypatch):
         sent_futures.extend(futures)
         return futures
 
-    monkeypatch.setattr(normalize_agent.emitter, "send", send)
+    monkeypatch.setattr(app.pipeline_topics.emitter, "send", send)
+    sends = app.pipeline.normalize.sends
 
     async def main():
-        async with normalize_agent.normalize.test_context() as agent:
+        async with app.pipeline.normalize.agent.test_context() as agent:
             await agent.put(b"not an envelope", key=b"s1")
-            waiting = len(normalize_agent.sends)
+            waiting = len(sends)
             for future in sent_futures:
                 future.set_result(None)
-            await normalize_agent.sends.drain()
-            return waiting, len(normalize_agent.sends)
+            await sends.drain()
+            return waiting, len(sends)
 
     assert asyncio.run(main()) == (1, 0)
+
+
+def test_two_apps_in_one_process_keep_their_own_settings(tmp_path):
+    first = create_app(Settings(app_id="first", broker_url="127.0.0.1:1", state_dir=tmp_path, partitions=2))
+    second = create_app(Settings(app_id="second", broker_url="127.0.0.1:1", state_dir=tmp_path, partitions=6,
+                                 topic_prefix="b."))  # fmt: skip
+    assert (first.conf.id, second.conf.id) == ("first", "second")
+    assert first.pipeline_tables.tickets_table.partitions == 2 and second.pipeline_tables.tickets_table.partitions == 6
+    assert second.pipeline_topics.requests_classified.get_topic_name() == "b.requests.classified"

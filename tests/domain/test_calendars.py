@@ -1,12 +1,11 @@
 """Business time on China's official calendar, including moved working days (调休)."""
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from streams.domain.calendars import ALWAYS_OPEN, BusinessCalendar, CalendarSpec
-
-from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OFFICE = BusinessCalendar("cn-office", CalendarSpec(hours=("09:00-12:00", "13:30-18:00"), holidays="CN"))

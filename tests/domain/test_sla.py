@@ -1,6 +1,5 @@
 from streams.domain import sla
 from streams.domain.calendars import ALWAYS_OPEN
-
 from tests.domain.test_calendars import OFFICE, at, local
 
 

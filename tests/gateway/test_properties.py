@@ -19,8 +19,8 @@ from prometheus_client import REGISTRY
 
 from streams.adapters import sheet
 from streams.adapters.base import Intake, Refusal
-from streams.catalog import TopicCatalog
 from streams.adapters.normalize import Rejection, normalize_record
+from streams.catalog import TopicCatalog
 from streams.gateway.app import Gateway
 from streams.gateway.intake import IntakeSink
 from streams.gateway.smtp import receive_mail

@@ -15,7 +15,12 @@ import pytest
 from streams.catalog import TopicSpec
 from streams.supervisor import http_ok
 from streams.transport.admin import TopicSetupError, ensure_topics
-from streams.transport.broker import BrokerError, EmbeddedBroker, free_port, kafka_api_versions_ok
+from streams.transport.broker import (
+    BrokerError,
+    EmbeddedBroker,
+    free_port,
+    kafka_api_versions_ok,
+)
 
 pytestmark = pytest.mark.integration
 

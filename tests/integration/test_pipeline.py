@@ -256,8 +256,9 @@ def test_breach_fires_within_a_second_of_its_due_moment(pipeline):
 
 
 def test_worker_metrics_count_what_happened(pipeline):
-    from prometheus_client.parser import text_string_to_metric_families
     import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
 
     settings, run = pipeline["settings"], pipeline["run"]
     with urllib.request.urlopen(f"http://{settings.worker_host}:{settings.worker_port}/metrics", timeout=5) as r:

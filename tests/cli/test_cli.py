@@ -121,7 +121,7 @@ def test_train_writes_the_artefact_where_asked(tmp_path):
 def test_replay_from_a_time_without_a_zone_is_local_business_time():
     from datetime import datetime, timezone
 
-    from streams.cli import since_moment
+    from streams.cli.sla import since_moment
 
     expected = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc).timestamp()  # 09:00 in Shanghai
     assert since_moment("2026-11-20T09:00", "Asia/Shanghai") == expected
@@ -131,7 +131,7 @@ def test_replay_from_a_time_without_a_zone_is_local_business_time():
 def test_replay_from_a_duration_counts_back_from_now():
     import time
 
-    from streams.cli import since_moment
+    from streams.cli.sla import since_moment
 
     assert abs(since_moment("24h", "Asia/Shanghai") - (time.time() - 86400)) < 5
 

@@ -1,0 +1,342 @@
+"""lifecycle: tickets and their SLA clocks (requests.classified + tickets.actions → dept.*, sla.events)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+import orjson
+from pydantic import ValidationError
+
+from streams import metrics
+from streams.adapters import replies
+from streams.adapters.normalize import Rejection, describe_validation_error
+from streams.catalog import TopicCatalog
+from streams.domain import events, tickets, windows
+from streams.domain.policies import PolicyFile
+from streams.domain.routing import RoutingConfig
+from streams.domain.tickets import Outcome, Retention, TicketState
+from streams.models import ClassifiedRequest, TicketAction
+from streams.records import Output, Source
+from streams.stages.common import CLOUDEVENT_HEADERS, guard, invalid_output
+from streams.state.deadlines import DeadlineIndex
+from streams.state.open_tickets import OpenTickets
+from streams.state.stores import TicketStore
+
+log = logging.getLogger(__name__)
+
+
+
+_DURATION_HISTOGRAMS = {
+    "first_response": metrics.FIRST_RESPONSE_SECONDS,
+    "next_response": metrics.NEXT_RESPONSE_SECONDS,
+    "resolution": metrics.RESOLUTION_SECONDS,
+}
+
+
+
+class LifecycleStage:
+    """Tickets and their SLA clocks: requests.classified + tickets.actions → dept.* and sla.events.
+
+    Routing happens here, where the ticket is created, so a repeated request (same ticket id)
+    is recognised against the table and never routed twice.
+
+    A customer's reply whose ticket is not found becomes a request of its own: after the hold
+    (`reply_hold_seconds` for e-mail, `chat_reply_hold_seconds` for web chat; the timer) or at
+    once when the ticket is closed, it is published to raw.<channel> — the intake — and goes
+    through normalize and classify like any request (see streams/adapters/email.py for why it
+    is decided here and not at the edge). A web chat follow-up whose conversation has no ticket
+    opens the conversation's own ticket that way (streams/domain/tickets.py).
+    """
+
+    def __init__(
+        self,
+        catalog: TopicCatalog,
+        *,
+        routing: RoutingConfig,
+        policies: PolicyFile,
+        store: TicketStore,
+        index: DeadlineIndex,
+        open_tickets: OpenTickets,
+        facts_topic: str | None = None,
+        key_partition: Callable[[str], int] | None = None,
+        retention_seconds: float = 30 * 86400,
+        orphan_retention_seconds: float = 86400,
+        max_awaiting: int = 100_000,
+        reply_hold_seconds: float = 15 * 60,
+        chat_reply_hold_seconds: float = 2 * 60,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.catalog = catalog
+        self.facts_topic = facts_topic
+        self.key_partition = key_partition
+        self.retention = Retention(retention_seconds, orphan_retention_seconds, reply_hold_seconds,
+                                   chat_reply_hold_seconds)  # fmt: skip
+        self.routing = routing
+        self.policies = policies
+        self.store = store
+        self.index = index
+        self.open_tickets = open_tickets
+        self.max_awaiting = max_awaiting
+        self.clock = clock
+
+    # -- inputs -----------------------------------------------------------------------------
+
+    def on_classified(self, raw: bytes, partition: int, source: Source | None = None, *,
+                      deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
+        """A classified request. With `deferred`, the new ticket state is kept in memory and
+        listed there instead of written to the changelog: the caller writes it once the
+        outputs are acknowledged (streams/state/pending_writes.py)."""
+        return guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.requests_classified,
+                      lambda: self._on_classified(raw, partition, source, deferred))  # fmt: skip
+
+    def on_action(self, raw: bytes, partition: int, source: Source | None = None, *,
+                  deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
+        """An action on a ticket; `deferred` as for `on_classified`."""
+        return guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.tickets_actions,
+                      lambda: self._on_action(raw, partition, source, deferred))  # fmt: skip
+
+    def _on_classified(self, raw: bytes, partition: int, source: Source | None,
+                       deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
+        try:
+            classified = ClassifiedRequest.model_validate_json(raw)
+        except ValidationError as exc:
+            return [self._reject(raw, source, exc, "not a classified request", self.catalog.requests_classified)]
+        if (wrong := self._wrong_partition(classified.request.ticket_id, partition, raw, source)) is not None:
+            return [wrong]
+        now = self.clock()
+        before = self.store.get(classified.request.ticket_id)
+        outcome = tickets.open_ticket(before, classified, routing=self.routing, policies=self.policies, now=now)
+        if outcome.duplicate:
+            metrics.DUPLICATES.labels("request").inc()
+            return []
+        return self._commit(partition, OpenTickets.key(before), outcome, classified, now, deferred=deferred)
+
+    def _on_action(self, raw: bytes, partition: int, source: Source | None,
+                   deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
+        try:
+            action = TicketAction.model_validate_json(raw)
+        except ValidationError as exc:
+            return [self._reject(raw, source, exc, "not a ticket action", self.catalog.tickets_actions)]
+        if action.type == "transfer" and action.department not in self.routing.departments:
+            rejection = Rejection(
+                "unknown_department",
+                f"transfer to {action.department!r}: not a department of the routing file "
+                f"({sorted(self.routing.departments)})",
+            )
+            return [
+                invalid_output(self.catalog, stage="lifecycle", channel=action.channel or "unknown",
+                               rejection=rejection, raw=raw, source=source, request_id=action.action_id,
+                               replay_topic=self.catalog.tickets_actions)
+            ]  # fmt: skip
+        if (wrong := self._wrong_partition(action.ticket_id, partition, raw, source)) is not None:
+            return [wrong]
+        now = self.clock()
+        before = self.store.get(action.ticket_id)
+        if before is None and self.open_tickets.awaiting() >= self.max_awaiting:
+            metrics.AWAITING_REFUSED.inc()
+            rejection = Rejection(
+                "too_many_unknown_tickets",
+                f"{self.max_awaiting} ticket ids already hold actions for a request not seen yet "
+                f"(TICKETFLOW_MAX_AWAITING_TICKETS); replay this action once its request has arrived",
+            )
+            return [invalid_output(self.catalog, stage="lifecycle", channel=action.channel or "unknown",
+                                   rejection=rejection, raw=raw, source=source, request_id=action.action_id,
+                                   replay_topic=self.catalog.tickets_actions)]  # fmt: skip
+        was_open = OpenTickets.key(before)  # before apply_action changes the state in place
+        outcome = tickets.apply_action(before, action, policies=self.policies, now=now)
+        if outcome.duplicate:
+            metrics.DUPLICATES.labels("action").inc()
+            return []
+        if outcome.rejection is not None:
+            return [
+                invalid_output(self.catalog, stage="lifecycle", channel=action.channel or "unknown",
+                               rejection=Rejection(outcome.rejection_code, outcome.rejection), raw=raw, source=source,
+                               request_id=action.action_id, replay_topic=None)
+            ]  # fmt: skip
+        metrics.ACTIONS.labels(action.type).inc()
+        return self._commit(partition, was_open, outcome, None, now, deferred=deferred)
+
+    def fire_due(
+        self, partition: int, now: float, limit: int = 2000, *, upto: float | None = None,
+        deferred: list[tuple[int, str]] | None = None,
+    ) -> list[Output]:  # fmt: skip
+        """The timer's step for one owned partition: emit every point due by `upto` (default
+        `now`), publish held replies (e-mail, web chat) whose ticket did not turn up within the hold as
+        requests of their own, and drop tickets whose retention has run out.
+
+        With `deferred`, the new states are kept in memory and listed there instead of being
+        written to the changelog: the caller writes them once the events are acknowledged, so
+        a crash can repeat an event (same id) but never record one as fired that was not sent.
+        A ticket that cannot be read is skipped and counted, never fatal."""
+        upto = now if upto is None else min(upto, now)
+        outputs: list[Output] = []
+        for ticket_id in self.index.pop_due(partition, upto, limit):
+            try:
+                state = self.store.get(ticket_id)
+                if state is None:
+                    continue
+                outcome = tickets.fire_due(state, now=now, upto=upto, reply_hold=self.retention.reply_holds)
+                if outcome.state is not None:
+                    outputs.extend(self._commit(partition, OpenTickets.key(state), outcome, None, now,
+                                                deferred=deferred, from_timer=True))  # fmt: skip
+                    continue
+                expires = state.expires_at(self.retention)
+                if expires is not None and expires <= upto and state.next_due() is None:
+                    self.store.delete(partition, ticket_id)
+                    self.open_tickets.update(partition, OpenTickets.key(state), None)  # an id awaiting its request
+                    metrics.TICKETS_EXPIRED.labels(state.status).inc()
+                    continue
+                self.index.schedule(partition, ticket_id, state.wake_at(self.retention))
+            except Exception:  # noqa: BLE001 - one unreadable ticket must not stop every clock
+                log.exception("SLA timer: ticket %s skipped", ticket_id)
+                metrics.STAGE_ERRORS.labels("timer").inc()
+        return outputs
+
+    # -- ownership ---------------------------------------------------------------------------
+
+    def rebuild_in_steps(
+        self, partitions: set[int], partition_of: Callable[[str], int], step: int = 10_000
+    ) -> Iterator[int]:
+        """After a rebalance and table recovery: index and count what the owned partitions hold,
+        yielding the number of tickets seen every `step` tickets so a caller can let other work
+        run in between (a million tickets take tens of seconds). Partitions
+        already indexed are kept as they are; only newly assigned ones are read."""
+        indexed = set(self.index.partitions())
+        self.index.drop(indexed - partitions)
+        self.open_tickets.drop(indexed - partitions)
+        new = partitions - indexed
+        self.index.assign(new)
+        self.open_tickets.assign(new)
+        seen = 0
+        for ticket_id in self.store.keys():
+            seen += 1
+            if seen % step == 0:
+                yield seen
+            partition = partition_of(ticket_id)
+            if partition not in new:
+                continue
+            try:
+                state = self.store.get(ticket_id)
+            except Exception:  # noqa: BLE001 - an unreadable ticket is skipped, not fatal
+                log.exception("index rebuild: ticket %s skipped", ticket_id)
+                metrics.STAGE_ERRORS.labels("timer").inc()
+                continue
+            if state is None:
+                continue
+            self.index.schedule(partition, ticket_id, state.wake_at(self.retention))
+            self.open_tickets.update(partition, None, OpenTickets.key(state))
+        yield seen
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        partitions = list(partitions)
+        self.index.drop(partitions)
+        self.open_tickets.drop(partitions)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _wrong_partition(self, ticket_id: str, partition: int, raw: bytes, source: Source | None) -> Output | None:
+        """A record on another partition than its ticket's would be applied by a worker that does
+        not hold the ticket: refuse it, naming the cause (a producer not using Kafka's default
+        murmur2 partitioner)."""
+        if self.key_partition is None or (expected := self.key_partition(ticket_id)) == partition:
+            return None
+        rejection = Rejection(
+            "wrong_partition",
+            f"ticket {ticket_id} belongs to partition {expected}, the record came on partition {partition}: "
+            "produce keyed by ticket id with Kafka's default partitioner (murmur2; librdkafka clients: "
+            "partitioner=murmur2_random)",
+        )
+        return invalid_output(self.catalog, stage="lifecycle", channel="unknown", rejection=rejection, raw=raw,
+                              source=source, replay_topic=source.topic if source else None)  # fmt: skip
+
+    def _reject(self, raw: bytes, source: Source | None, exc: ValidationError, what: str, topic: str) -> Output:
+        reason, details = describe_validation_error(exc)
+        return invalid_output(
+            self.catalog, stage="lifecycle", channel="unknown", raw=raw, source=source,
+            rejection=Rejection("invalid_record", f"{what}: {reason}", details), replay_topic=topic,
+        )  # fmt: skip
+
+    def _commit(
+        self, partition: int, was_open: tuple[str, str] | None, outcome: Outcome,
+        classified: ClassifiedRequest | None, now: float, *, deferred: list[tuple[int, str]] | None = None,
+        from_timer: bool = False,
+    ) -> list[Output]:  # fmt: skip
+        """Build what the step emits, then record the new state (in memory at once; in the
+        changelog now, or — `deferred` — once the caller has the events acknowledged)."""
+        state = outcome.state
+        assert state is not None
+        outputs = list(self._emit(state, outcome, classified, now, from_timer=from_timer))
+        self.store.put(partition, state, changelog=deferred is None)
+        if deferred is not None:
+            deferred.append((partition, state.ticket_id))
+        self.index.schedule(partition, state.ticket_id, state.wake_at(self.retention))
+        self.open_tickets.update(partition, was_open, OpenTickets.key(state))
+        return outputs
+
+    def _facts(self, state: TicketState, outcome: Outcome) -> Iterator[Output]:
+        """Facts for the SLA windows (received, responded, resolved, breached), keyed by department."""
+        if self.facts_topic is None:
+            return
+        where = {"department": state.department or "unknown", "channel": state.channel or "unknown",
+                 "priority": state.urgency or "unknown"}  # fmt: skip
+        found = []
+        if outcome.opened and state.submitted_at is not None:
+            found.append(windows.fact("received", at=state.submitted_at, **where))
+        for event in outcome.sla_events:
+            if event.kind == "fulfilled" and event.metric in ("first_response", "resolution"):
+                kind = "responded" if event.metric == "first_response" else "resolved"
+                found.append(windows.fact(kind, at=event.at, within_target=event.within_target,
+                                          elapsed=event.elapsed, **where))  # fmt: skip
+            elif event.kind == "breached":
+                found.append(windows.fact("breached", at=event.at, metric=event.metric, **where))
+        key = where["department"].encode()
+        for document in found:
+            yield Output(self.facts_topic, key, orjson.dumps(document))
+
+    def _emit(self, state: TicketState, outcome: Outcome, classified: ClassifiedRequest | None,
+              now: float, *, from_timer: bool = False) -> Iterator[Output]:  # fmt: skip
+        key = state.ticket_id.encode()
+        reasons = outcome.routing.reasons if outcome.routing else []
+        labels = (state.department or "unknown", state.channel or "unknown", state.urgency or "unknown")
+        if outcome.opened:
+            metrics.REQUESTS.labels(state.channel, state.type, state.department).inc()
+        yield from self._facts(state, outcome)
+        for copy in outcome.routed:
+            event = events.routed_ticket(state, copy, classified, now=now, reasons=reasons)
+            metrics.ROUTED.labels(copy.department, copy.role).inc()
+            yield Output(self.catalog.department(copy.department), key, orjson.dumps(event), CLOUDEVENT_HEADERS)
+        for sla_event in outcome.sla_events:
+            metrics.SLA_EVENTS.labels(sla_event.kind, sla_event.metric).inc()
+            if sla_event.kind == "warning":
+                metrics.SLA_WARNINGS.labels(sla_event.metric, *labels).inc()
+            elif sla_event.kind == "breached":
+                metrics.SLA_BREACHES.labels(sla_event.metric, *labels).inc()
+            elif sla_event.kind == "fulfilled":
+                metrics.SLA_FULFILLED.labels(sla_event.metric, str(bool(sla_event.within_target)).lower(), *labels).inc()
+                histogram = _DURATION_HISTOGRAMS.get(sla_event.metric)
+                if histogram is not None:
+                    histogram.labels(*labels).observe(sla_event.elapsed or 0.0)
+            elif sla_event.kind == "escalated":
+                metrics.SLA_ESCALATIONS.labels(sla_event.metric, str(sla_event.level), labels[0]).inc()
+            notify = ()
+            if sla_event.kind in ("warning", "breached", "escalated"):
+                if from_timer:  # points an action or an import made fire are late by design
+                    metrics.SLA_EVENT_LATENESS.labels(sla_event.kind).observe(max(0.0, now - sla_event.at))
+                if sla_event.kind == "escalated":
+                    notify = self.policies.notify(state.policy, sla_event.metric, sla_event.level)
+            document = events.sla_event(state, sla_event, notify=notify)
+            yield Output(self.catalog.sla_events, key, orjson.dumps(document), CLOUDEVENT_HEADERS)
+        for forwarded in outcome.forwarded:
+            log.info("ticket %s: customer reply %s continues ticket %s", state.ticket_id, forwarded.action_id,
+                     forwarded.ticket_id)  # fmt: skip
+            yield Output(self.catalog.tickets_actions, forwarded.ticket_id.encode(),
+                         forwarded.model_dump_json().encode())  # fmt: skip
+        for promotion in outcome.promotions:
+            assert promotion.action.unmatched is not None
+            sender, envelope = replies.promoted_request(promotion.action.unmatched, promotion.origin())
+            metrics.ORPHAN_REPLIES_PROMOTED.labels(promotion.channel, promotion.reason).inc()
+            log.info("ticket %s: customer reply %s becomes request %s (%s)", state.ticket_id,
+                     promotion.action.action_id, envelope.request_id, promotion.reason)  # fmt: skip
+            yield Output(self.catalog.raw(envelope.channel), sender.encode(), envelope.model_dump_json().encode())
