@@ -8,8 +8,14 @@ from __future__ import annotations
 import yaml
 
 from tests.deploy.exported import (
-    DEPLOY, NOT_EXPORTED_YET, RULE_FILES, RULE_TESTS, alerts, exported_metrics, rule_metrics,
-)  # fmt: skip
+    DEPLOY,
+    NOT_EXPORTED_YET,
+    RULE_FILES,
+    RULE_TESTS,
+    alerts,
+    exported_metrics,
+    rule_metrics,
+)
 from tests.deploy.promtool import run_promtool
 
 
@@ -33,7 +39,9 @@ def test_promtool_unit_tests_pass(promtool):
 
 def test_the_unit_tests_load_the_deployed_rule_files():
     for path in RULE_TESTS:
-        loaded = {(path.parent / name).resolve() for name in yaml.safe_load(path.read_text(encoding="utf-8"))["rule_files"]}
+        loaded = {
+            (path.parent / name).resolve() for name in yaml.safe_load(path.read_text(encoding="utf-8"))["rule_files"]
+        }
         assert loaded == {rule_file.resolve() for rule_file in RULE_FILES}, path.name
 
 

@@ -19,8 +19,14 @@ from grafana_foundation_sdk.models import prometheus
 from grafana_foundation_sdk.models.dashboard import Dashboard, RowPanel
 
 from tests.deploy.exported import (
-    DASHBOARDS, DEPLOY, dashboard_metrics, dashboard_panels, dashboard_record_names, exported_metrics, rules,
-)  # fmt: skip
+    DASHBOARDS,
+    DEPLOY,
+    dashboard_metrics,
+    dashboard_panels,
+    dashboard_record_names,
+    exported_metrics,
+    rules,
+)
 from tests.deploy.promtool import run_promtool
 
 register_default_plugins()
@@ -48,7 +54,9 @@ def test_the_dashboard_shows_replies_promoted_to_requests():
 
 def test_every_dashboard_query_is_valid_promql(promtool, tmp_path):
     # promtool parses each expression as a recording rule's.
-    exprs = [target["expr"] for path in DASHBOARDS for panel in dashboard_panels(path) for target in panel.get("targets", [])]
+    exprs = [
+        target["expr"] for path in DASHBOARDS for panel in dashboard_panels(path) for target in panel.get("targets", [])
+    ]
     rule_file = tmp_path / "dashboard-queries.yml"
     rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": [
         {"record": f"dashboard:query_{number}", "expr": expr} for number, expr in enumerate(exprs)]}]}))  # fmt: skip
@@ -65,7 +73,11 @@ def dropped_fields(original: Any, round_tripped: Any, path: str = "") -> list[st
     if isinstance(original, list):
         if not isinstance(round_tripped, list) or len(original) != len(round_tripped):
             return [path]
-        return [found for number, (a, b) in enumerate(zip(original, round_tripped)) for found in dropped_fields(a, b, f"{path}[{number}]")]
+        return [
+            found
+            for number, (a, b) in enumerate(zip(original, round_tripped))
+            for found in dropped_fields(a, b, f"{path}[{number}]")
+        ]
     return []
 
 

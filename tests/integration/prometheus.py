@@ -47,7 +47,9 @@ class Prometheus:
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise AssertionError(f"prometheus exited ({self.process.returncode}) waiting for {what}:\n{self.tail()}")
+                raise AssertionError(
+                    f"prometheus exited ({self.process.returncode}) waiting for {what}:\n{self.tail()}"
+                )
             try:
                 result = found()
             except OSError:
@@ -55,7 +57,9 @@ class Prometheus:
             if result:
                 return result
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; prometheus log:\n{self.tail()}")
+                raise AssertionError(
+                    f"timed out after {timeout:.0f}s waiting for {what}; prometheus log:\n{self.tail()}"
+                )
             time.sleep(0.25)
 
     def tail(self, lines: int = 20) -> str:
@@ -80,7 +84,9 @@ def start_prometheus(directory: Path, targets: Mapping[str, str]) -> Prometheus:
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(path) for path in sorted(RULES.glob("*.yml"))],
-        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [target]}]} for job, target in targets.items()],
+        "scrape_configs": [
+            {"job_name": job, "static_configs": [{"targets": [target]}]} for job, target in targets.items()
+        ],
     }
     directory.mkdir(parents=True, exist_ok=True)
     config_file = directory / "prometheus.yml"

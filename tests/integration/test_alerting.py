@@ -29,7 +29,9 @@ TEXT = "请问会员积分怎么兑换？"
 
 
 def dashboard_queries() -> list[str]:
-    return [target["expr"] for path in DASHBOARDS for panel in dashboard_panels(path) for target in panel.get("targets", [])]
+    return [
+        target["expr"] for path in DASHBOARDS for panel in dashboard_panels(path) for target in panel.get("targets", [])
+    ]
 
 
 def _alerts(prometheus, name: str) -> list[dict]:
@@ -80,7 +82,9 @@ def test_an_sla_breach_fires_the_breach_alert_in_prometheus(broker, tmp_path):
             alert for alert in _alerts(prometheus, "TicketflowChannelReplyRateLow")
             if alert["labels"]["channel"] == "webchat"], timeout=25)  # fmt: skip
         assert pending["state"] == "pending" and float(pending["value"]) == 0
-        assert [alert["labels"]["channel"] for alert in _alerts(prometheus, "TicketflowChannelReplyRateLow")] == ["webchat"]
+        assert [alert["labels"]["channel"] for alert in _alerts(prometheus, "TicketflowChannelReplyRateLow")] == [
+            "webchat"
+        ]
 
         # The worker's consumer-lag gauges reach Prometheus, one series per owned input partition.
         lag = prometheus.query('ticketflow_consumer_lag{job="ticketflow-worker"}')
@@ -89,8 +93,8 @@ def test_an_sla_breach_fires_the_breach_alert_in_prometheus(broker, tmp_path):
         assert not any(topic.endswith("-changelog") for topic in topics)
         # Once the traffic has been processed and committed, every owned partition is at lag 0
         # (an idle, caught-up partition must not look stalled).
-        prometheus.wait_for("the consumer lag to drop to 0", lambda: [
-            series for series in prometheus.query('max(ticketflow_consumer_lag{job="ticketflow-worker"}) == 0')], timeout=15)  # fmt: skip
+        caught_up = 'max(ticketflow_consumer_lag{job="ticketflow-worker"}) == 0'
+        prometheus.wait_for("the consumer lag to drop to 0", lambda: prometheus.query(caught_up), timeout=15)
         assert not _alerts(prometheus, "TicketflowPartitionStalled") and not _alerts(prometheus, "TicketflowWorkerDown")
 
         # Every dashboard query evaluates on the live data; those of this traffic return series.
