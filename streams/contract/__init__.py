@@ -5,4 +5,14 @@ from streams.contract.asyncapi import COMMAND, DOCUMENT, build, is_current, rend
 from streams.contract.channels import CHANNEL_SPECS
 from streams.contract.events import EVENT_TYPES, event_type
 
-__all__ = ["CHANNEL_SPECS", "COMMAND", "DOCUMENT", "EVENT_TYPES", "build", "event_type", "is_current", "render", "write"]
+__all__ = [
+    "CHANNEL_SPECS",
+    "COMMAND",
+    "DOCUMENT",
+    "EVENT_TYPES",
+    "build",
+    "event_type",
+    "is_current",
+    "render",
+    "write",
+]

@@ -34,8 +34,10 @@ def validator(pointer: str) -> Draft202012Validator:
 
 
 def errors(pointer: str, instance: Any) -> list[str]:
-    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
-            for error in validator(pointer).iter_errors(instance)]  # fmt: skip
+    return [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in validator(pointer).iter_errors(instance)
+    ]
 
 
 def address_pattern(address: str) -> re.Pattern[str]:
@@ -46,8 +48,11 @@ def address_pattern(address: str) -> re.Pattern[str]:
 
 def channel_of(topic: str) -> tuple[str, dict[str, Any]]:
     """The channel (id, object) whose address matches a topic name without its prefix."""
-    found = [(name, channel) for name, channel in document()["channels"].items()
-             if address_pattern(channel["address"]).match(topic)]  # fmt: skip
+    found = [
+        (name, channel)
+        for name, channel in document()["channels"].items()
+        if address_pattern(channel["address"]).match(topic)
+    ]
     assert len(found) == 1, f"topic {topic!r} matches {len(found)} channels of {DOCUMENT.name}"
     return found[0]
 
@@ -63,5 +68,7 @@ def message_for(topic: str, event_type: str | None) -> str:
         is_record = event_type is None and "$ref" in payload
         if is_record or (event_type is not None and declared == event_type):
             return f"#/components/messages/{name}"
-    raise AssertionError(f"{event_type or 'a record'} on {topic!r} is not declared on channel {channel_id!r} "
-                         f"of docs/asyncapi.yaml: add it to streams/contract/ and run `ticketflow contract`")  # fmt: skip
+    raise AssertionError(
+        f"{event_type or 'a record'} on {topic!r} is not declared on channel {channel_id!r} "
+        f"of docs/asyncapi.yaml: add it to streams/contract/ and run `ticketflow contract`"
+    )

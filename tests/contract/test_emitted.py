@@ -35,11 +35,13 @@ from tests.stages.helpers import CATALOG, NOW, REPLY_HOLD, raw_record
 FACTS = "t.facts"  # internal (streams/catalog.py sla_facts_topic): not part of the contract
 # Topics whose stage is not in the worker yet: their builders are checked directly below.
 NOT_WIRED = {"followups", "care"}
-POLICIES = PolicyFile.model_validate({
-    "warn_at": [0.5],
-    "escalation": [{"level": 1, "after_breach": "0s", "notify": ["supervisor"]}],
-    "policies": [{"name": "short", "targets": {"first_response": "10s", "resolution": "60s"}}],
-})  # fmt: skip
+POLICIES = PolicyFile.model_validate(
+    {
+        "warn_at": [0.5],
+        "escalation": [{"level": 1, "after_breach": "0s", "notify": ["supervisor"]}],
+        "policies": [{"name": "short", "targets": {"first_response": "10s", "resolution": "60s"}}],
+    }
+)
 
 
 def _mail_reply() -> TicketAction:
@@ -58,9 +60,17 @@ def _run(classifier, routing) -> list[Output]:
     index, counts = DeadlineIndex(), OpenTickets()
     index.assign([0])
     counts.assign([0])
-    lifecycle = LifecycleStage(CATALOG, routing=routing, policies=POLICIES, store=MemoryTicketStore(), index=index,
-                               open_tickets=counts, facts_topic=FACTS, reply_hold_seconds=REPLY_HOLD,
-                               clock=lambda: clock["now"])  # fmt: skip
+    lifecycle = LifecycleStage(
+        CATALOG,
+        routing=routing,
+        policies=POLICIES,
+        store=MemoryTicketStore(),
+        index=index,
+        open_tickets=counts,
+        facts_topic=FACTS,
+        reply_hold_seconds=REPLY_HOLD,
+        clock=lambda: clock["now"],
+    )
     normalize, classify = NormalizeStage(CATALOG), ClassifyStage(CATALOG, classifier)
     outputs = list(normalize.process(b"{not json", "app"))
     for key in ("ignored", "handled"):
@@ -68,20 +78,37 @@ def _run(classifier, routing) -> list[Output]:
         (classified,) = classify.process(normalized.value)
         outputs += [normalized, classified, *lifecycle.on_classified(classified.value, 0)]
     handled = ids.ticket_id("app", "handled")
-    steps = [("pending", None), ("customer_reply", None), ("reply", None), ("transfer", "complaint_taskforce"),
-             ("resolve", None)]  # fmt: skip
+    steps = [
+        ("pending", None),
+        ("customer_reply", None),
+        ("reply", None),
+        ("transfer", "complaint_taskforce"),
+        ("resolve", None),
+    ]
     for seconds, (kind, department) in enumerate(steps, start=2):
         clock["now"] = NOW.timestamp() + seconds
-        action = TicketAction(action_id=f"A{seconds}", ticket_id=handled, type=kind, by="agent", department=department,
-                              at=NOW.replace(second=seconds))  # fmt: skip
+        action = TicketAction(
+            action_id=f"A{seconds}",
+            ticket_id=handled,
+            type=kind,
+            by="agent",
+            department=department,
+            at=NOW.replace(second=seconds),
+        )
         outputs += lifecycle.on_action(action.model_dump_json().encode(), 0)
     outputs += lifecycle.on_action(_mail_reply().model_dump_json().encode(), 0)
     for seconds in (30, 61, REPLY_HOLD + 1):
         clock["now"] = NOW.timestamp() + seconds
         outputs += lifecycle.fire_due(0, clock["now"])
-    windows = SlaWindowsStage(CATALOG, store=MemoryWindowStore(), zone="Asia/Shanghai", grace_seconds=60,
-                              retention_seconds={"hour": 7200, "day": 86400 * 3}, partition_of=lambda _: 0,
-                              clock=lambda: NOW.timestamp() + 2 * 3600)  # fmt: skip
+    windows = SlaWindowsStage(
+        CATALOG,
+        store=MemoryWindowStore(),
+        zone="Asia/Shanghai",
+        grace_seconds=60,
+        retention_seconds={"hour": 7200, "day": 86400 * 3},
+        partition_of=lambda _: 0,
+        clock=lambda: NOW.timestamp() + 2 * 3600,
+    )
     windows.on_facts([(0, offset, output.value) for offset, output in enumerate(outputs) if output.topic == FACTS])
     return outputs + windows.close_due({0})
 
@@ -110,30 +137,64 @@ def test_every_output_of_the_stages_is_declared_and_valid(emitted):
 
 
 def _followup(kind: str, **changes) -> followups.ScheduledFollowup:
-    fields = dict(ticket_id="TKT-1", customer_id="C-1", kind=kind, name="default", cycle=0, resolved_at=NOW.timestamp(),
-                  due_at=NOW.timestamp() + 3600, fire_at=NOW.timestamp() + 3600, via="preferred", channel="app",
-                  language="zh")  # fmt: skip
+    fields = dict(
+        ticket_id="TKT-1",
+        customer_id="C-1",
+        kind=kind,
+        name="default",
+        cycle=0,
+        resolved_at=NOW.timestamp(),
+        due_at=NOW.timestamp() + 3600,
+        fire_at=NOW.timestamp() + 3600,
+        via="preferred",
+        channel="app",
+        language="zh",
+    )
     fields.update(changes)
     return followups.ScheduledFollowup(**fields)
 
 
 def _care(occasion: str) -> CareDue:
-    return CareDue(customer_id="C-1", occasion=occasion, key=f"{occasion}:2026", day=date(2026, 11, 20),  # type: ignore[arg-type]
-                   send_day=date(2026, 11, 20), due_at=NOW.timestamp(), via="preferred", channel="app", tier="vip")  # fmt: skip
+    return CareDue(
+        customer_id="C-1",
+        occasion=occasion,
+        key=f"{occasion}:2026",
+        day=date(2026, 11, 20),  # type: ignore[arg-type]
+        send_day=date(2026, 11, 20),
+        due_at=NOW.timestamp(),
+        via="preferred",
+        channel="app",
+        tier="vip",
+    )
 
 
 def test_every_follow_up_and_care_event_built_is_declared_and_valid():
     now = NOW.timestamp() + 7200
-    second = _followup("second_followup", name="second-followup", via="callback", channel="phone", feedback_key="FB-1",
-                       fire_at=NOW.timestamp() + 5400)  # fmt: skip
+    second = _followup(
+        "second_followup",
+        name="second-followup",
+        via="callback",
+        channel="phone",
+        feedback_key="FB-1",
+        fire_at=NOW.timestamp() + 5400,
+    )
     events = [
         followups.followup_due(_followup("survey"), now=now, late=True),
         followups.followup_due(_followup("callback", via="callback", channel="phone"), now=now, late=False),
         followups.followup_due(second, now=now, late=False),
         followups.followup_cancelled(second, reason="better_answer", detail="a better answer came", now=now),
-        followups.followup_escalated(ticket_id="TKT-1", customer_id=None, feedback_id="FB-1", policy=None,
-                                     notify=("supervisor",), reasons=["csat 1"], csat=1, nps=None, reopened=True,
-                                     now=now),  # fmt: skip
+        followups.followup_escalated(
+            ticket_id="TKT-1",
+            customer_id=None,
+            feedback_id="FB-1",
+            policy=None,
+            notify=("supervisor",),
+            reasons=["csat 1"],
+            csat=1,
+            nps=None,
+            reopened=True,
+            now=now,
+        ),
         *(followups.care_due(_care(occasion), now=now, late=False) for occasion in get_args(Occasion)),
         followups.care_suppressed(_care("birthday"), reason="monthly_cap", detail="2 this month", now=now),
     ]
@@ -149,8 +210,11 @@ _NAMESPACES = ("ticket", "sla", "followup", "care")
 
 def _sources() -> list[tuple[Path, ast.AST]]:
     package = ROOT / "streams"
-    return [(path, ast.parse(path.read_text(encoding="utf-8"))) for path in sorted(package.rglob("*.py"))
-            if "contract" not in path.relative_to(package).parts]  # fmt: skip
+    return [
+        (path, ast.parse(path.read_text(encoding="utf-8")))
+        for path in sorted(package.rglob("*.py"))
+        if "contract" not in path.relative_to(package).parts
+    ]
 
 
 def _sla_kinds(sources) -> set[str]:
@@ -175,14 +239,21 @@ def code_event_types() -> set[str]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 head, _, rest = node.value.partition(".")
-                if head in _NAMESPACES and rest and rest.replace("_", "").replace(".", "").isalpha() \
-                        and rest.islower() and node.value not in not_types and rest not in ("yaml", "json"):  # fmt: skip
+                if (
+                    head in _NAMESPACES
+                    and rest
+                    and rest.replace("_", "").replace(".", "").isalpha()
+                    and rest.islower()
+                    and node.value not in not_types
+                    and rest not in ("yaml", "json")
+                ):
                     found.add(node.value)
             elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
                 prefix = str(node.values[0].value)
                 if prefix.split(".")[0] in _NAMESPACES and prefix.endswith("."):
                     assert prefix in expansions and len(node.values) == 2, (
-                        f"{path}:{node.lineno}: event type {ast.unparse(node)}: tell this test what it expands to")
+                        f"{path}:{node.lineno}: event type {ast.unparse(node)}: tell this test what it expands to"
+                    )
                     found |= {prefix + kind for kind in expansions[prefix]}
     return found
 
