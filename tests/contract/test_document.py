@@ -27,6 +27,16 @@ def test_the_document_is_valid_asyncapi_3():
     assert parsed.asyncapi == "3.0.0"
 
 
+def test_every_schema_is_a_valid_json_schema():
+    from jsonschema import Draft202012Validator
+
+    doc = document()
+    for schema in doc["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)
+    for message in doc["components"]["messages"].values():
+        Draft202012Validator.check_schema(message["payload"])
+
+
 def _references(node: Any, at: str = "#"):
     if isinstance(node, dict):
         for key, value in node.items():
