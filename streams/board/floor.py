@@ -134,8 +134,9 @@ class FloorTracker:
         part.count(after, +1)
         if after.overdue_since is not None:
             part.overdue[ticket_id] = after.overdue_since
-        if not after.waiting_on_customer and (before is None or before.waiting_on_customer or
-                                              before.group != after.group or before.since != after.since):  # fmt: skip
+        if not after.waiting_on_customer and (
+            before is None or before.waiting_on_customer or before.group != after.group or before.since != after.since
+        ):
             part.push_waiting(after, ticket_id)
 
     def part(self, partition: int, overdue_limit: int = 20) -> dict | None:
@@ -153,6 +154,12 @@ class FloorTracker:
         overdue = []
         for ticket_id, since in longest:
             entry = part.entries[ticket_id]
-            overdue.append({"ticket_id": ticket_id, "department": entry.department, "priority": entry.priority,
-                            "overdue_since": since})  # fmt: skip
+            overdue.append(
+                {
+                    "ticket_id": ticket_id,
+                    "department": entry.department,
+                    "priority": entry.priority,
+                    "overdue_since": since,
+                }
+            )
         return {"groups": groups, "overdue_tickets": overdue}

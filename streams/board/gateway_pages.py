@@ -64,7 +64,9 @@ class BoardPages:
         name = request.match_info["asset"]
         if name not in ASSETS:
             raise web.HTTPNotFound()
-        return web.Response(body=self.assets[name], content_type=ASSETS[name], charset="utf-8", headers=SECURITY_HEADERS)
+        return web.Response(
+            body=self.assets[name], content_type=ASSETS[name], charset="utf-8", headers=SECURITY_HEADERS
+        )
 
     async def board(self, request: web.Request) -> web.Response:
         """The merged board; 503 (same document) when no worker answered."""
@@ -91,6 +93,6 @@ class BoardPages:
                     return None, {"worker": url, "ok": False, "error": f"HTTP {response.status}"}
                 document = await response.json()
                 return document["parts"], {"worker": url, "ok": True}
-        except (ClientError, asyncio.TimeoutError, ValueError, KeyError, TypeError) as exc:
+        except (TimeoutError, ClientError, ValueError, KeyError, TypeError) as exc:
             log.warning("board: worker %s did not answer: %s", url, exc.__class__.__name__)
             return None, {"worker": url, "ok": False, "error": exc.__class__.__name__}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ OVERDUE_SHOWN = 20
 def iso(moment: float | None) -> str | None:
     if moment is None:
         return None
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def day_start(now: float, zone: ZoneInfo) -> float:
@@ -48,8 +48,10 @@ def compliance_rows(windows: Iterable[tuple[str, str, dict[str, Any]]]) -> list[
         for name in COMPLIANCE_COUNTS[:-1]:
             row[name] += int(aggregate.get(name, 0))
         row["breached"] += sum(int(count) for count in (aggregate.get("breached") or {}).values())
-    return [{"department": department, "priority": priority, **counts}
-            for (department, priority), counts in sorted(rows.items())]  # fmt: skip
+    return [
+        {"department": department, "priority": priority, **counts}
+        for (department, priority), counts in sorted(rows.items())
+    ]
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -57,8 +59,11 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def _with_ratios(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "first_response_compliance": _ratio(row["responded_in_time"], row["responded"]),
-            "resolution_compliance": _ratio(row["resolved_in_time"], row["resolved"])}  # fmt: skip
+    return {
+        **row,
+        "first_response_compliance": _ratio(row["responded_in_time"], row["responded"]),
+        "resolution_compliance": _ratio(row["resolved_in_time"], row["resolved"]),
+    }
 
 
 def _priority_key(priority: str) -> tuple[int, str]:
@@ -80,8 +85,11 @@ def _oldest(current: dict | None, candidate: dict | None) -> dict | None:
 def _aged(oldest: dict | None, now: float) -> dict | None:
     if oldest is None:
         return None
-    return {"ticket_id": oldest["ticket_id"], "since": iso(oldest["since"]),
-            "age_seconds": round(max(0.0, now - oldest["since"]), 1)}  # fmt: skip
+    return {
+        "ticket_id": oldest["ticket_id"],
+        "since": iso(oldest["since"]),
+        "age_seconds": round(max(0.0, now - oldest["since"]), 1),
+    }
 
 
 def _pick_parts(reports: list[dict], field: str) -> tuple[dict[int, Any], list[int]]:
@@ -98,8 +106,13 @@ def _pick_parts(reports: list[dict], field: str) -> tuple[dict[int, Any], list[i
     return parts, sorted(twice)
 
 
-def merge(reports: list[dict[str, Any]], now: float, *, overdue_shown: int = OVERDUE_SHOWN,
-          sources: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+def merge(
+    reports: list[dict[str, Any]],
+    now: float,
+    *,
+    overdue_shown: int = OVERDUE_SHOWN,
+    sources: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The board from the workers' reports (see `report`)."""
     tickets, tickets_twice = _pick_parts(reports, "tickets")
     windows, windows_twice = _pick_parts(reports, "windows")
@@ -107,9 +120,15 @@ def merge(reports: list[dict[str, Any]], now: float, *, overdue_shown: int = OVE
     overdue: list[dict[str, Any]] = []
     for part in tickets.values():
         for row in part["groups"]:
-            merged = groups.setdefault((row["department"], row["priority"]),
-                                       {"department": row["department"], "priority": row["priority"],
-                                        **dict.fromkeys(COUNTS, 0), "oldest_waiting": None})  # fmt: skip
+            merged = groups.setdefault(
+                (row["department"], row["priority"]),
+                {
+                    "department": row["department"],
+                    "priority": row["priority"],
+                    **dict.fromkeys(COUNTS, 0),
+                    "oldest_waiting": None,
+                },
+            )
             for name in COUNTS:
                 merged[name] += int(row.get(name, 0))
             merged["oldest_waiting"] = _oldest(merged["oldest_waiting"], row.get("oldest_waiting"))
@@ -123,9 +142,10 @@ def merge(reports: list[dict[str, Any]], now: float, *, overdue_shown: int = OVE
     compliance: dict[tuple[str, str], dict[str, Any]] = {}
     for rows in windows.values():
         for row in rows:
-            merged = compliance.setdefault((row["department"], row["priority"]),
-                                           {"department": row["department"], "priority": row["priority"],
-                                            **dict.fromkeys(COMPLIANCE_COUNTS, 0)})  # fmt: skip
+            merged = compliance.setdefault(
+                (row["department"], row["priority"]),
+                {"department": row["department"], "priority": row["priority"], **dict.fromkeys(COMPLIANCE_COUNTS, 0)},
+            )
             for name in COMPLIANCE_COUNTS:
                 merged[name] += int(row.get(name, 0))
     compliance_totals = {name: sum(row[name] for row in compliance.values()) for name in COMPLIANCE_COUNTS}
@@ -137,27 +157,39 @@ def merge(reports: list[dict[str, Any]], now: float, *, overdue_shown: int = OVE
         "day": first.get("day"),
         "timezone": first.get("timezone"),
         "totals": {**totals, "oldest_waiting": _aged(totals["oldest_waiting"], now), "overdue_shown": len(longest)},
-        "groups": [{**row, "oldest_waiting": _aged(row["oldest_waiting"], now)}
-                   for row in sorted(groups.values(), key=_group_key)],  # fmt: skip
-        "overdue_tickets": [{**item, "overdue_since": iso(item["overdue_since"]),
-                             "overdue_seconds": round(max(0.0, now - item["overdue_since"]), 1)}
-                            for item in longest],  # fmt: skip
-        "compliance": {"totals": _with_ratios(compliance_totals),
-                       "rows": [_with_ratios(row) for row in sorted(compliance.values(), key=_group_key)]},  # fmt: skip
+        "groups": [
+            {**row, "oldest_waiting": _aged(row["oldest_waiting"], now)}
+            for row in sorted(groups.values(), key=_group_key)
+        ],
+        "overdue_tickets": [
+            {
+                **item,
+                "overdue_since": iso(item["overdue_since"]),
+                "overdue_seconds": round(max(0.0, now - item["overdue_since"]), 1),
+            }
+            for item in longest
+        ],
+        "compliance": {
+            "totals": _with_ratios(compliance_totals),
+            "rows": [_with_ratios(row) for row in sorted(compliance.values(), key=_group_key)],
+        },
         "coverage": {
             "partition_count": partition_count,
             "missing_ticket_partitions": sorted(set(range(partition_count)) - set(tickets)),
             "missing_window_partitions": sorted(set(range(partition_count)) - set(windows)),
             "reported_twice": sorted(set(tickets_twice) | set(windows_twice)),
-            "complete": bool(partition_count) and len(tickets) == len(windows) == partition_count
-            and not tickets_twice and not windows_twice,
+            "complete": bool(partition_count)
+            and len(tickets) == len(windows) == partition_count
+            and not tickets_twice
+            and not windows_twice,
             "sources": sources or [],
         },
     }
 
 
-def report(*, tickets: dict[int, dict], windows: dict[int, list[dict]], partition_count: int, day: str,
-           timezone_name: str) -> dict[str, Any]:  # fmt: skip
+def report(
+    *, tickets: dict[int, dict], windows: dict[int, list[dict]], partition_count: int, day: str, timezone_name: str
+) -> dict[str, Any]:
     """One worker's report: its owned partitions' parts, keyed by partition number (as text, for JSON)."""
     return {
         "partition_count": partition_count,

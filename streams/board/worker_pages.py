@@ -19,7 +19,7 @@ def today_windows(windows: SlaWindowsStage, owned: set[int], now: float) -> dict
     """Today's day windows of the owned window partitions, summed per department × priority."""
     prefix = f"day|{view.day_start(now, windows.zone):.0f}|"
     found: dict[int, list[tuple[str, str, dict]]] = {partition: [] for partition in owned}
-    for encoded in windows.store.keys():
+    for encoded in windows.store.keys():  # noqa: SIM118 - a store, not a dict
         if not encoded.startswith(prefix):
             continue
         key = WindowKey.decode(encoded)

@@ -19,16 +19,28 @@ from typing import Any
 import aiohttp
 import pytest
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--remote-debugging-port=0", "--window-size=1440,1000", "--hide-scrollbars")  # fmt: skip
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--remote-debugging-port=0",
+    "--window-size=1440,1000",
+    "--hide-scrollbars",
+)
 
 
 def chromium_binary() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
-        pytest.fail("the board's browser test needs Debian's chromium: run `make test-tools` "
-                    "(scripts/ensure-test-tools.sh) or `apt-get install -y chromium`")  # fmt: skip
+        pytest.fail(
+            "the board's browser test needs Debian's chromium: run `make test-tools` "
+            "(scripts/ensure-test-tools.sh) or `apt-get install -y chromium`"
+        )
     return found
 
 
@@ -38,8 +50,12 @@ class HeadlessChromium:
     def __init__(self, log_path: Path) -> None:
         self.profile = Path(tempfile.mkdtemp(prefix="ticketflow-chromium-"))
         self.log = open(log_path, "ab")  # noqa: SIM115 - closed in close()
-        self.process = subprocess.Popen([chromium_binary(), *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-                                        stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)  # fmt: skip
+        self.process = subprocess.Popen(
+            [chromium_binary(), *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self.loop = asyncio.new_event_loop()
         self.ids = itertools.count(1)
         try:
@@ -101,8 +117,13 @@ class HeadlessChromium:
 
     def screenshot(self, path: Path) -> Path:
         height = self.evaluate("document.documentElement.scrollHeight")
-        self.call("Emulation.setDeviceMetricsOverride", width=1440, height=max(600, int(height)), deviceScaleFactor=1,
-                  mobile=False)  # fmt: skip
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=1440,
+            height=max(600, int(height)),
+            deviceScaleFactor=1,
+            mobile=False,
+        )
         data = self.call("Page.captureScreenshot", format="png")["data"]
         path.write_bytes(base64.b64decode(data))
         return path

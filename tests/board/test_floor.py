@@ -14,12 +14,34 @@ from tests.stages.helpers import NOW, lifecycle_owning_partition_0, raw_record, 
 T0 = NOW.timestamp()
 
 
-def ticket(ticket_id, *, status="open", department="after_sales", priority="high", submitted=T0, fired=(),
-           stopped=False, customer_id="CUS-secret") -> TicketState:  # fmt: skip
-    clock = sla.Clock(metric="first_response", started_at=submitted, target=10, due_at=submitted + 10,
-                      fired=list(fired), stopped_at=submitted + 1 if stopped else None)  # fmt: skip
-    return TicketState(ticket_id=ticket_id, status=status, department=department, urgency=priority,
-                       submitted_at=submitted, customer_id=customer_id, clocks={"first_response": clock})  # fmt: skip
+def ticket(
+    ticket_id,
+    *,
+    status="open",
+    department="after_sales",
+    priority="high",
+    submitted=T0,
+    fired=(),
+    stopped=False,
+    customer_id="CUS-secret",
+) -> TicketState:
+    clock = sla.Clock(
+        metric="first_response",
+        started_at=submitted,
+        target=10,
+        due_at=submitted + 10,
+        fired=list(fired),
+        stopped_at=submitted + 1 if stopped else None,
+    )
+    return TicketState(
+        ticket_id=ticket_id,
+        status=status,
+        department=department,
+        urgency=priority,
+        submitted_at=submitted,
+        customer_id=customer_id,
+        clocks={"first_response": clock},
+    )
 
 
 def tracker(*partitions) -> FloorTracker:
@@ -29,7 +51,9 @@ def tracker(*partitions) -> FloorTracker:
 
 
 def group(floor, department="after_sales", priority="high", partition=0):
-    return next(g for g in floor.part(partition)["groups"] if (g["department"], g["priority"]) == (department, priority))
+    return next(
+        g for g in floor.part(partition)["groups"] if (g["department"], g["priority"]) == (department, priority)
+    )
 
 
 def test_a_ticket_is_on_track_then_at_risk_after_a_warning_then_overdue_after_a_breach():
@@ -49,9 +73,14 @@ def test_counts_move_with_each_change_and_groups_disappear_when_empty():
     floor.update(0, "A", ticket("A", fired=["warning:50"]))
     floor.update(0, "B", ticket("B", submitted=T0 + 5, fired=["warning:50", "breached"]))
     assert {k: group(floor)[k] for k in ("open", "at_risk", "overdue", "waiting_on_customer")} == {
-        "open": 2, "at_risk": 1, "overdue": 1, "waiting_on_customer": 0}  # fmt: skip
-    assert floor.part(0)["overdue_tickets"] == [{"ticket_id": "B", "department": "after_sales", "priority": "high",
-                                                 "overdue_since": T0 + 15}]  # fmt: skip
+        "open": 2,
+        "at_risk": 1,
+        "overdue": 1,
+        "waiting_on_customer": 0,
+    }
+    assert floor.part(0)["overdue_tickets"] == [
+        {"ticket_id": "B", "department": "after_sales", "priority": "high", "overdue_since": T0 + 15}
+    ]
     floor.update(0, "A", ticket("A", status="closed"))
     floor.update(0, "B", None)
     assert floor.part(0) == {"groups": [], "overdue_tickets": []}

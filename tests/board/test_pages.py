@@ -27,13 +27,31 @@ NOW = datetime(2026, 12, 8, 10, 0, tzinfo=SHANGHAI).timestamp()
 
 
 def test_the_worker_reports_today_s_day_windows_of_its_own_partitions_only():
-    stage = SlaWindowsStage(TopicCatalog("t."), store=MemoryWindowStore(), zone="Asia/Shanghai", grace_seconds=0,
-                            retention_seconds={"hour": 1e9, "day": 1e9},
-                            partition_of=lambda department: 0 if department == "product" else 1)  # fmt: skip
-    facts = [windows.fact("responded", at=NOW - 60, department="product", channel=channel, priority="high",
-                          within_target=channel == "app", elapsed=30) for channel in ("app", "email")]  # fmt: skip
-    facts.append(windows.fact("breached", at=NOW - 86400, department="product", channel="app", priority="high",
-                              metric="first_response"))  # yesterday  # fmt: skip
+    stage = SlaWindowsStage(
+        TopicCatalog("t."),
+        store=MemoryWindowStore(),
+        zone="Asia/Shanghai",
+        grace_seconds=0,
+        retention_seconds={"hour": 1e9, "day": 1e9},
+        partition_of=lambda department: 0 if department == "product" else 1,
+    )
+    facts = [
+        windows.fact(
+            "responded",
+            at=NOW - 60,
+            department="product",
+            channel=channel,
+            priority="high",
+            within_target=channel == "app",
+            elapsed=30,
+        )
+        for channel in ("app", "email")
+    ]
+    facts.append(
+        windows.fact(
+            "breached", at=NOW - 86400, department="product", channel="app", priority="high", metric="first_response"
+        )
+    )  # yesterday
     facts.append(windows.fact("received", at=NOW - 60, department="after_sales", channel="app", priority="low"))
     stage.on_facts([(0, offset, orjson.dumps(fact)) for offset, fact in enumerate(facts)])
     found = today_windows(stage, {0}, NOW)
@@ -50,10 +68,28 @@ def test_the_gateway_asks_the_readiness_worker_unless_workers_are_listed():
 
 
 def _report(partition, open_count):
-    return view.report(tickets={partition: {"groups": [{"department": "ops", "priority": "normal", "open": open_count,
-                                                        "waiting_on_customer": 0, "at_risk": 0, "overdue": 0,
-                                                        "oldest_waiting": None}], "overdue_tickets": []}},
-                       windows={partition: []}, partition_count=2, day="2026-12-08", timezone_name="Asia/Shanghai")  # fmt: skip
+    return view.report(
+        tickets={
+            partition: {
+                "groups": [
+                    {
+                        "department": "ops",
+                        "priority": "normal",
+                        "open": open_count,
+                        "waiting_on_customer": 0,
+                        "at_risk": 0,
+                        "overdue": 0,
+                        "oldest_waiting": None,
+                    }
+                ],
+                "overdue_tickets": [],
+            }
+        },
+        windows={partition: []},
+        partition_count=2,
+        day="2026-12-08",
+        timezone_name="Asia/Shanghai",
+    )
 
 
 async def _fake_worker(report):
@@ -111,8 +147,12 @@ def test_the_page_and_its_files_come_from_the_gateway_itself():
         found = {}
         for path in ("/board", "/board/board.js", "/board/board.css", "/board/secrets.txt", "/board/..%2Fapp.py"):
             response = await client.get(path)
-            found[path] = (response.status, response.headers.get("Content-Type", ""),
-                           response.headers.get("Content-Security-Policy", ""), await response.text())  # fmt: skip
+            found[path] = (
+                response.status,
+                response.headers.get("Content-Type", ""),
+                response.headers.get("Content-Security-Policy", ""),
+                await response.text(),
+            )
         return found
 
     found = _with_gateway(lambda *_: "http://127.0.0.1:9", fetch)

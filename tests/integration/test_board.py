@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -30,7 +30,12 @@ policies:
     targets: {first_response: 1h, resolution: 2h}
 """
 
-REQUESTS = ("请问会员权益有哪些？", "我的订单破损了，申请退货", "App 登录一直报错 500，无法下单", "客服态度太差了，我要投诉")
+REQUESTS = (
+    "请问会员权益有哪些？",
+    "我的订单破损了，申请退货",
+    "App 登录一直报错 500，无法下单",
+    "客服态度太差了，我要投诉",
+)
 PHONE, EMAIL = "13912345678", "li.lei@example.com"
 
 # What the page shows, read from its DOM.
@@ -50,7 +55,7 @@ PAGE_FIGURES = """(() => {
 
 
 def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat()
+    return datetime.fromtimestamp(moment, UTC).isoformat()
 
 
 def _percent(ratio: float | None) -> str:
@@ -67,22 +72,31 @@ def expected_on_page(board: dict) -> dict:
     compliance = board["compliance"]["totals"]
     totals = {name: str(board["totals"][name]) for name in COUNTS}
     oldest = board["totals"]["oldest_waiting"]
-    totals.update(oldest_ticket=oldest["ticket_id"] if oldest else "",
-                  first_response_compliance=_percent(compliance["first_response_compliance"]),
-                  resolution_compliance=_percent(compliance["resolution_compliance"]))  # fmt: skip
+    totals.update(
+        oldest_ticket=oldest["ticket_id"] if oldest else "",
+        first_response_compliance=_percent(compliance["first_response_compliance"]),
+        resolution_compliance=_percent(compliance["resolution_compliance"]),
+    )
     rows: dict = {}
     for group in board["groups"]:
         rows[(group["department"], group["priority"])] = {
             **{name: str(group[name]) for name in COUNTS},
             "oldest_ticket": group["oldest_waiting"]["ticket_id"] if group["oldest_waiting"] else "",
-            "received": "0", "first_response_compliance": "—", "resolution_compliance": "—", "breached": "0",
-        }  # fmt: skip
+            "received": "0",
+            "first_response_compliance": "—",
+            "resolution_compliance": "—",
+            "breached": "0",
+        }
     for row in board["compliance"]["rows"]:
-        shown = rows.setdefault((row["department"], row["priority"]),
-                                {**dict.fromkeys(COUNTS, "0"), "oldest_ticket": ""})  # fmt: skip
-        shown.update(received=str(row["received"]), breached=str(row["breached"]),
-                     first_response_compliance=_percent(row["first_response_compliance"]),
-                     resolution_compliance=_percent(row["resolution_compliance"]))  # fmt: skip
+        shown = rows.setdefault(
+            (row["department"], row["priority"]), {**dict.fromkeys(COUNTS, "0"), "oldest_ticket": ""}
+        )
+        shown.update(
+            received=str(row["received"]),
+            breached=str(row["breached"]),
+            first_response_compliance=_percent(row["first_response_compliance"]),
+            resolution_compliance=_percent(row["resolution_compliance"]),
+        )
     return {"totals": totals, "rows": rows, "overdue": [t["ticket_id"] for t in board["overdue_tickets"]]}
 
 
@@ -119,10 +133,17 @@ def test_the_board_shows_the_api_s_figures_and_a_breach_without_reload(broker, t
     try:
         gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
         board_url = f"{gateway}/v1/board"
-        tickets = [post_json(f"{gateway}/v1/requests/webchat",
-                             {"text": text, "customer": {"id": f"C-{n}", "phone": PHONE, "email": EMAIL},
-                              "submitted_at": _iso(time.time())})["ticket_id"]
-                   for n, text in enumerate(REQUESTS)]  # fmt: skip
+        tickets = [
+            post_json(
+                f"{gateway}/v1/requests/webchat",
+                {
+                    "text": text,
+                    "customer": {"id": f"C-{n}", "phone": PHONE, "email": EMAIL},
+                    "submitted_at": _iso(time.time()),
+                },
+            )["ticket_id"]
+            for n, text in enumerate(REQUESTS)
+        ]
         post_json(f"{gateway}/v1/tickets/{tickets[0]}/actions", {"type": "reply", "by": "agent-1"})
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
@@ -135,15 +156,22 @@ def test_the_board_shows_the_api_s_figures_and_a_breach_without_reload(broker, t
 
         browser = HeadlessChromium(tmp_path / "chromium.log")
         browser.open(f"{gateway}/board?refresh=1")
-        browser.wait_for("a first render", "!!document.body && Number(document.body.dataset.renders || 0) >= 1", timeout=15)
+        browser.wait_for(
+            "a first render", "!!document.body && Number(document.body.dataset.renders || 0) >= 1", timeout=15
+        )
         shown = assert_page_matches_api(browser, board_url)
         assert shown["totals"]["open"] == str(len(REQUESTS)) and shown["totals"]["overdue"] == "0"
         browser.screenshot(tmp_path / "board-before.png")
         browser.evaluate("window.sameDocument = true")
 
-        fast = post_json(f"{gateway}/v1/requests/app", {"text": "我的快递三天了还没到，查一下物流",
-                                                         "customer": {"id": "C-fast", "phone": PHONE},
-                                                         "submitted_at": _iso(time.time())})["ticket_id"]  # fmt: skip
+        fast = post_json(
+            f"{gateway}/v1/requests/app",
+            {
+                "text": "我的快递三天了还没到，查一下物流",
+                "customer": {"id": "C-fast", "phone": PHONE},
+                "submitted_at": _iso(time.time()),
+            },
+        )["ticket_id"]
         seen_at_risk = False
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
@@ -179,15 +207,22 @@ def test_the_gateway_s_board_adds_up_two_workers_each_partition_once(broker, tmp
     try:
         gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
         for n in range(12):
-            post_json(f"{gateway}/v1/requests/webchat", {"text": f"{REQUESTS[n % len(REQUESTS)]} ({n})",
-                                                        "customer": {"id": f"C-{n}"},
-                                                        "submitted_at": _iso(time.time())})  # fmt: skip
+            post_json(
+                f"{gateway}/v1/requests/webchat",
+                {
+                    "text": f"{REQUESTS[n % len(REQUESTS)]} ({n})",
+                    "customer": {"id": f"C-{n}"},
+                    "submitted_at": _iso(time.time()),
+                },
+            )
         supervisor.spawn("worker-2", "worker", extra_env={"TICKETFLOW_WORKER_PORT": str(second_port)})
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 board = _get(f"{gateway}/v1/board")
-                own = [_get(f"http://127.0.0.1:{port}/v1/board")["totals"]["open"] for port in (first_port, second_port)]
+                own = [
+                    _get(f"http://127.0.0.1:{port}/v1/board")["totals"]["open"] for port in (first_port, second_port)
+                ]
             except OSError:  # the second worker is starting
                 time.sleep(0.5)
                 continue
