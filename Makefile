@@ -30,7 +30,9 @@ demo: $(STAMP) $(MODEL)
 up: $(STAMP) $(MODEL)
 	$(BIN)/ticketflow up
 
-# The IMAP poller is tested against a real Dovecot, installed here when missing.
+# The IMAP poller is tested against a real Dovecot, the alert rules with promtool and a real
+# Prometheus server (Debian's prometheus package), and the live board in a real headless
+# chromium; installed here when missing.
 test-tools:
 	sh scripts/ensure-test-tools.sh
 

@@ -45,6 +45,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench import classification as classification_bench
+from bench import stages as stages_bench
 
 from streams import ids
 from streams.catalog import TopicCatalog, TopicSpec, pipeline_topic_specs
@@ -328,6 +329,11 @@ async def main() -> None:
     paced_count = int(rate * seconds)
     cost = classification_bench.measure()
     print(classification_bench.render(cost), flush=True)
+    stage_cost = stages_bench.measure(count)
+    print(f"stage code in-process (normalize + classify + lifecycle, memory stores): "
+          f"{stage_cost.requests_per_second:.0f} requests/s, {stage_cost.us_per_request:.0f} µs per request "
+          f"(normalize {stage_cost.normalize_us:.0f}, classify {stage_cost.classify_us:.0f}, "
+          f"lifecycle {stage_cost.lifecycle_us:.0f})", flush=True)  # fmt: skip
     log_dir = Path(tempfile.mkdtemp(prefix="ticketflow-bench-"))
     broker = EmbeddedBroker(port=0, log_path=log_dir / "broker.log").start()
     try:
@@ -367,7 +373,11 @@ async def main() -> None:
         ratio = result.throughput_rps / baseline.throughput_rps
         print(f"{result.name:<46}{result.throughput_rps:>9.0f}{ratio:>8.3f}{result.latency_p50_ms:>9.1f}"
               f"{result.latency_p99_ms:>9.1f}")  # fmt: skip
+    print(f"{'stage code in-process (no faust, no broker)':<46}{stage_cost.requests_per_second:>9.0f}"
+          f"{stage_cost.requests_per_second / baseline.throughput_rps:>8.3f}")  # fmt: skip
     print("\nratio = throughput / raw pass-through throughput, same broker, same messages, same run.")
+    for result in results:
+        print(f"{result.name}: {result.throughput_rps / stage_cost.requests_per_second:.3f} of the in-process stage rate")
     print()
     header = f"{'ingestion (HTTP on loopback, acks=all)':<46}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
     print(header)
@@ -386,6 +396,7 @@ async def main() -> None:
         "when": datetime_now().isoformat(),
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
         "classification": asdict(cost),
+        "stages_in_process": asdict(stage_cost),
         "baseline": asdict(baseline),
         "pipeline": [dict(asdict(result), ratio=result.throughput_rps / baseline.throughput_rps) for result in results],
         "ingestion": {

@@ -84,6 +84,14 @@ def customer_id_for(
     return "CUS-ANON-" + _digest("anonymous", fallback, length=16), "anonymous"
 
 
+_NAMESPACE_BYTES = EVENT_NAMESPACE.bytes
+
+
 def event_id(*parts: str | int) -> str:
-    """CloudEvent id: uuid5 over the parts that make the event unique."""
-    return str(uuid.uuid5(EVENT_NAMESPACE, "/".join(str(part) for part in parts)))
+    """CloudEvent id: uuid5 over the parts that make the event unique (RFC 4122 §4.3, formatted
+    here without building a `uuid.UUID`: the same string, a third of the cost)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "/".join(map(str, parts)).encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

@@ -122,6 +122,12 @@ class Settings(BaseSettings):
         description="A worker's /v1/status URL; the gateway's /readyz is green only once that worker is ready "
         "(`ticketflow up` and `demo` set it). Unset: /readyz checks the intake only.",
     )
+    board_worker_urls: str | None = Field(
+        default=None,
+        description="Every worker's base URL (http://host:port, comma-separated) whose board the gateway's "
+        "/v1/board merges (docs/board.md). Default: the host of TICKETFLOW_READINESS_WORKER_URL, else this "
+        "machine's worker.",
+    )
 
     # -- channel adapters (secrets are SecretStr: never printed, logged or put in a record) --
     smtp_host: str = "127.0.0.1"

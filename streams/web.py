@@ -1,4 +1,5 @@
-"""Pages on each worker's web server: Prometheus metrics, worker status, ticket state, SLA windows.
+"""Pages on each worker's web server: Prometheus metrics (consumer lag included), worker status,
+ticket state, SLA windows.
 
 `GET /v1/tickets/{ticket_id}` is routed by faust to the worker that owns the ticket's
 partition, so any worker can be asked (docs/channels.md).
@@ -10,8 +11,11 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from streams.board import worker_pages as board_pages
 from streams.domain.events import iso
+from streams.metrics import register_collector
 from streams.stages.windows import SlaWindowsStage
+from streams.transport.lag import ConsumerLag
 
 if TYPE_CHECKING:
     from streams.agents.lifecycle import LifecycleAgents
@@ -20,6 +24,9 @@ if TYPE_CHECKING:
 
 def register(app: TicketflowApp, lifecycle: LifecycleAgents, windows: SlaWindowsStage) -> None:
     tables = app.pipeline_tables
+    # Read at scrape time from the running consumer (none before the worker has started one).
+    register_collector(ConsumerLag(lambda: getattr(app, "_consumer", None)))
+    board_pages.register(app, lifecycle, windows)  # GET /v1/board (docs/board.md)
 
     @app.page("/metrics")
     async def metrics_page(web, request):  # noqa: ANN001

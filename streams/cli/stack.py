@@ -86,6 +86,7 @@ def _print_where_to_look(settings: Settings, log_dir: Path) -> None:
     click.echo(f"broker   {settings.broker_url} ({settings.broker_kind})")
     click.echo(f"gateway  http://{settings.gateway_host}:{settings.gateway_port}  (POST /v1/requests/<channel>, "
                "/v1/channels/<channel>/…, POST /v1/tickets/<id>/actions, GET /healthz, GET /metrics)")  # fmt: skip
+    click.echo(f"board    http://{settings.gateway_host}:{settings.gateway_port}/board  (the floor's live board)")
     if settings.smtp_port:
         click.echo(f"smtp     {settings.smtp_host}:{settings.smtp_port}  (mail to the support address → raw.email)")
     click.echo(f"worker   http://{settings.worker_host}:{settings.worker_port}/metrics  /v1/status  /v1/tickets/<id>")

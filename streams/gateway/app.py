@@ -46,6 +46,7 @@ from streams import ids
 from streams.adapters import cti, webhook, wecom
 from streams.adapters.base import HttpInput, Intake, Refusal, Reply
 from streams.adapters.generic import ADAPTER, parse_submission
+from streams.board.gateway_pages import BoardPages
 from streams.catalog import TopicCatalog
 from streams.domain.rejections import (
     Rejection,
@@ -164,6 +165,7 @@ class Gateway:
                 web.get("/healthz", self.healthz),
                 web.get("/readyz", self.readyz),
                 web.get("/metrics", self.metrics),
+                *BoardPages(self.settings).routes(),  # the live board (docs/board.md)
             ]
         )
         return application

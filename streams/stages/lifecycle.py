@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from streams import metrics
 from streams.adapters import replies
 from streams.adapters.normalize import Rejection, describe_validation_error
+from streams.board.floor import FloorTracker
 from streams.catalog import TopicCatalog
 from streams.domain import events, tickets, windows
 from streams.domain.policies import PolicyFile
@@ -59,6 +60,7 @@ class LifecycleStage:
         store: TicketStore,
         index: DeadlineIndex,
         open_tickets: OpenTickets,
+        floor: FloorTracker | None = None,
         facts_topic: str | None = None,
         key_partition: Callable[[str], int] | None = None,
         retention_seconds: float = 30 * 86400,
@@ -78,6 +80,7 @@ class LifecycleStage:
         self.store = store
         self.index = index
         self.open_tickets = open_tickets
+        self.floor = FloorTracker() if floor is None else floor  # the live board (docs/board.md)
         self.max_awaiting = max_awaiting
         self.clock = clock
 
@@ -186,6 +189,7 @@ class LifecycleStage:
                 if expires is not None and expires <= upto and state.next_due() is None:
                     self.store.delete(partition, ticket_id)
                     self.open_tickets.update(partition, OpenTickets.key(state), None)  # an id awaiting its request
+                    self.floor.update(partition, ticket_id, None)
                     metrics.TICKETS_EXPIRED.labels(state.status).inc()
                     continue
                 self.index.schedule(partition, ticket_id, state.wake_at(self.retention))
@@ -206,9 +210,11 @@ class LifecycleStage:
         indexed = set(self.index.partitions())
         self.index.drop(indexed - partitions)
         self.open_tickets.drop(indexed - partitions)
+        self.floor.drop(indexed - partitions)
         new = partitions - indexed
         self.index.assign(new)
         self.open_tickets.assign(new)
+        self.floor.assign(new)
         seen = 0
         for ticket_id in self.store.keys():
             seen += 1
@@ -227,12 +233,14 @@ class LifecycleStage:
                 continue
             self.index.schedule(partition, ticket_id, state.wake_at(self.retention))
             self.open_tickets.update(partition, None, OpenTickets.key(state))
+            self.floor.update(partition, ticket_id, state)
         yield seen
 
     def revoke(self, partitions: Iterable[int]) -> None:
         partitions = list(partitions)
         self.index.drop(partitions)
         self.open_tickets.drop(partitions)
+        self.floor.drop(partitions)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -273,6 +281,7 @@ class LifecycleStage:
             deferred.append((partition, state.ticket_id))
         self.index.schedule(partition, state.ticket_id, state.wake_at(self.retention))
         self.open_tickets.update(partition, was_open, OpenTickets.key(state))
+        self.floor.update(partition, state.ticket_id, state)
         return outputs
 
     def _facts(self, state: TicketState, outcome: Outcome) -> Iterator[Output]:
