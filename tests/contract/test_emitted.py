@@ -33,7 +33,8 @@ from tests.contract.document import ROOT, errors, message_for
 from tests.stages.helpers import CATALOG, NOW, REPLY_HOLD, raw_record
 
 FACTS = "t.facts"  # internal (streams/catalog.py sla_facts_topic): not part of the contract
-# Topics whose stage is not in the worker yet: their builders are checked directly below.
+# Topics of the follow-up and care stages, not driven by this scenario: their builders are checked
+# below, the stages in test_emitted_followups.py.
 NOT_WIRED = {"followups", "care"}
 POLICIES = PolicyFile.model_validate(
     {

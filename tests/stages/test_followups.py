@@ -183,3 +183,9 @@ def test_the_classifier_judges_comments(classifier):
     judge = comment_judge(classifier)
     assert judge("还是没修好") and judge("太差了，没人管") and judge("still not fixed")
     assert not judge("谢谢，解决了") and not judge("great, thanks")
+
+
+def test_the_answers_counter_has_the_labels_the_satisfaction_rule_reads():
+    from streams import metrics
+
+    assert metrics.FEEDBACK_ANSWERS._labelnames == ("type", "channel", "department", "satisfied")
