@@ -134,8 +134,10 @@ def main() -> list[dict]:
               f"{r['resident_bytes_per_customer']:>12,}{r['messages']:>10,}{r['prepare_seconds']:>11}"
               f"{r['lateness_p50_ms']:>9}"
               f"{r['lateness_p99_ms']:>9}{r['lateness_max_ms']:>9}")  # fmt: skip
-    print("resident: RSS of the customer-care table (JSON profiles) and the calendar; "
-          "lateness: handed to the producer − send_at.")
+    print(
+        "resident: RSS of the customer-care table (JSON profiles) and the calendar; "
+        "lateness: handed to the producer − send_at."
+    )
     return results
 
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -89,7 +89,7 @@ async def _submit(gateway: Gateway, request: web.Request) -> web.Response:
         answer = await known if isinstance(known, asyncio.Future) else known
         return web.json_response({**answer, "duplicate": True}, status=202)
     record = Feedback(**submission.model_dump(), feedback_id=record_id,
-                      received_at=datetime.fromtimestamp(received, timezone.utc))  # fmt: skip
+                      received_at=datetime.fromtimestamp(received, UTC))  # fmt: skip
     answer = {"feedback_id": record_id, "ticket_id": submission.ticket_id}
     gateway.cache.begin(_SCOPE, record_id)
     try:

@@ -230,7 +230,9 @@ class CareStage:
             for day in self.days_due(partition, clock() + ahead):
                 moment = self.care.send_moment(day)
                 written: Deferred = []
-                for outputs in self.run_day_in_chunks(partition, day, lambda: max(clock(), moment), written):
+                for outputs in self.run_day_in_chunks(
+                    partition, day, lambda moment=moment: max(clock(), moment), written
+                ):
                     yield outputs, written, moment
                     written = []
                 self.days_done[partition] = day
@@ -275,7 +277,7 @@ class CareStage:
         self.held.assign(new)
         today = fu.today_in(self.care, now)
         placed = 0
-        for customer_id in self.store.keys():
+        for customer_id in self.store.keys():  # noqa: SIM118 - a snapshot of the table's keys
             partition = self.key_partition(customer_id)
             if partition not in new:
                 continue

@@ -42,7 +42,7 @@ class FactsSnapshot(BaseModel):
     latest_dissatisfied: bool | None = None
 
     @classmethod
-    def of(cls, facts: TicketFacts) -> "FactsSnapshot":
+    def of(cls, facts: TicketFacts) -> FactsSnapshot:
         return cls(status=facts.status, cycle=facts.cycle, rated_cycles=sorted(facts.rated_cycles),
                    latest_dissatisfied=facts.latest_dissatisfied)  # fmt: skip
 
@@ -88,7 +88,7 @@ class HeldCare(BaseModel):
     fire_at: float
 
     @classmethod
-    def of(cls, due: CareDue, fire_at: float) -> "HeldCare":
+    def of(cls, due: CareDue, fire_at: float) -> HeldCare:
         return cls(occasion=due.occasion, key=due.key, day=due.day, send_day=due.send_day, due_at=due.due_at,
                    via=due.via, channel=due.channel, tier=due.tier, fire_at=fire_at)  # fmt: skip
 

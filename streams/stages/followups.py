@@ -45,10 +45,38 @@ Deferred = list[tuple[int, str]]
 
 # Wording that says the matter is still not settled, whatever the score (docs/followups.md).
 UNRESOLVED_CUES = (
-    "还是没", "没修好", "没解决", "未解决", "没有解决", "还没好", "没好", "依旧", "依然", "仍然", "问题还在", "还是不行",
-    "还是坏", "又坏", "不满意", "没用", "白等", "still not", "still broken", "still doesn't", "still does not",
-    "not fixed", "not resolved", "unresolved", "not solved", "didn't help", "did not help", "doesn't work",
-    "does not work", "not satisfied", "dissatisfied", "unhappy",
+    "还是没",
+    "没修好",
+    "没解决",
+    "未解决",
+    "没有解决",
+    "还没好",
+    "没好",
+    "依旧",
+    "依然",
+    "仍然",
+    "问题还在",
+    "还是不行",
+    "还是坏",
+    "又坏",
+    "不满意",
+    "没用",
+    "白等",
+    "still not",
+    "still broken",
+    "still doesn't",
+    "still does not",
+    "not fixed",
+    "not resolved",
+    "unresolved",
+    "not solved",
+    "didn't help",
+    "did not help",
+    "doesn't work",
+    "does not work",
+    "not satisfied",
+    "dissatisfied",
+    "unhappy",
 )
 
 
@@ -291,7 +319,7 @@ class FollowupStage:
         new = partitions - indexed
         self.index.assign(new)
         count = 0
-        for ticket_id in self.store.keys():
+        for ticket_id in self.store.keys():  # noqa: SIM118 - a snapshot of the table's keys
             partition = partition_of(ticket_id)
             if partition not in new:
                 continue

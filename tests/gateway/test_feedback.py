@@ -57,7 +57,9 @@ def test_the_idempotency_key_header_makes_the_id():
 
 def test_writes_need_a_token():
     publisher = RecordingPublisher()
-    status, answer = call(publisher, lambda c: post(c, {"ticket_id": "TKT-1", "csat": 5}, token="wrong-token-0123456789"))
+    status, answer = call(
+        publisher, lambda c: post(c, {"ticket_id": "TKT-1", "csat": 5}, token="wrong-token-0123456789")
+    )
     assert status == 401 and publisher.on("feedback") == []
 
 

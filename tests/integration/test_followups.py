@@ -95,7 +95,7 @@ def test_surveys_answers_and_recovery(stack):
     ), 30)  # fmt: skip
     time.sleep(2.0)  # anything more that would come
     events = followup_events(tail, catalog)
-    for name, ticket in tickets.items():
+    for ticket in tickets.values():
         (survey,) = {e["id"]: (at, e) for at, e in of_type(events[ticket], "followup.survey_due")}.values()
         assert lateness(*survey) < 1.0 and survey[1]["data"]["late"] is False
     for name in ("bad", "words"):

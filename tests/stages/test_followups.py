@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -69,7 +69,7 @@ class Hop:
 
     def feedback(self, csat=None, comment=None, ticket_id="TKT-1", key="a1"):
         record = Feedback(ticket_id=ticket_id, csat=csat, comment=comment, idempotency_key=key, feedback_id=f"FB-{key}",
-                          received_at=datetime.fromtimestamp(self.now, timezone.utc))  # fmt: skip
+                          received_at=datetime.fromtimestamp(self.now, UTC))  # fmt: skip
         return self.followups.on_feedback(record.model_dump_json().encode(), 0)
 
 
