@@ -333,7 +333,7 @@ class InvalidRecord(_Record):
 
     request_id: str
     channel: str
-    stage: Literal["gateway", "normalize", "classify", "lifecycle", "followups", "care"]
+    stage: Literal["gateway", "normalize", "classify", "lifecycle", "followups"]
     error_code: str
     reason: str
     errors: list[dict[str, Any]] = Field(default_factory=list)
