@@ -46,6 +46,7 @@ class FollowupAgents:
             requests_topic=contact_requests_topic(settings.app_id),
             judge=comment_judge(settings.classifier),
             key_partition=lambda ticket_id: partition_of(ticket_id, settings.partitions),
+            retention_seconds=settings.ticket_retention_days * 86400,
         )
         self.pending_writes = PendingWrites(tables.followups.write_changelog)
         app.pending_writes.append(self.pending_writes)

@@ -24,13 +24,18 @@ class FollowupRecord(BaseModel):
     planned_cycles: list[int] = []  # resolution cycles whose survey was planned or skipped
     pending: list[ScheduledFollowup] = []  # surveys and callbacks waiting here
     feedback: TicketFeedback = Field(default_factory=TicketFeedback)  # answers, and the pending second follow-up
+    updated_at: float | None = None  # retention counts from here once nothing waits
 
     def waiting(self) -> list[ScheduledFollowup]:
         second = self.feedback.second_followup
         return [*self.pending, *([second] if second is not None else [])]
 
-    def wake_at(self) -> float | None:
-        return min((followup.fire_at for followup in self.waiting()), default=None)
+    def wake_at(self, retention_seconds: float | None = None) -> float | None:
+        """The next follow-up's moment; with nothing waiting, the end of the record's retention."""
+        waiting = [followup.fire_at for followup in self.waiting()]
+        if waiting or retention_seconds is None or self.updated_at is None:
+            return min(waiting, default=None)
+        return self.updated_at + retention_seconds
 
 
 class FactsSnapshot(BaseModel):

@@ -116,6 +116,7 @@ class FollowupStage:
         requests_topic: str,
         judge: fu.feedback.CommentJudge | None = None,
         key_partition: Callable[[str], int] | None = None,
+        retention_seconds: float = 30 * 86400,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.catalog = catalog
@@ -128,6 +129,7 @@ class FollowupStage:
         self.judge = judge
         self.key_partition = key_partition
         self.clock = clock
+        self.retention = retention_seconds
 
     # -- state -------------------------------------------------------------------------------
 
@@ -135,10 +137,11 @@ class FollowupStage:
         return self.store.get(ticket_id)
 
     def _keep(self, partition: int, ticket_id: str, record: FollowupRecord, deferred: Deferred | None) -> None:
+        record.updated_at = self.clock()
         self.store.put_value(partition, ticket_id, record, changelog=deferred is None)
         if deferred is not None:
             deferred.append((partition, ticket_id))
-        self.index.schedule(partition, ticket_id, record.wake_at())
+        self.index.schedule(partition, ticket_id, record.wake_at(self.retention))
 
     # -- tickets -----------------------------------------------------------------------------
 
@@ -282,6 +285,8 @@ class FollowupStage:
         if record is None:
             return []
         ticket = self.tickets.get(ticket_id)
+        if not any(followup.fire_at <= now for followup in record.waiting()):
+            return self._retire(partition, ticket_id, record, ticket is None, now)
         facts = fu.fire_facts(ticket, record.feedback)
         outputs: list[Output] = []
         kept: list[fu.ScheduledFollowup] = []
@@ -310,6 +315,20 @@ class FollowupStage:
         self._keep(partition, ticket_id, record, deferred)
         return outputs
 
+    def _retire(self, partition: int, ticket_id: str, record: FollowupRecord, ticket_gone: bool,
+                now: float) -> list[Output]:  # fmt: skip
+        """Nothing due: once retention has run out and the ticket is retired too, the record goes
+        (a tombstone); otherwise look again later."""
+        wake = record.wake_at(self.retention)
+        if wake is not None and wake <= now:
+            if ticket_gone and not record.waiting():
+                self.store.delete(partition, ticket_id)
+                self.index.schedule(partition, ticket_id, None)
+                return []
+            wake = now + self.retention  # the ticket is still kept: so are its answers
+        self.index.schedule(partition, ticket_id, wake)
+        return []
+
     # -- ownership ---------------------------------------------------------------------------
 
     def rebuild(self, partitions: set[int], partition_of: Callable[[str], int]) -> int:
@@ -324,7 +343,7 @@ class FollowupStage:
             if partition not in new:
                 continue
             record = self.record(ticket_id)
-            if record is not None and (wake := record.wake_at()) is not None:
+            if record is not None and (wake := record.wake_at(self.retention)) is not None:
                 self.index.schedule(partition, ticket_id, wake)
                 count += 1
         return count

@@ -189,3 +189,15 @@ def test_the_answers_counter_has_the_labels_the_satisfaction_rule_reads():
     from streams import metrics
 
     assert metrics.FEEDBACK_ANSWERS._labelnames == ("type", "channel", "department", "satisfied")
+
+
+def test_a_record_goes_once_its_retention_has_run_out_and_its_ticket_is_retired(hop):
+    hop.ticket()
+    hop.tick(T0 + 3)
+    hop.feedback(csat=5)
+    retention = hop.followups.retention
+    assert hop.tick(T0 + retention + 10) == []
+    assert hop.followups.record("TKT-1") is not None  # the ticket is still kept
+    hop.tickets.delete(0, "TKT-1")
+    hop.tick(T0 + 2 * retention + 20)
+    assert hop.followups.record("TKT-1") is None
