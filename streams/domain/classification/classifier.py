@@ -101,6 +101,8 @@ class Classifier:
         features = textprep.features(normalized) if self.model else []
         prediction = self.model.predict_type(features) if self.model else None
         harm = self.model.predict_harm(features) if self.model else None
+        grade_probabilities = self.model.predict_grade(features) if self.model else None
+        urgent_probability = self.model.predict_urgent(features) if self.model else None
         # Against other evidence — a concept giving another grade, or a type model sure it is no
         # complaint — the harm model needs more confidence.
         other_grade = any(c.means.complaint_grade not in (None, 1) for _, c in concepts)
@@ -163,6 +165,14 @@ class Classifier:
         if request_type == "complaint":
             if scan.safety_terms:
                 complaint_grade = 1
+            elif grade_probabilities:
+                weight, grades = rules.decision.grade_rule_weight, scan.grade_scores
+                # Grade 1 is the harm model's and the safety terms' call: the grade layer weighs 2 against 3.
+                combined = {g: math.log(max(p, 1e-12)) + weight * grades.get(g, 0.0)
+                            for g, p in grade_probabilities.items() if g != "1" or grades.get("1")}
+                complaint_grade = int(max(combined, key=lambda g: (combined[g], -int(g))))
+                reasons.append(f"grade:{complaint_grade} (grade model {grade_probabilities[str(complaint_grade)]:.2f}"
+                               + (f", grade terms {dict(grades)})" if grades else ")"))  # fmt: skip
             elif scan.grade_scores:
                 grades = scan.grade_scores
                 complaint_grade = int(min(grades, key=lambda g: (-grades[g], int(g))))
@@ -194,6 +204,10 @@ class Classifier:
                 urgency = raised
                 reasons.append(f"concept {name} raises urgency to {raised}")
         if complaint_grade == 1:
+            urgency = "urgent"
+        elif urgent_probability is not None and urgent_probability >= rules.decision.urgent_threshold:
+            if urgency != "urgent":
+                reasons.append(f"urgency model {urgent_probability:.2f} raises urgency to urgent")
             urgency = "urgent"
 
         # -- sentiment: model log-odds plus rule terms; near even → neutral; angry → negative.

@@ -81,6 +81,11 @@ class DecisionRules(_Strict):
     harm_threshold: float = Field(default=0.5, gt=0, le=1)
     # … and from this one when a concept present says otherwise (money lost: grade 2).
     harm_threshold_over_concept: float = Field(default=0.8, gt=0, le=1)
+    # The grade layer: a complaint's grade is the best of the grade model's log-probability plus
+    # this much per grade-term point (docs/classification.md, "The learned layers").
+    grade_rule_weight: float = Field(default=0.5, ge=0)
+    # The urgency layer raises a request to urgent from this probability (1 turns it off).
+    urgent_threshold: float = Field(default=0.7, gt=0, le=1)
     neutral_band: dict[RequestTypeName, float] = Field(
         default_factory=lambda: {"inquiry": 3.0, "service_request": 3.0, "after_sales": 1.5, "product_issue": 1.5,
                                  "complaint": 0.0, "suggestion": 1.0}  # fmt: skip
