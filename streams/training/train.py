@@ -36,7 +36,9 @@ SENTIMENT_C = 16.0
 SENTIMENT_MIN_DF = 3
 HARM_C = 4.0
 HARM_MIN_DF = 2
-LAYER_C = 4.0  # the grade and urgency layers (docs/classification.md, "The learned layers")
+WRITTEN_BALANCE = 1.0  # 0: unweighted, 1: each written type weighs the same
+LAYER_C = 4.0
+LAYER_MAX_DF = 0.02
 ARTEFACT_FORMAT = 1
 
 
@@ -60,6 +62,14 @@ def _vocabulary(feature_lists: list[list[str]], min_df: int) -> list[str]:
     return sorted(name for name, count in counts.items() if count >= min_df)
 
 
+def _content_vocabulary(feature_lists: list[list[str]], min_df: int) -> list[str]:
+    """The vocabulary without the features found in more than LAYER_MAX_DF of the rows: function
+    words ("my", "was", 我, 了) tell a long account from a short one, not harm from rudeness."""
+    counts = Counter(name for features in feature_lists for name in set(features))
+    limit = max(LAYER_MAX_DF * len(feature_lists), 10)  # a small set keeps its words
+    return sorted(name for name, count in counts.items() if min_df <= count <= limit)
+
+
 def _round(value: float) -> float:
     return float(f"{value:.5g}")
 
@@ -73,7 +83,7 @@ def train_type_model(rows: list[Row], featurize: Callable[[str], list[str]] | No
     vocabulary = {name: index for index, name in enumerate(names)}
     labels = [row.label for row in rows]
     model = LogisticRegression(C=TYPE_C, max_iter=3000)
-    model.fit(_matrix(feature_lists, vocabulary), labels)
+    model.fit(_matrix(feature_lists, vocabulary), labels, sample_weight=written_balance(rows))
     classes = [str(name) for name in model.classes_]
     order = [classes.index(name) for name in REQUEST_TYPES if name in classes]
     weights = {}
@@ -90,6 +100,17 @@ def train_type_model(rows: list[Row], featurize: Callable[[str], list[str]] | No
         "min_df": TYPE_MIN_DF,
         "rows": dict(Counter(labels)),
     }
+
+
+def written_balance(rows: list[Row]) -> list[float]:
+    """Sample weights: the written rows of each type weigh as much in all as those of any other
+    type (complaints are written most, and longest; unweighted, the model learns that a long
+    account is a complaint). Public rows weigh 1."""
+    counts = Counter(row.label for row in rows if row.source == "written")
+    if not counts or WRITTEN_BALANCE == 0:
+        return [1.0] * len(rows)
+    mean = sum(counts.values()) / len(counts)
+    return [(mean / counts[row.label]) ** WRITTEN_BALANCE if row.source == "written" else 1.0 for row in rows]
 
 
 def is_validation_row(text: str) -> bool:
@@ -177,7 +198,7 @@ def train_harm_model(rows: list[Row], featurize: Callable[[str], list[str]] | No
 
     featurize = featurize or (lambda text: textprep.features(textprep.normalize(text)))
     feature_lists = [featurize(row.text) for row in rows]
-    names = _vocabulary(feature_lists, HARM_MIN_DF)
+    names = _content_vocabulary(feature_lists, HARM_MIN_DF)
     vocabulary = {name: index for index, name in enumerate(names)}
     harmed = [row.label == "harm" for row in rows]
     model = LogisticRegression(C=HARM_C, max_iter=3000, class_weight="balanced")
@@ -218,7 +239,7 @@ def train_grade_model(rows: list[Row], featurize: Callable[[str], list[str]] | N
 
     featurize = featurize or (lambda text: textprep.features(textprep.normalize(text)))
     feature_lists = [featurize(row.text) for row in rows]
-    vocabulary = {name: index for index, name in enumerate(_vocabulary(feature_lists, HARM_MIN_DF))}
+    vocabulary = {name: index for index, name in enumerate(_content_vocabulary(feature_lists, HARM_MIN_DF))}
     labels = [row.label for row in rows]
     model = LogisticRegression(C=LAYER_C, max_iter=3000, class_weight="balanced")
     model.fit(_matrix(feature_lists, vocabulary), labels)
