@@ -36,7 +36,7 @@ SENTIMENT_C = 16.0
 SENTIMENT_MIN_DF = 3
 HARM_C = 4.0
 HARM_MIN_DF = 2
-WRITTEN_BALANCE = 1.0  # 0: unweighted, 1: each written type weighs the same
+WRITTEN_BALANCE = 2.0  # 0: unweighted, 1: each written type weighs the same, 2: rarer types more (chosen on the development sets)
 LAYER_C = 4.0
 LAYER_MAX_DF = 0.02
 ARTEFACT_FORMAT = 1
@@ -103,9 +103,9 @@ def train_type_model(rows: list[Row], featurize: Callable[[str], list[str]] | No
 
 
 def written_balance(rows: list[Row]) -> list[float]:
-    """Sample weights: the written rows of each type weigh as much in all as those of any other
-    type (complaints are written most, and longest; unweighted, the model learns that a long
-    account is a complaint). Public rows weigh 1."""
+    """Sample weights: a written row weighs (mean rows per type / rows of its type) ** WRITTEN_BALANCE
+    (complaints are written most, and longest; unweighted, the model learns that a long account is
+    a complaint; docs/classification.md, "The learned layers"). Public rows weigh 1."""
     counts = Counter(row.label for row in rows if row.source == "written")
     if not counts or WRITTEN_BALANCE == 0:
         return [1.0] * len(rows)
