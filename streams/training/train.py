@@ -36,7 +36,8 @@ SENTIMENT_C = 16.0
 SENTIMENT_MIN_DF = 3
 HARM_C = 4.0
 HARM_MIN_DF = 2
-WRITTEN_BALANCE = 2.0  # 0: unweighted, 1: each written type weighs the same, 2: rarer types more (chosen on the development sets)
+# 0: unweighted; 1: each written type weighs the same; 2: rarer types more (chosen on the development sets)
+WRITTEN_BALANCE = 2.0
 LAYER_C = 4.0
 LAYER_MAX_DF = 0.02
 ARTEFACT_FORMAT = 1
