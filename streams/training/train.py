@@ -193,7 +193,7 @@ def harm_rows(data_dir: Path) -> list[Row]:
 
 def train_harm_model(rows: list[Row], featurize: Callable[[str], list[str]] | None = None) -> dict:
     """Binary logistic regression (class-balanced) over the type features: is a person harmed or
-    endangered, or property or money taken (seed 002 grade 1)? The rules' harm concept catches
+    endangered, or property or money taken (grade 1, docs/labels.md)? The rules' harm concept catches
     the cues it names; this catches the situations described in other words."""
     from sklearn.linear_model import LogisticRegression
 
@@ -218,7 +218,7 @@ def train_harm_model(rows: list[Row], featurize: Callable[[str], list[str]] | No
 
 
 def grade_rows(data_dir: Path) -> list[Row]:
-    """Written complaints with their grade (seed 002): what the grade layer learns from."""
+    """Written complaints with their grade (docs/labels.md): what the grade layer learns from."""
     from streams.training.datasets import written_rows
 
     return [Row(d["text"], str(d["complaint_grade"]), "written", d["_where"]) for d in written_rows(data_dir)

@@ -1,6 +1,6 @@
 """Bilingual classification in two layers: editable rules, then a trained model.
 
-Type, urgency, complaint grade (seed 002), sentiment with an "angry" flag, aspects, a
+Type, urgency, complaint grade (docs/labels.md), sentiment with an "angry" flag, aspects, a
 confidence and the reasons.
 
 1. Rules live in a YAML file (streams/config/classification.yaml by default) that an operator

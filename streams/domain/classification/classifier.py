@@ -159,7 +159,7 @@ class Classifier:
         if prediction is not None and decided_by in ("safety", "rules"):
             reasons.append(f"model: {request_type} {prediction.probabilities.get(request_type, 0.0):.2f}")
 
-        # -- complaint grade (seed 002): safety → 1; otherwise the best-scoring grade, else the default.
+        # -- complaint grade (docs/labels.md): safety → 1; otherwise the best-scoring grade, else the default.
         aspects = scan.aspects
         complaint_grade: int | None = None
         if request_type == "complaint":

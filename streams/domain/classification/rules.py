@@ -77,7 +77,7 @@ class DecisionRules(_Strict):
     # within ±neutral_band[type] of even the request is neutral. Questions and service requests
     # carry little opinion, so their band is wide; a complaint is negative unless clearly positive.
     sentiment_rule_weight: float = Field(default=0.25, ge=0)
-    # The trained harm model (seed 002 grade 1) decides like a safety term from this probability.
+    # The trained harm model (grade 1, docs/labels.md) decides like a safety term from this probability.
     harm_threshold: float = Field(default=0.5, gt=0, le=1)
     # … and from this one when a concept present says otherwise (money lost: grade 2).
     harm_threshold_over_concept: float = Field(default=0.8, gt=0, le=1)

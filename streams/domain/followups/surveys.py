@@ -141,7 +141,7 @@ def plan_survey(
     resolved_at = resolution_moment(ticket)
     if resolved_at is None:
         return Skipped("not_resolved", f"the ticket is {ticket.status}")
-    survey = file.select(ticket.facts())
+    survey = file.select(ticket.match_fields())
     calendar = file.calendar(survey)
     due_at = calendar.add(resolved_at, survey.after_resolution.resolve(calendar.day_seconds))
     fire_at = hold_for_quiet_hours(due_at, file.quiet_hours, customer_zone(zone_name, file.zone))
