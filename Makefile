@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 MODEL := streams/artefacts/classifier-model.json
 MODEL_INPUTS := $(wildcard data/train/*/*) streams/training/train.py streams/training/datasets.py streams/domain/text.py
 
-.PHONY: install model demo up test test-unit test-tools bench fuzz eval clean
+.PHONY: install model demo up test test-unit test-tools report-font bench fuzz eval clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 $(MODEL): $(MODEL_INPUTS) | $(STAMP)
 	$(BIN)/ticketflow train
 
-install: $(STAMP) $(MODEL)
+install: $(STAMP) $(MODEL) report-font
 
 model: $(MODEL)
 
@@ -31,8 +31,12 @@ up: $(STAMP) $(MODEL)
 	$(BIN)/ticketflow up
 
 # The IMAP poller is tested against a real Dovecot, installed here when missing.
-test-tools:
+test-tools: report-font
 	sh scripts/ensure-test-tools.sh
+
+# The report's charts need a CJK font where they are drawn (none where they are read).
+report-font:
+	sh scripts/ensure-report-font.sh
 
 test: $(STAMP) $(MODEL) test-tools
 	$(BIN)/lint-imports

@@ -17,6 +17,7 @@ import click
 from pydantic import SecretStr, ValidationError
 
 from streams.domain.config_files import ConfigFileError, bundled_file
+from streams.report.cli import report as report_command
 from streams.settings import FLAG_FOR_SETTING, Settings, describe_settings_error
 from streams.transport.processes import exit_within, taken_ports
 
@@ -633,6 +634,8 @@ def evaluate_command(datasets_dir: Path | None, data_dir: Path | None, output: P
     output.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
     click.echo(f"\nwritten to {output}")
 
+
+main.add_command(report_command)
 
 if __name__ == "__main__":
     main()
