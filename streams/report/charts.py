@@ -122,7 +122,7 @@ def daily_chart(days: Sequence[dict[str, Any]], prefix: str) -> str | None:
     volume.bar(x, [day["complaints"] for day in days], color=COLOURS["accent"], label="投诉 complaints")
     volume.set_xticks(list(x), labels, rotation=45 if len(days) > 8 else 0)
     volume.set_title("每日需求量 requests per day", loc="left", fontsize=10)
-    volume.legend(frameon=False, fontsize=8)
+    volume.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
 
     def series(name: str) -> list[float]:
         return [day[name] * 100 if day[name] is not None else float("nan") for day in days]
@@ -132,7 +132,7 @@ def daily_chart(days: Sequence[dict[str, Any]], prefix: str) -> str | None:
     rates.set_ylim(0, 105)
     rates.set_xticks(list(x), labels, rotation=45 if len(days) > 8 else 0)
     rates.set_title("每日超时率与满意度 breach rate, CSAT", loc="left", fontsize=10)
-    rates.legend(frameon=False, fontsize=8)
+    rates.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     return _svg(fig, prefix)
 
 

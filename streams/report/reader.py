@@ -1,8 +1,11 @@
 """Reading the period's records from the broker.
 
 Every partition of every topic the report reads is read from the first record at or after
-`since` (Kafka's offsets-for-times) up to the end offset it had when reading began (or the
-first record after `until`, when that comes earlier), so a report over a live topic ends.
+`since` (Kafka's offsets-for-times) up to the end offset it had when reading began, so a report
+over a live topic ends; a partition also stops at its first record stamped after `until` or
+after the moment the read began.
+(A broker whose offsets-for-times answers without a timestamp at or after the one asked for is
+read from the beginning: the periods are decided by the records' own times, never by offsets.)
 `requests.classified` is read first: it decides which tickets belong to the periods; the other
 topics only update those tickets' facts (streams/report/facts.py).
 """
@@ -10,6 +13,7 @@ topics only update those tickets' facts (streams/report/facts.py).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -50,7 +54,7 @@ def report_topics(catalog: TopicCatalog, existing: set[str]) -> list[tuple[str, 
     ]
 
 
-async def _plan(consumer: AIOKafkaConsumer, topics: list[str], since_ms: int, until_ms: int | None) -> ReadPlan:
+async def _plan(consumer: AIOKafkaConsumer, topics: list[str], since_ms: int) -> ReadPlan:
     plan = ReadPlan()
     existing = await consumer.topics()
     partitions = []
@@ -63,35 +67,54 @@ async def _plan(consumer: AIOKafkaConsumer, topics: list[str], since_ms: int, un
     if not partitions:
         return plan
     ends = await consumer.end_offsets(partitions)
+    beginnings = await consumer.beginning_offsets(partitions)
     starts = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
-    stops = await consumer.offsets_for_times({tp: until_ms for tp in partitions}) if until_ms is not None else {}
     for tp in partitions:
-        end = ends[tp]
-        start = starts[tp].offset if starts.get(tp) is not None else end
-        stop = stops[tp].offset if stops.get(tp) is not None else end
-        plan.ranges.setdefault(tp.topic, {})[tp.partition] = (start, min(stop, end))
+        end, found = ends[tp], starts.get(tp)
+        if found is None:
+            start = end  # no record at or after `since`
+        elif found.offset >= 0 and found.timestamp >= since_ms:
+            start = found.offset
+        elif found.timestamp < 0 and found.offset <= beginnings[tp]:
+            start = end  # the "no such record" answer of some brokers
+        else:
+            start = beginnings[tp]  # an answer that cannot be trusted: read it all
+        plan.ranges.setdefault(tp.topic, {})[tp.partition] = (min(start, end), end)
     return plan
 
 
-async def _read_topic(consumer: AIOKafkaConsumer, topic: str, ranges: dict[int, tuple[int, int]],
-                      handle: Callable[[bytes], bool], folder: Folder, progress: Progress | None) -> None:  # fmt: skip
-    todo = {TopicPartition(topic, p): bounds for p, bounds in ranges.items() if bounds[1] > bounds[0]}
+async def _read_topics(consumer: AIOKafkaConsumer, ranges: dict[str, dict[int, tuple[int, int]]],
+                       handlers: dict[str, Callable[[bytes], bool]], folder: Folder, progress: Progress | None,
+                       until_ms: int | None) -> None:  # fmt: skip
+    """Read each partition to its end offset; then on while polls still bring records (some brokers,
+    the embedded one among them, report the end at the start of the last record batch), up to the
+    first record stamped after `until_ms` or written after the read began."""
+    todo = {TopicPartition(topic, p): bounds for topic, parts in ranges.items() for p, bounds in parts.items()
+            if bounds[1] > bounds[0]}  # fmt: skip
     if not todo:
         return
     consumer.assign(list(todo))
     for tp, (start, _) in todo.items():
         consumer.seek(tp, start)
     counts = folder.counts
+    limit = until_ms if until_ms is not None else 2**62
+    quiet: dict[TopicPartition, int] = {}  # partitions past their end offset: polls that brought nothing
     while todo:
-        batches = await consumer.getmany(*todo, timeout_ms=1000, max_records=20_000)
+        batches = await consumer.getmany(*todo, timeout_ms=150 if quiet else 1000, max_records=50_000)
+        for tp in list(quiet):
+            if tp not in batches:
+                quiet[tp] += 1
+                if quiet[tp] >= 2:
+                    del todo[tp], quiet[tp]
+                    consumer.pause(tp)
         for tp, records in batches.items():
-            bounds = todo.get(tp)
-            if bounds is None:
+            if tp not in todo:
                 continue
-            stop = bounds[1]
-            seen = 0
+            topic, handle = tp.topic, handlers[tp.topic]
+            seen, finished = 0, False
             for record in records:
-                if record.offset >= stop:
+                if record.timestamp > limit:
+                    finished = True
                     break
                 seen += 1
                 value = record.value
@@ -105,9 +128,12 @@ async def _read_topic(consumer: AIOKafkaConsumer, topic: str, ranges: dict[int, 
                 counts.add(topic, used)
             if progress is not None and seen:
                 progress(seen)
-            if (records and records[-1].offset >= stop - 1) or await consumer.position(tp) >= stop:
+            if finished:
                 del todo[tp]
+                quiet.pop(tp, None)
                 consumer.pause(tp)
+            elif records and records[-1].offset >= todo[tp][1] - 1:
+                quiet[tp] = 0
 
 
 async def read_into(bootstrap: str, catalog: TopicCatalog, folder: Folder, *, since: float,
@@ -123,15 +149,19 @@ async def read_into(bootstrap: str, catalog: TopicCatalog, folder: Folder, *, si
     try:
         existing = await consumer.topics()
         order = report_topics(catalog, existing)
-        plan = await _plan(consumer, [topic for topic, _ in order], int(since * 1000),
-                           int(until * 1000) if until is not None else None)  # fmt: skip
+        began_ms = int(time.time() * 1000)
+        plan = await _plan(consumer, [topic for topic, _ in order], int(since * 1000))
+        until_ms = min(int(until * 1000), began_ms) if until is not None else began_ms
         if on_plan is not None:
             on_plan(plan)
         handlers = {"classified": folder.classified, "routed": folder.routed, "sla_event": folder.sla_event,
                     "window": folder.window, "feedback": folder.feedback, "followup": folder.followup}  # fmt: skip
-        for topic, kind in order:
-            if topic in plan.ranges:
-                await _read_topic(consumer, topic, plan.ranges[topic], handlers[kind], folder, progress)
+        by_topic = {topic: handlers[kind] for topic, kind in order}
+        first = order[0][0]  # requests.classified decides the tickets; then every other topic at once
+        await _read_topics(consumer, {t: r for t, r in plan.ranges.items() if t == first}, by_topic, folder, progress,
+                           until_ms)  # fmt: skip
+        await _read_topics(consumer, {t: r for t, r in plan.ranges.items() if t != first}, by_topic, folder, progress,
+                           until_ms)  # fmt: skip
         return plan
     finally:
         await consumer.stop()
