@@ -88,7 +88,8 @@ class Week:
     """Generates the records of `days` days from `first`, and of the same number of days before."""
 
     def __init__(self, first: date, days: int, per_day: int, seed: int = 7, *, feedback: bool = True,
-                 previous_per_day: int | None = None) -> None:  # fmt: skip
+                 previous_per_day: int | None = None, as_of: float | None = None) -> None:  # fmt: skip
+        self.as_of = time.time() if as_of is None else as_of
         self.first, self.days, self.per_day, self.seed, self.feedback = first, days, per_day, seed, feedback
         self.previous_per_day = per_day if previous_per_day is None else previous_per_day
         self.zone = ZoneInfo(ZONE)
@@ -96,6 +97,12 @@ class Week:
         self.customers = 0
 
     def records(self) -> Iterator[Record]:
+        """Every record, except those about moments after `as_of` (they have not happened yet)."""
+        for record in self._all():
+            if record.at <= self.as_of:
+                yield record
+
+    def _all(self) -> Iterator[Record]:
         rng = random.Random(self.seed)
         start_day = self.first - timedelta(days=self.days)
         for offset in range(self.days * 2):
@@ -155,12 +162,12 @@ class Week:
         if first_target is not None:
             yield self._sla(where, "activated", "first_response", 1, 0, submitted + first_target, submitted)
             median = RESPONSE_MEDIAN_MIN[channel] * 60 * slow * (0.5 if urgency == "urgent" else 1.0)
-            elapsed = median * math.exp(rng.gauss(0, 0.9))
+            elapsed = min(median * math.exp(rng.gauss(0, 0.9)), first_target * 6)
             answered = rng.random() > 0.015
             yield from self._clock(rng, where, "first_response", 1, submitted, first_target, elapsed if answered else None)
         # resolution (and a reopened cycle for some)
         yield self._sla(where, "activated", "resolution", 1, 0, submitted + resolution_target, submitted)
-        resolution = resolution_target * 0.3 * slow * math.exp(rng.gauss(0, 0.7))
+        resolution = min(resolution_target * 0.3 * slow * math.exp(rng.gauss(0, 0.7)), resolution_target * 3)
         resolved = rng.random() > 0.05
         yield from self._clock(rng, where, "resolution", 1, submitted, resolution_target, resolution if resolved else None)
         if not resolved:
@@ -241,6 +248,8 @@ class Week:
         return Record(f"dept.{department}", ticket_id.encode(), orjson.dumps(event), at)
 
     def _fact(self, kind: str, at: float, where: dict, **extra: object) -> None:
+        if at > self.as_of:
+            return
         document = windows.fact(kind, at=at, department=where["department"], channel=where["channel"],
                                 priority=where["priority"], **extra)  # type: ignore[arg-type]  # fmt: skip
         for key in windows.window_keys(document, self.zone):

@@ -98,6 +98,7 @@ def report(first: str, last: str, out: Path, output_format: str, kpi_file: Path 
     if not settings.broker_url:
         raise click.ClickException("no broker: set TICKETFLOW_BROKER_URL or pass --broker host:port")
     from streams.report.charts import FontMissing
+    from streams.report.reader import ReadError
 
     started = time.monotonic()
     progress = _Progress(sys.stderr.isatty())
@@ -109,7 +110,7 @@ def report(first: str, last: str, out: Path, output_format: str, kpi_file: Path 
         )  # fmt: skip
     except ConfigFileError as exc:
         raise click.ClickException(str(exc)) from None
-    except FontMissing as exc:
+    except (FontMissing, ReadError) as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         progress.close()
