@@ -10,7 +10,6 @@ written to bench-results/report.json.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import resource
@@ -40,8 +39,7 @@ def main() -> None:
     with EmbeddedBroker(port=0) as broker:
         started = time.monotonic()
         week = Week(first, days, per_day, seed=11)
-        written = asyncio.run(produce(broker.bootstrap, PREFIX, week.records(),
-                                      log=lambda line: print(line, file=sys.stderr)))  # fmt: skip
+        written = produce(broker.bootstrap, PREFIX, week.records(), log=lambda line: print(line, file=sys.stderr))
         results["records_written"] = sum(written.values())
         results["write_seconds"] = round(time.monotonic() - started, 1)
         print(f"wrote {results['records_written']:,} records in {results['write_seconds']}s", file=sys.stderr)

@@ -272,10 +272,11 @@ class Week:
             yield Record("sla.windows", key.department.encode(), orjson.dumps(event), end + 60)
 
 
-async def produce(bootstrap: str, prefix: str, records: Iterator[Record], partitions: int = 4,
-                  log=None) -> dict[str, int]:  # noqa: ANN001  # fmt: skip
-    """Create the topics and write the records; returns records written per topic (without prefix)."""
-    from aiokafka import AIOKafkaProducer
+def produce(bootstrap: str, prefix: str, records: Iterator[Record], partitions: int = 4,
+            log=None) -> dict[str, int]:  # noqa: ANN001  # fmt: skip
+    """Create the topics and write the records (keyed, stamped with their moment, default
+    murmur2 partitioning as Kafka's Java client); returns records written per topic (without prefix)."""
+    from confluent_kafka import KafkaException, Producer
 
     from streams.catalog import TopicCatalog, TopicSpec
     from streams.transport.admin import ensure_topics
@@ -283,26 +284,36 @@ async def produce(bootstrap: str, prefix: str, records: Iterator[Record], partit
     catalog = TopicCatalog(prefix)
     names = ["requests.classified", "sla.events", "sla.windows", "followups", "feedback"] + [
         f"dept.{department}" for department in sorted(set(DEPARTMENT.values()) | {"complaint_taskforce", "vip_manager"})]  # fmt: skip
-    await ensure_topics(bootstrap, [TopicSpec(catalog.name(name), partitions) for name in names])
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=512 * 1024, acks=1,
-                                max_request_size=8 * 1024 * 1024)  # fmt: skip
-    await producer.start()
+    asyncio.run(ensure_topics(bootstrap, [TopicSpec(catalog.name(name), partitions) for name in names]))
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.size": 1_000_000, "acks": 1,
+                         "partitioner": "murmur2_random", "queue.buffering.max.messages": 500_000,
+                         "queue.buffering.max.kbytes": 1_048_576, "message.max.bytes": 8_000_000})  # fmt: skip
     written: dict[str, int] = {}
-    pending = []
-    try:
-        for record in records:
-            pending.append(await producer.send(catalog.name(record.topic), record.value, key=record.key,
-                                               timestamp_ms=int(record.at * 1000)))  # fmt: skip
-            written[record.topic] = written.get(record.topic, 0) + 1
-            if len(pending) >= 20_000:
-                await asyncio.gather(*pending)
-                pending.clear()
-                if log is not None:
-                    log(f"  {sum(written.values()):,} records written")
-        await asyncio.gather(*pending)
-        await producer.flush()
-    finally:
-        await producer.stop()
+    failures: list[str] = []
+
+    def delivered(error, _message) -> None:  # noqa: ANN001
+        if error is not None:
+            failures.append(str(error))
+
+    total = 0
+    for record in records:
+        while True:
+            try:
+                producer.produce(catalog.name(record.topic), record.value, key=record.key,
+                                 timestamp=int(record.at * 1000), on_delivery=delivered)  # fmt: skip
+                break
+            except BufferError:
+                producer.poll(0.05)
+        written[record.topic] = written.get(record.topic, 0) + 1
+        total += 1
+        if total % 100_000 == 0:
+            producer.poll(0)
+            if log is not None:
+                log(f"  {total:,} records written")
+    if producer.flush(120) != 0:
+        raise KafkaException("records still not delivered after 120 s")
+    if failures:
+        raise KafkaException(f"{len(failures)} records not delivered: {failures[0]}")
     return written
 
 
@@ -322,8 +333,8 @@ def main(argv: list[str] | None = None) -> None:
     week = Week(first, args.days, args.per_day, args.seed, feedback=not args.no_feedback,
                 previous_per_day=args.previous_per_day)  # fmt: skip
     started = time.monotonic()
-    written = asyncio.run(produce(args.broker, args.prefix, week.records(), args.partitions,
-                                  log=lambda line: print(line, file=sys.stderr)))  # fmt: skip
+    written = produce(args.broker, args.prefix, week.records(), args.partitions,
+                      log=lambda line: print(line, file=sys.stderr))
     last = first + timedelta(days=args.days - 1)
     print(f"wrote {sum(written.values()):,} records in {time.monotonic() - started:.0f}s: "
           + ", ".join(f"{topic} {count:,}" for topic, count in sorted(written.items())))  # fmt: skip
