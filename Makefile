@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 MODEL := streams/artefacts/classifier-model.json
 MODEL_INPUTS := $(wildcard data/train/*/*) streams/training/train.py streams/training/datasets.py streams/domain/text.py
 
-.PHONY: install model demo up test test-unit test-tools report-font bench fuzz eval clean
+.PHONY: install model demo up test test-unit test-tools report-font bench bench-report fuzz eval clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -47,6 +47,10 @@ test-unit: $(STAMP) $(MODEL) test-tools
 
 bench: $(STAMP) $(MODEL)
 	$(BIN)/python -m bench
+
+# `ticketflow report` over a generated period of 350,000 requests (and as many before it).
+bench-report: $(STAMP) report-font
+	$(BIN)/python -m bench.report
 
 # 100,000 generated hostile payloads against a running gateway (a short run is in `make test`).
 fuzz: $(STAMP) $(MODEL)

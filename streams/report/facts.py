@@ -144,6 +144,8 @@ class Folder:
         for skipped in _SKIPPED_SLA_KINDS:
             if skipped in head:
                 return False
+        if b'"sla.activated"' in head and b'"cycle":1,' in raw:
+            return False  # a first cycle starting says nothing the other events do not
         event = orjson.loads(raw)
         data = event["data"]
         ticket = self.tickets.get(data["ticket_id"])
