@@ -55,6 +55,7 @@ def main() -> None:
             out = Path("bench-results") / f"report-bench.{'html' if output_format == 'html' else 'md'}"
             out.parent.mkdir(exist_ok=True)
             out.write_text(document, encoding="utf-8")
+    results["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     Path("bench-results/report.json").write_text(json.dumps(results, indent=1))
     print(json.dumps(results, indent=1))
 
