@@ -198,6 +198,10 @@ def build(folder: Folder, period: Period, kpi_file: KpiFile, *, generated_at: st
     windows = _compliance_from_windows(folder)
     if windows:
         compliance, source = windows, "sla.windows (closed day windows, counted when each event happened)"
+        covered = len({key[1] for key in folder.windows if key[0] == CURRENT})
+        if covered < period.days:
+            notes.append(f"sla.windows has closed day windows for {covered} of the period's {period.days} days: "
+                         "the compliance table covers those days only")  # fmt: skip
     else:
         compliance, source = _compliance_from_facts(current), "ticket facts (no closed sla.windows for the period)"
         notes.append("no closed day windows on sla.windows for this period: compliance is computed from sla.events")

@@ -74,3 +74,11 @@ def test_a_missing_font_is_a_clear_error(monkeypatch, tmp_path) -> None:  # noqa
 
 def test_the_installed_cjk_font_is_found() -> None:
     assert charts.find_cjk_font().is_file()  # make install puts one there (scripts/ensure-report-font.sh)
+
+
+def test_a_period_partly_covered_by_windows_says_so(week_records) -> None:  # noqa: ANN001
+    folder = fold(week_records)
+    first_day = min(key[1] for key in folder.windows if key[0] == 0)
+    folder.windows = {key: value for key, value in folder.windows.items() if key[1] != first_day}
+    review = build(folder, period(), load_kpis(), generated_at="test")
+    assert any(f"for {DAYS - 1} of the period's {DAYS} days" in note for note in review.notes)
