@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from streams.catalog import TopicCatalog
 from streams.domain.config_files import ConfigFileError
+from streams.report.review import Review
 from streams.settings import Settings, describe_settings_error
 
 
@@ -45,7 +46,7 @@ class _Progress:
 
 
 def make_report(*, bootstrap: str, prefix: str, first: date, last: date, zone: str, kpi_path: Path | None,
-                output_format: str, follow_days: float, progress: _Progress | None = None) -> tuple[str, "object"]:  # fmt: skip
+                output_format: str, follow_days: float, progress: _Progress | None = None) -> tuple[str, Review]:  # fmt: skip
     """Read the topics and render the review; returns (document, review)."""
     from streams.report import reader
     from streams.report.facts import Folder
@@ -116,7 +117,6 @@ def report(first: str, last: str, out: Path, output_format: str, kpi_file: Path 
         progress.close()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")
-    counts = review.counts  # type: ignore[attr-defined]
-    click.echo(f"{out}: {counts['requests']:,} requests, {counts['breached']:,} breached, "
-               f"{review.targets and sum(1 for t in review.targets if t['met'])}/{len(review.targets)} targets met "  # type: ignore[attr-defined]
-               f"({time.monotonic() - started:.1f}s)")  # fmt: skip
+    met = sum(1 for target in review.targets if target["met"])
+    click.echo(f"{out}: {review.counts['requests']:,} requests, {review.counts['breached']:,} breached, "
+               f"{met}/{len(review.targets)} targets met ({time.monotonic() - started:.1f}s)")  # fmt: skip
