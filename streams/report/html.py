@@ -159,12 +159,12 @@ def render(review: Review, title: str = "客户需求复盘 Service review") -> 
     parts.append("</div></section>")
 
     parts.append("<section><h2>7. SLA 达标率 Compliance per department × channel × priority</h2>")
-    parts.append(_table(["department", "channel", "priority", "received", "responded", "FR in time", "resolved",
-                         "resolved in time", "breaches"], (
-        [r["department"], fmt.channel_name(r["channel"]), r["priority"], f"{r['received']:,}", f"{r['responded']:,}",
-         fmt.percent(r["first_response_compliance"]), f"{r['resolved']:,}", fmt.percent(r["resolution_compliance"]),
-         f"{r['breached']:,}"] for r in review.compliance), numeric={3, 4, 5, 6, 7, 8}))  # fmt: skip
-    parts.append(f'<p class="note">Source: {escape(review.compliance_source)}.</p></section>')
+    parts.append("<h3>各部门 per department</h3>" + _compliance_table(review.compliance_departments, zone))
+    if review.compliance_worst:
+        parts.append("<h3>最需关注 furthest below target (department × channel × priority)</h3>"
+                     + _compliance_table(review.compliance_worst, zone))  # fmt: skip
+    parts.append(f'<p class="note">Source: {escape(review.compliance_source)}. Every combination is in the appendix. '
+                 f'Rates under 90 % are in red.</p></section>')  # fmt: skip
 
     parts.append(f"<section><h2>8. 超时工单 Breached tickets ({review.breached_total:,})</h2>")
     parts.append(_table(["ticket", "department", "channel", "priority", "type", "target", "due", "late by", "status", "escalation"], (
@@ -181,10 +181,25 @@ def render(review: Review, title: str = "客户需求复盘 Service review") -> 
         parts.append(f'<p class="note">{len(review.reopened)} of {review.reopened_total:,} reopened tickets are listed.</p>')
     parts.append("</section>")
 
+    parts.append("<section><h2>附录 Appendix: compliance, every department × channel × priority</h2>")
+    parts.append(_compliance_table(review.compliance, zone) + "</section>")
     parts.append("<section><h2>Data read</h2>")
     parts.append(_table(["topic", "records read"], sorted(review.read.items()), numeric={1}))
     parts.append("</section></body></html>")
     return "".join(parts)
+
+
+def _rate_cell(value: float | None) -> _Raw:
+    text = escape(fmt.percent(value))
+    return _Raw(f'<span class="bad">{text}</span>' if value is not None and value < 0.9 else text)
+
+
+def _compliance_table(rows: Sequence[dict[str, Any]], zone: str) -> str:
+    return _table(["department", "channel", "priority", "received", "responded", "FR in time", "resolved",
+                   "resolved in time", "breaches"], (
+        [r["department"], fmt.channel_name(r["channel"]), r["priority"], f"{r['received']:,}", f"{r['responded']:,}",
+         _rate_cell(r["first_response_compliance"]), f"{r['resolved']:,}", _rate_cell(r["resolution_compliance"]),
+         f"{r['breached']:,}"] for r in rows), numeric={3, 4, 5, 6, 7, 8})  # fmt: skip
 
 
 def _pareto_table(rows: Sequence[dict[str, Any]]) -> str:

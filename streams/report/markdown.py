@@ -58,12 +58,12 @@ def render(review: Review, title: str = "客户需求复盘 Service review") -> 
         [fmt.type_name(t["type"]), t["requests"], fmt.percent(t["share"]), fmt.percent(t["csat"]), t["csat_answers"],
          fmt.percent(t["resolution_rate"]), fmt.percent(t["first_response_compliance"]), fmt.percent(t["breach_rate"])]
         for t in review.types)))  # fmt: skip
-    out.append("\n## 7. SLA 达标率 Compliance per department × channel × priority\n")
-    out.append(_table(["department", "channel", "priority", "received", "responded", "FR in time", "resolved",
-                       "resolved in time", "breaches"], (
-        [r["department"], r["channel"], r["priority"], r["received"], r["responded"], fmt.percent(r["first_response_compliance"]),
-         r["resolved"], fmt.percent(r["resolution_compliance"]), r["breached"]] for r in review.compliance)))  # fmt: skip
-    out.append(f"\nSource: {review.compliance_source}.\n")
+    out.append("\n## 7. SLA 达标率 Compliance per department × channel × priority\n\n### 各部门 per department\n")
+    out.append(_compliance(review.compliance_departments))
+    if review.compliance_worst:
+        out.append("\n### 最需关注 furthest below target\n")
+        out.append(_compliance(review.compliance_worst))
+    out.append(f"\nSource: {review.compliance_source}. Every combination is in the appendix.\n")
     out.append(f"\n## 8. 超时工单 Breached tickets ({review.breached_total})\n")
     out.append(_table(["ticket", "department", "channel", "priority", "type", "target", "due", "late by", "status"], (
         [b["ticket_id"], b["department"], b["channel"], b["priority"], b["type"], b["metric"], fmt.moment(b["due"], zone),
@@ -71,9 +71,18 @@ def render(review: Review, title: str = "客户需求复盘 Service review") -> 
     out.append(f"\n## 9. 重开工单 Reopened tickets ({review.reopened_total})\n")
     out.append(_table(["ticket", "department", "type", "channel", "reopened", "CSAT"], (
         [r["ticket_id"], r["department"], r["type"], r["channel"], r["times"], r["csat"] or "–"] for r in review.reopened)))
+    out.append("\n## 附录 Appendix: compliance, every department × channel × priority\n")
+    out.append(_compliance(review.compliance))
     out.append("\n## Data read\n")
     out.append(_table(["topic", "records read"], sorted(review.read.items())))
     return "".join(out)
+
+
+def _compliance(rows: Sequence[dict[str, Any]]) -> str:
+    return _table(["department", "channel", "priority", "received", "responded", "FR in time", "resolved",
+                   "resolved in time", "breaches"], (
+        [r["department"], r["channel"], r["priority"], r["received"], r["responded"], fmt.percent(r["first_response_compliance"]),
+         r["resolved"], fmt.percent(r["resolution_compliance"]), r["breached"]] for r in rows))  # fmt: skip
 
 
 def _pareto(rows: Sequence[dict[str, Any]], name: Any) -> str:

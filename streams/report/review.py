@@ -62,6 +62,8 @@ class Review:
     pareto_causes: list[dict[str, Any]]
     grades: dict[str, int]
     compliance: list[dict[str, Any]]
+    compliance_departments: list[dict[str, Any]]
+    compliance_worst: list[dict[str, Any]]
     compliance_source: str
     daily: list[dict[str, Any]]
     breached: list[dict[str, Any]]
@@ -116,6 +118,27 @@ def _compliance_from_windows(folder: Folder) -> list[dict[str, Any]]:
             row[name] += int(window.get(name) or 0)
         row["breached"] += sum(int(v) for v in (window.get("breached") or {}).values())
     return _finish_compliance(rows)
+
+
+def _by_department(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    totals: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        total = totals.setdefault((row["department"], "all", "all"), {
+            "department": row["department"], "channel": "all", "priority": "all", "received": 0, "responded": 0,
+            "responded_in_time": 0, "resolved": 0, "resolved_in_time": 0, "breached": 0})  # fmt: skip
+        for name in ("received", "responded", "responded_in_time", "resolved", "resolved_in_time", "breached"):
+            total[name] += row[name]
+    return _finish_compliance(totals)
+
+
+def _worst(rows: list[dict[str, Any]], limit: int = 12, least: int = 20) -> list[dict[str, Any]]:
+    """The combinations furthest below target (at least `least` responses or resolutions)."""
+    def score(row: dict[str, Any]) -> float:
+        rates = [rate for rate, count in ((row["first_response_compliance"], row["responded"]),
+                                          (row["resolution_compliance"], row["resolved"])) if rate is not None and count >= least]  # fmt: skip
+        return min(rates) if rates else 2.0
+
+    return [row for row in sorted(rows, key=score) if score(row) < 2.0][:limit]
 
 
 def _compliance_from_facts(tickets: list[TicketFacts]) -> list[dict[str, Any]]:
@@ -244,7 +267,8 @@ def build(folder: Folder, period: Period, kpi_file: KpiFile, *, generated_at: st
         counts=counts, counts_previous=kpi_math.counts(previous), kpis=overall, kpis_previous=overall_previous,
         targets=_targets(kpi_file, current, previous, overall, overall_previous), channels=channels, types=types,
         pareto_types=pareto(type_counts), pareto_causes=pareto(causes), grades=dict(sorted(grades.items())),
-        compliance=compliance, compliance_source=source, daily=_daily(period, current),
+        compliance=compliance, compliance_departments=_by_department(compliance), compliance_worst=_worst(compliance),
+        compliance_source=source, daily=_daily(period, current),
         breached=breached[:LIST_LIMIT], breached_total=len(breached), reopened=reopened[:LIST_LIMIT],
         reopened_total=len(reopened), read=dict(folder.counts.read), notes=notes,
     )  # fmt: skip

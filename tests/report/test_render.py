@@ -82,3 +82,16 @@ def test_a_period_partly_covered_by_windows_says_so(week_records) -> None:  # no
     folder.windows = {key: value for key, value in folder.windows.items() if key[1] != first_day}
     review = build(folder, period(), load_kpis(), generated_at="test")
     assert any(f"for {DAYS - 1} of the period's {DAYS} days" in note for note in review.notes)
+
+
+def test_department_totals_add_up_and_the_worst_come_first(review) -> None:  # noqa: ANN001
+    for total in review.compliance_departments:
+        rows = [row for row in review.compliance if row["department"] == total["department"]]
+        for name in ("received", "responded", "responded_in_time", "resolved", "resolved_in_time", "breached"):
+            assert total[name] == sum(row[name] for row in rows)
+    worst = review.compliance_worst
+    assert worst and len(worst) <= 12
+    lowest = [min(r for r, n in ((row["first_response_compliance"], row["responded"]),
+                                 (row["resolution_compliance"], row["resolved"])) if r is not None and n >= 20)
+              for row in worst]  # fmt: skip
+    assert lowest == sorted(lowest)
