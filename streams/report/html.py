@@ -166,7 +166,8 @@ def render(review: Review, title: str = "客户需求复盘 Service review") -> 
     parts.append(f'<p class="note">Source: {escape(review.compliance_source)}. Every combination is in the appendix. '
                  f'Rates under 90 % are in red.</p></section>')  # fmt: skip
 
-    parts.append(f"<section><h2>8. 超时工单 Breached tickets ({review.breached_total:,})</h2>")
+    parts.append(f"<section><h2>8. 超时工单 Breached tickets ({review.counts['breached']:,} tickets, "
+                 f"{review.breached_total:,} targets)</h2>")  # fmt: skip
     parts.append(_table(["ticket", "department", "channel", "priority", "type", "target", "due", "late by", "status", "escalation"], (
         [b["ticket_id"], b["department"], b["channel"], b["priority"], b["type"], b["metric"] + (f" (cycle {b['cycle']})" if b["cycle"] > 1 else ""),
          fmt.moment(b["due"], zone), fmt.duration(b["late_seconds"]), b["status"], b["escalation_level"] or "–"]

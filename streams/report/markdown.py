@@ -64,7 +64,7 @@ def render(review: Review, title: str = "客户需求复盘 Service review") -> 
         out.append("\n### 最需关注 furthest below target\n")
         out.append(_compliance(review.compliance_worst))
     out.append(f"\nSource: {review.compliance_source}. Every combination is in the appendix.\n")
-    out.append(f"\n## 8. 超时工单 Breached tickets ({review.breached_total})\n")
+    out.append(f"\n## 8. 超时工单 Breached tickets ({review.counts['breached']} tickets, {review.breached_total} targets)\n")
     out.append(_table(["ticket", "department", "channel", "priority", "type", "target", "due", "late by", "status"], (
         [b["ticket_id"], b["department"], b["channel"], b["priority"], b["type"], b["metric"], fmt.moment(b["due"], zone),
          fmt.duration(b["late_seconds"]), b["status"]] for b in review.breached)))  # fmt: skip

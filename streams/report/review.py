@@ -196,11 +196,13 @@ def _breached_rows(tickets: list[TicketFacts], as_of: float | None) -> list[dict
         if not t.breaches:
             continue
         for (metric, cycle), (due, done) in t.breaches.items():
-            end = done if done is not None else as_of
+            end, status = (done, "done late") if done is not None else (as_of, "still open")
+            if done is None and metric != "resolution" and t.resolved_at is not None:
+                end, status = t.resolved_at, "resolved without it"  # resolving stops every clock
             rows.append({"ticket_id": t.ticket_id, "department": t.department or "unknown", "channel": t.channel,
                          "priority": t.priority, "type": t.type, "metric": metric, "cycle": cycle, "due": due,
                          "late_seconds": (end - due) if (end is not None and due is not None) else None,
-                         "status": "done late" if done is not None else "still open",
+                         "status": status,
                          "escalation_level": t.escalation_level})  # fmt: skip
     rows.sort(key=lambda r: (-(r["late_seconds"] or 0.0), r["ticket_id"], r["metric"]))
     return rows

@@ -95,7 +95,7 @@ def test_report_counts_are_the_topics_counts(broker, tmp_path) -> None:  # noqa:
     assert review.read == {prefix + name: len(values) for name, values in topics.items()}  # every record read once
     # the document shows the same numbers
     assert f"| count: requests | {expected['requests']} |" in document
-    assert f"## 8. 超时工单 Breached tickets ({review.breached_total})" in document
+    assert f"## 8. 超时工单 Breached tickets ({expected['breached']} tickets, {review.breached_total} targets)" in document
     assert review.breached_total >= expected["breached"]  # one row per breached target
     for kind, count in types.items():
         assert f"{count} |" in document
