@@ -22,7 +22,7 @@ CURRENT, PREVIOUS = 0, 1
 def epoch(text: str | None) -> float | None:
     if not text:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(text).timestamp()  # Python 3.11 reads the "Z" of UTC itself
 
 
 class TicketFacts:
@@ -78,12 +78,36 @@ class Counts:
             self.used[topic] = self.used.get(topic, 0) + 1
 
 
-# sla.events kinds the report does not need: recognised in the raw bytes, never parsed.
-_SKIPPED_SLA_KINDS = (b'"sla.warning"', b'"sla.paused"', b'"sla.resumed"')
+# sla.events the report does not need are recognised from the head of their bytes (kind, metric,
+# cycle) and never parsed: warnings, pauses, metrics it does not report, and clocks starting
+# (except a later cycle of the resolution clock: a reopening).
+_NEEDED_KINDS = frozenset((b"fulfilled", b"breached", b"escalated", b"activated"))
+_TYPE, _METRIC = b'"type":"sla.', b'"metric":"'
+_NEEDED_METRICS = frozenset((b"first_response", b"resolution"))
+_DEPARTMENT = b'"department":"'
+
+
+def _sla_head(raw: bytes) -> tuple[bytes, bytes, bool] | None:
+    """(kind, metric, first cycle?) from the bytes of an sla.events CloudEvent, None when not found."""
+    at = raw.find(_TYPE, 0, 300)
+    if at < 0:
+        return None
+    at += len(_TYPE)
+    end = raw.find(b'"', at)
+    where = raw.find(_METRIC, end, end + 300)
+    if end < 0 or where < 0:
+        return None
+    where += len(_METRIC)
+    stop = raw.find(b'"', where)
+    return raw[at:end], raw[where:stop], raw.startswith(b',"cycle":1,', stop + 1)
 
 
 class Folder:
-    """Folds records of the topics into per-ticket facts for two consecutive periods."""
+    """Folds records of the topics into per-ticket facts for two consecutive periods.
+
+    Each handler takes a record's key and value and says whether the record was about a ticket
+    of the periods. Records keyed by ticket id are looked up by their key before anything is
+    parsed; what the report does not need is recognised in the bytes and not parsed at all."""
 
     def __init__(self, current: tuple[float, float], previous: tuple[float, float]) -> None:
         self.bounds = (current, previous)
@@ -91,21 +115,35 @@ class Folder:
         self.windows: dict[tuple, dict[str, Any]] = {}
         self.counts = Counts()
         self.duplicates = 0  # requests.classified records for a ticket already seen
-        self.last_moment = 0.0  # the latest event time seen (how late an open breach is, at the end)
+        self._last = ""  # the latest event time seen (ISO 8601, UTC: ordered as text)
+
+    @property
+    def last_moment(self) -> float:
+        """The latest event time seen: how late a breach still open at the end is."""
+        return epoch(self._last) or 0.0
 
     def period_of(self, moment: float) -> int | None:
-        for index, (start, end) in enumerate(self.bounds):
-            if start <= moment < end:
-                return index
+        (start, end), (previous_start, previous_end) = self.bounds
+        if start <= moment < end:
+            return CURRENT
+        if previous_start <= moment < previous_end:
+            return PREVIOUS
         return None
+
+    def _ticket(self, key: bytes | None, ticket_id: str | None = None) -> TicketFacts | None:
+        if ticket_id is None:
+            if key is None:
+                return None
+            ticket_id = key.decode()
+        return self.tickets.get(ticket_id)
 
     # -- requests.classified ------------------------------------------------------------------
 
-    def classified(self, raw: bytes) -> bool:
+    def classified(self, key: bytes | None, raw: bytes) -> bool:
         document = orjson.loads(raw)
         request, classification = document["request"], document["classification"]
         submitted = epoch(request["submitted_at"])
-        period = self.period_of(submitted)
+        period = self.period_of(submitted)  # type: ignore[arg-type]
         if period is None:
             return False
         ticket_id = request["ticket_id"]
@@ -121,44 +159,56 @@ class Folder:
 
     # -- dept.<department> --------------------------------------------------------------------
 
-    def routed(self, raw: bytes) -> bool:
-        data = orjson.loads(raw)["data"]
-        ticket = self.tickets.get(data["ticket_id"])
+    def routed(self, key: bytes | None, raw: bytes) -> bool:
+        ticket = self._ticket(key)
         if ticket is None:
-            return False
-        role = data.get("role")
-        if role == "owner":
-            ticket.department = data["department"]
-        elif role == "cc":
+            data = orjson.loads(raw)["data"]  # a record not keyed by its ticket
+            ticket = self._ticket(None, data["ticket_id"])
+            if ticket is None:
+                return False
+        head = raw[:400]
+        if b'"role":"owner"' in head:
+            # The owner's department, read from the bytes: `department` follows `role` in the event.
+            at = head.find(_DEPARTMENT, head.find(b'"role":"owner"'))
+            end = head.find(b'"', at + len(_DEPARTMENT)) if at >= 0 else -1
+            if end > at >= 0:
+                ticket.department = head[at + len(_DEPARTMENT):end].decode()
+            else:
+                ticket.department = orjson.loads(raw)["data"]["department"]
+        elif b'"role":"cc"' in head:
             ticket.cc += 1
-        elif role == "transfer":
+        elif b'"role":"transfer"' in head:
             ticket.transferred = True
-        if ticket.department is None and data.get("owner_department"):
-            ticket.department = data["owner_department"]
         return True
 
     # -- sla.events -----------------------------------------------------------------------------
 
-    def sla_event(self, raw: bytes) -> bool:
-        head = raw[:160]
-        for skipped in _SKIPPED_SLA_KINDS:
-            if skipped in head:
-                return False
-        if b'"sla.activated"' in head and b'"cycle":1,' in raw:
-            return False  # a first cycle starting says nothing the other events do not
+    def sla_event(self, key: bytes | None, raw: bytes) -> bool:
+        ticket = self._ticket(key)
+        if key is not None and ticket is None:
+            return False
+        head = _sla_head(raw)
+        if head is not None:
+            kind, metric, first_cycle = head
+            if kind not in _NEEDED_KINDS or metric not in _NEEDED_METRICS:
+                return True
+            if kind == b"activated" and (metric != b"resolution" or first_cycle):
+                return True
         event = orjson.loads(raw)
         data = event["data"]
-        ticket = self.tickets.get(data["ticket_id"])
         if ticket is None:
-            return False
+            ticket = self._ticket(None, data["ticket_id"])
+            if ticket is None:
+                return False
         kind = event["type"][4:]
         metric, cycle = data["metric"], data.get("cycle") or 1
-        at = epoch(data.get("at"))
-        if at is not None and at > self.last_moment:
-            self.last_moment = at
+        at_text = data.get("at") or ""
+        if at_text > self._last:
+            self._last = at_text
         if ticket.department is None and data.get("department"):
             ticket.department = data["department"]
         if kind == "fulfilled":
+            at = epoch(at_text)
             elapsed, within = data.get("elapsed_seconds"), data.get("within_target")
             if metric == "first_response" and cycle == 1:
                 ticket.first_response_at, ticket.first_response_elapsed = at, elapsed
@@ -172,7 +222,7 @@ class Folder:
         elif kind == "breached":
             if ticket.breaches is None:
                 ticket.breaches = {}
-            entry = ticket.breaches.setdefault((metric, cycle), [epoch(data.get("due_at")), None])
+            entry = ticket.breaches.setdefault((metric, cycle), [None, None])
             entry[0] = epoch(data.get("due_at")) or entry[0]
         elif kind == "escalated":
             ticket.escalation_level = max(ticket.escalation_level, int(data.get("level") or 1))
@@ -182,26 +232,26 @@ class Folder:
 
     # -- sla.windows ----------------------------------------------------------------------------
 
-    def window(self, raw: bytes) -> bool:
+    def window(self, key: bytes | None, raw: bytes) -> bool:
         data = orjson.loads(raw)["data"]
         if data.get("size") != "day":
             return False
         start = epoch(data["start"])
-        period = self.period_of(start)
+        period = self.period_of(start)  # type: ignore[arg-type]
         if period is None:
             return False
-        key = (period, start, data["department"], data["channel"], data["priority"])
-        known = self.windows.get(key)
+        window_key = (period, start, data["department"], data["channel"], data["priority"])
+        known = self.windows.get(window_key)
         if known is None or data.get("revision", 0) >= known.get("revision", 0):
             data["start_epoch"] = start
-            self.windows[key] = data
+            self.windows[window_key] = data
         return True
 
     # -- feedback and followups -------------------------------------------------------------------
 
-    def feedback(self, raw: bytes) -> bool:
-        answer = orjson.loads(raw)
-        ticket = self.tickets.get(answer.get("ticket_id") or "")
+    def feedback(self, key: bytes | None, raw: bytes) -> bool:
+        answer = orjson.loads(raw)  # by its ticket_id field, whatever the producer keyed it by
+        ticket = self._ticket(None, answer.get("ticket_id") or "")
         if ticket is None:
             return False
         answered = epoch(answer.get("answered_at")) or 0.0
@@ -215,11 +265,13 @@ class Folder:
             ticket.nps = nps
         return True
 
-    def followup(self, raw: bytes) -> bool:
-        event = orjson.loads(raw)
-        ticket = self.tickets.get((event.get("data") or {}).get("ticket_id") or event.get("subject") or "")
-        if ticket is None:
-            return False
-        if event.get("type") == "followup.survey_due":
+    def followup(self, key: bytes | None, raw: bytes) -> bool:
+        ticket = self._ticket(key)
+        if ticket is None:  # another ticket's, or not keyed by ticket id: by its data
+            event = orjson.loads(raw)
+            ticket = self._ticket(None, (event.get("data") or {}).get("ticket_id") or event.get("subject") or "")
+            if ticket is None:
+                return False
+        if b'"followup.survey_due"' in raw[:200]:
             ticket.survey_due = True
         return True

@@ -15,6 +15,7 @@ topics are then read together and only update those tickets' facts (streams/repo
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
 from collections.abc import Callable
@@ -84,7 +85,7 @@ def _plan(consumer: Consumer, topics: list[str], existing: dict, since_ms: int) 
     return plan
 
 
-def _read(consumer: Consumer, ranges: dict[str, dict[int, tuple[int, int]]], handlers: dict[str, Callable[[bytes], bool]],
+def _read(consumer: Consumer, ranges: dict[str, dict[int, tuple[int, int]]], handlers: dict[str, Callable[[bytes | None, bytes], bool]],
           folder: Folder, progress: Progress | None, until_ms: int) -> None:  # fmt: skip
     assignment = [TopicPartition(topic, p, start) for topic, parts in ranges.items() for p, (start, end) in parts.items()
                   if end > start]  # fmt: skip
@@ -95,6 +96,8 @@ def _read(consumer: Consumer, ranges: dict[str, dict[int, tuple[int, int]]], han
     stopped: set[tuple[str, int]] = set()  # partitions at a record stamped after `until`
     consumer.assign(assignment)
     counts = folder.counts
+    read: dict[str, int] = {}
+    used: dict[str, int] = {}
     quiet = 0
     while True:
         messages = consumer.consume(num_messages=20_000, timeout=0.25 if len(past_end | stopped) == len(ends) else 1.0)
@@ -112,7 +115,8 @@ def _read(consumer: Consumer, ranges: dict[str, dict[int, tuple[int, int]]], han
                     past_end.add((message.topic(), message.partition()))
                     continue
                 raise ReadError(f"{message.topic()}: {error.str()}")
-            where = (message.topic(), message.partition())
+            topic = message.topic()
+            where = (topic, message.partition())
             if where in stopped:
                 continue
             stamp = message.timestamp()[1]
@@ -127,15 +131,18 @@ def _read(consumer: Consumer, ranges: dict[str, dict[int, tuple[int, int]]], han
             value = message.value()
             if value is None:
                 continue
-            topic = where[0]
+            read[topic] = read.get(topic, 0) + 1
             try:
-                used = handlers[topic](value)
+                if handlers[topic](message.key(), value):
+                    used[topic] = used.get(topic, 0) + 1
             except (ValueError, KeyError, TypeError, AttributeError):
                 counts.unreadable += 1
-                used = False
-            counts.add(topic, used)
         if progress is not None and seen:
             progress(seen)
+    for topic, count in read.items():
+        counts.read[topic] = counts.read.get(topic, 0) + count
+    for topic, count in used.items():
+        counts.used[topic] = counts.used.get(topic, 0) + count
     consumer.unassign()
 
 
@@ -143,6 +150,10 @@ def read(bootstrap: str, catalog: TopicCatalog, folder: Folder, *, since: float,
          on_plan: Callable[[ReadPlan], None] | None = None, progress: Progress | None = None) -> ReadPlan:  # fmt: skip
     """Fold every record of the report's topics from `since` (epoch seconds) into `folder`."""
     began_ms = int(time.time() * 1000)
+    # Folding makes millions of small objects and no reference cycles: the cycle collector would
+    # only walk the growing fact table again and again.
+    collecting = gc.isenabled()
+    gc.disable()
     consumer = Consumer({
         "bootstrap.servers": bootstrap,
         "group.id": f"ticketflow-report-{uuid.uuid4().hex[:12]}",  # never committed: offsets are assigned
@@ -173,3 +184,5 @@ def read(bootstrap: str, catalog: TopicCatalog, folder: Folder, *, since: float,
         return plan
     finally:
         consumer.close()
+        if collecting:
+            gc.enable()

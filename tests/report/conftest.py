@@ -30,12 +30,12 @@ def fold(records, current: Period | None = None) -> Folder:  # noqa: ANN001
     records = list(records)
     for record in records:
         if record.topic == "requests.classified":
-            folder.counts.add(record.topic, folder.classified(record.value))
+            folder.counts.add(record.topic, folder.classified(record.key, record.value))
     for record in records:
         if record.topic == "requests.classified":
             continue
         handle = folder.routed if record.topic.startswith("dept.") else handlers[record.topic]
-        folder.counts.add(record.topic, handle(record.value))
+        folder.counts.add(record.topic, handle(record.key, record.value))
     return folder
 
 
