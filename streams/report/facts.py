@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from sys import intern  # channels, types, departments: one string each, not one per ticket
 from typing import Any
 
 import orjson
@@ -150,10 +151,11 @@ class Folder:
         if ticket_id in self.tickets:
             self.duplicates += 1
             return True
+        aspects = classification.get("aspects")
         self.tickets[ticket_id] = TicketFacts(
-            ticket_id, period, submitted, request["channel"], classification["type"], classification["urgency"],
-            classification.get("complaint_grade"), tuple(classification.get("aspects") or ()),
-            bool(classification.get("repeat_of")),
+            ticket_id, period, submitted, intern(request["channel"]), intern(classification["type"]),
+            intern(classification["urgency"]), classification.get("complaint_grade"),
+            tuple(intern(aspect) for aspect in aspects) if aspects else (), bool(classification.get("repeat_of")),
         )  # fmt: skip
         return True
 
@@ -172,7 +174,7 @@ class Folder:
             at = head.find(_DEPARTMENT, head.find(b'"role":"owner"'))
             end = head.find(b'"', at + len(_DEPARTMENT)) if at >= 0 else -1
             if end > at >= 0:
-                ticket.department = head[at + len(_DEPARTMENT):end].decode()
+                ticket.department = intern(head[at + len(_DEPARTMENT):end].decode())
             else:
                 ticket.department = orjson.loads(raw)["data"]["department"]
         elif b'"role":"cc"' in head:

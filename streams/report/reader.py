@@ -162,7 +162,7 @@ def read(bootstrap: str, catalog: TopicCatalog, folder: Folder, *, since: float,
         "enable.partition.eof": True,
         "fetch.max.bytes": 64 * 1024 * 1024,
         "max.partition.fetch.bytes": 16 * 1024 * 1024,
-        "queued.max.messages.kbytes": 256 * 1024,
+        "queued.max.messages.kbytes": 64 * 1024,
         "fetch.wait.max.ms": 100,
     })  # fmt: skip
     try:
