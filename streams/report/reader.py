@@ -98,15 +98,18 @@ def _read(consumer: Consumer, ranges: dict[str, dict[int, tuple[int, int]]], han
     counts = folder.counts
     read: dict[str, int] = {}
     used: dict[str, int] = {}
-    quiet = 0
+    quiet, done = 0, False
     while True:
-        messages = consumer.consume(num_messages=20_000, timeout=0.25 if len(past_end | stopped) == len(ends) else 1.0)
+        if not done and len(past_end | stopped) == len(ends):
+            done, quiet = True, 0  # count quiet polls from here
+        messages = consumer.consume(num_messages=20_000, timeout=0.25 if done else 1.0)
+        # Past every end offset, two polls in a row that bring nothing to read end it (on a live
+        # topic, what keeps coming is stamped after the read began, and is skipped).
+        quiet = quiet + 1 if not messages else quiet
+        if done and quiet >= 2:
+            break
         if not messages:
-            quiet += 1
-            if len(past_end | stopped) == len(ends) and quiet >= 2:
-                break
             continue
-        quiet = 0
         seen = 0
         for message in messages:
             error = message.error()
@@ -137,6 +140,7 @@ def _read(consumer: Consumer, ranges: dict[str, dict[int, tuple[int, int]]], han
                     used[topic] = used.get(topic, 0) + 1
             except (ValueError, KeyError, TypeError, AttributeError):
                 counts.unreadable += 1
+        quiet = 0 if seen else quiet + 1
         if progress is not None and seen:
             progress(seen)
     for topic, count in read.items():
