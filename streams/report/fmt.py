@@ -52,7 +52,7 @@ def change(unit: str, now: float | None, before: float | None) -> str:
     if unit == "rate":
         return f"{delta * 100:+.1f} pp"
     if unit == "nps":
-        return f"{delta:+.0f}"
+        return f"{round(delta):+d}"  # never "-0"
     return f"{delta:+.2f}"
 
 
