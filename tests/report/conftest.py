@@ -1,5 +1,5 @@
 """The report's tests: a generated period folded in memory, and (integration) on the real
-embedded broker of tests/integration/conftest.py."""
+embedded broker of tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from bench.week import Week
 from streams.report.facts import Folder
 from streams.report.review import Period
-from tests.integration.conftest import broker  # noqa: F401 - the session's embedded broker
 
 FIRST = date(2026, 10, 5)  # a Monday, long past: every generated record is in the past
 DAYS = 3
