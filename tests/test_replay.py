@@ -7,7 +7,7 @@ from datetime import timedelta
 from streams.domain.policies import PolicyFile
 from streams.models import TicketAction
 from streams.replay import LogRecord, compare, replay_ticket
-from tests.domain.test_tickets import SUBMITTED, T, classified
+from tests.domain.tickets.helpers import SUBMITTED, T, classified
 
 LOOSE = PolicyFile.model_validate({"policies": [{"name": "loose", "targets": {"first_response": "1h", "resolution": "24h"}}]})
 TIGHT = PolicyFile.model_validate({"policies": [{"name": "tight", "targets": {"first_response": "10m", "resolution": "24h"}}]})
