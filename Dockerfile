@@ -1,5 +1,7 @@
 FROM python:3.11-slim
 WORKDIR /app
+# A CJK font for the charts of `ticketflow report` (their text is written as paths: none is needed to read them).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY streams ./streams
 COPY data/train ./data/train

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 MODEL := streams/artefacts/classifier-model.json
 MODEL_INPUTS := $(wildcard data/train/*/*) streams/training/train.py streams/training/datasets.py streams/domain/text.py
 
-.PHONY: install model demo up test test-unit test-tools bench fuzz eval clean
+.PHONY: install model demo up test test-unit test-tools report-font bench bench-report fuzz eval clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 $(MODEL): $(MODEL_INPUTS) | $(STAMP)
 	$(BIN)/ticketflow train
 
-install: $(STAMP) $(MODEL)
+install: $(STAMP) $(MODEL) report-font
 
 model: $(MODEL)
 
@@ -33,8 +33,12 @@ up: $(STAMP) $(MODEL)
 # The IMAP poller is tested against a real Dovecot, the alert rules with promtool and a real
 # Prometheus server (Debian's prometheus package), and the live board in a real headless
 # chromium; installed here when missing.
-test-tools:
+test-tools: report-font
 	sh scripts/ensure-test-tools.sh
+
+# The report's charts need a CJK font where they are drawn (none where they are read).
+report-font:
+	sh scripts/ensure-report-font.sh
 
 test: $(STAMP) $(MODEL) test-tools
 	$(BIN)/lint-imports
@@ -45,6 +49,10 @@ test-unit: $(STAMP) $(MODEL) test-tools
 
 bench: $(STAMP) $(MODEL)
 	$(BIN)/python -m bench
+
+# `ticketflow report` over a generated period of 350,000 requests (and as many before it).
+bench-report: $(STAMP) report-font
+	$(BIN)/python -m bench.report
 
 # 100,000 generated hostile payloads against a running gateway (a short run is in `make test`).
 fuzz: $(STAMP) $(MODEL)

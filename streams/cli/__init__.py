@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.cli import classification, contract, intake, processes, sla, stack
+from streams.report.cli import report
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,6 +17,6 @@ for command in (
     processes.broker, processes.topics, processes.worker, processes.gateway, processes.imap_poll,
     stack.up, stack.demo, intake.import_sheet,
     classification.classify, classification.train, classification.import_data, classification.evaluate_command,
-    sla.sla, contract.contract,
+    sla.sla, contract.contract, report,
 ):  # fmt: skip
     main.add_command(command)

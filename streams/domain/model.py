@@ -87,6 +87,13 @@ class TextModel:
         harm_part = document.get("harm")  # artefacts before the harm model have none
         self._harm_bias: float | None = float(harm_part["bias"]) if harm_part else None
         self._harm_weights: dict[str, float] = harm_part["weights"] if harm_part else {}
+        grade_part = document.get("grade")  # the grade and urgency layers (docs/classification.md)
+        self.grade_classes: tuple[str, ...] = tuple(grade_part["classes"]) if grade_part else ()
+        self._grade_bias: tuple[float, ...] = tuple(grade_part["bias"]) if grade_part else ()
+        self._grade_weights: dict[str, list[float]] = grade_part["weights"] if grade_part else {}
+        urgent_part = document.get("urgent")
+        self._urgent_bias: float | None = float(urgent_part["bias"]) if urgent_part else None
+        self._urgent_weights: dict[str, float] = urgent_part["weights"] if urgent_part else {}
 
     @classmethod
     def load(cls, path: str | Path) -> "TextModel":
@@ -148,4 +155,27 @@ class TextModel:
         weights = self._harm_weights
         scale = 1.0 / math.sqrt(max(len(features), 1))
         logit = self._harm_bias + sum(weights[name] for name in features if name in weights) * scale
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
+
+    def predict_grade(self, features: list[str]) -> dict[str, float] | None:
+        """Probability of each complaint grade ('1', '2', '3'), None without a grade model."""
+        if not self._grade_bias:
+            return None
+        weights = self._grade_weights
+        known = [weights[name] for name in features if name in weights]
+        scale = 1.0 / math.sqrt(max(len(features), 1))
+        totals = map(sum, zip(*known)) if known else (0.0 for _ in self._grade_bias)
+        scores = [bias + total * scale for bias, total in zip(self._grade_bias, totals)]
+        peak = max(scores)
+        exps = [math.exp(score - peak) for score in scores]
+        norm = sum(exps)
+        return {name: value / norm for name, value in zip(self.grade_classes, exps)}
+
+    def predict_urgent(self, features: list[str]) -> float | None:
+        """Probability that the request is urgent (docs/labels.md), None without an urgency model."""
+        if self._urgent_bias is None:
+            return None
+        weights = self._urgent_weights
+        scale = 1.0 / math.sqrt(max(len(features), 1))
+        logit = self._urgent_bias + sum(weights[name] for name in features if name in weights) * scale
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))

@@ -88,9 +88,9 @@ BANKING77_TYPES: dict[str, str] = {label: kind for kind, labels in _BANKING_GROU
 # --- urgency hints (the READMEs' suggested hints, on their three-step scale) -----------------
 # `elevated` = Banking77's `high` (possible fraud, loss or a captured card) and Bitext's
 # `elevated` (complaint, payment failure, asks for a human); `low` = an information request.
-# They are measured against, never trained on. The seeds disagree with them in two places, on
-# purpose: seed 000 calls an information request routine (normal), and seed 002 gives a
-# disputed charge (economic loss, grade 2) a faster clock than routine work.
+# They are measured against, never trained on. Our labels disagree with them in two places, on
+# purpose (docs/labels.md): an information request is routine (normal), and a disputed charge
+# (economic loss, grade 2) gets a faster clock than routine work.
 URGENCY_HINTS = ("elevated", "normal", "low")
 
 BITEXT_URGENCY: dict[str, str] = {

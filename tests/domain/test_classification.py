@@ -41,7 +41,7 @@ def test_english_negation_this_is_not_a_complaint(classifier):
 
 
 def test_negated_type_is_ruled_out_even_when_the_model_favours_it(classifier):
-    text = "我不是要投诉，只是快递一直没更新"
+    text = "我不是要投诉，只是等了很久一直没人处理"
     assert classifier.decide(text).type_probabilities["complaint"] > 0.2
     result = classifier.classify(text)
     assert result.type != "complaint" and any("ruled out by negation: complaint" in r for r in result.reasons)
@@ -268,3 +268,22 @@ def test_a_concept_naming_a_group_it_does_not_have_is_refused():
     present = Concept.model_validate({"all_of": ["scope"], "any_of": ["effect", "since"],
                                       "cues": {"scope": ["全部"], "effect": ["宕机"], "since": ["从早上"]}})  # fmt: skip
     assert present.present({"scope", "since"}) and not present.present({"scope"}) and not present.present({"effect"})
+
+
+def test_the_grade_layer_weighs_two_against_three_and_never_gives_one_alone(classifier):
+    result = classifier.classify("Nobody at the front desk answered the phone for an hour, I want to complain")
+    assert (result.complaint_grade, result.urgency) == (3, "high")
+    assert any(reason.startswith("grade:3 (grade model") for reason in result.reasons)
+    reasons = " ".join(classifier.classify("结账多收了我八十块，店员不肯退，我要投诉").reasons)
+    assert "grade model" in reasons or "grade:2" in reasons
+
+
+def test_the_urgency_layer_can_be_turned_off_in_the_rules(rules):
+    from streams.domain.classification import ClassificationRules
+
+    raw = rules.model_dump()
+    raw["decision"]["urgent_threshold"] = 1.0
+    assert ClassificationRules.model_validate(raw).decision.urgent_threshold == 1.0
+    raw["decision"]["urgent_threshold"] = 0
+    with pytest.raises(ValueError, match="urgent_threshold"):
+        ClassificationRules.model_validate(raw)

