@@ -24,6 +24,7 @@ from streams.domain.followups.files import CareFile, FollowupFile, load_care_fil
 from streams.domain.model import ModelArtefactError, TextModel, default_artefact_path
 from streams.domain.policies import PolicyFile
 from streams.domain.routing import RoutingConfig
+from streams.settings_values import MIN_SECRET_LENGTH, load_server_tls, parse_networks, parse_tokens
 
 ENV_PREFIX = "TICKETFLOW_"
 _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,100}$")
@@ -32,7 +33,6 @@ _WECOM_TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
 _WECOM_AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
 # Channels whose webhooks are signed with a per-channel HMAC secret (phone: the CTI events).
 SIGNED_CHANNELS = ("app", "webchat", "social", "vip", "phone")
-MIN_SECRET_LENGTH = 16
 
 
 class Settings(BaseSettings):
@@ -228,13 +228,13 @@ class Settings(BaseSettings):
     @classmethod
     def _api_tokens(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            _parse_tokens(value.get_secret_value())
+            parse_tokens(value.get_secret_value())
         return value
 
     @cached_property
     def client_tokens(self) -> dict[str, str]:
         """Client name → token, from TICKETFLOW_API_TOKENS and TICKETFLOW_API_TOKEN ('default')."""
-        tokens = _parse_tokens(self.api_tokens.get_secret_value()) if self.api_tokens else {}
+        tokens = parse_tokens(self.api_tokens.get_secret_value()) if self.api_tokens else {}
         if self.api_token is not None:
             tokens.setdefault("default", self.api_token.get_secret_value())
         return tokens
@@ -258,7 +258,7 @@ class Settings(BaseSettings):
     def _allowed_peers(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        return ",".join(str(network) for network in _parse_networks(value))
+        return ",".join(str(network) for network in parse_networks(value))
 
     @field_validator("smtp_tls_cert", "smtp_tls_key")
     @classmethod
@@ -310,7 +310,7 @@ class Settings(BaseSettings):
     @property
     def smtp_allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None:
         """The networks allowed to deliver over SMTP, or None when any peer may."""
-        return _parse_networks(self.smtp_allowed_peers) if self.smtp_allowed_peers else None
+        return parse_networks(self.smtp_allowed_peers) if self.smtp_allowed_peers else None
 
     def channel_secret(self, channel: str) -> bytes | None:
         """The HMAC secret of a signed channel, or None when the channel is not configured."""
@@ -382,66 +382,6 @@ class Settings(BaseSettings):
     def apply_process_wide(self) -> None:
         """Settings that the pure code reads process-wide: the accepted timestamp range."""
         timestamps.configure(self.earliest_timestamp, timedelta(seconds=self.timestamp_ahead_seconds))
-
-
-_CLIENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-def _parse_tokens(value: str) -> dict[str, str]:
-    """'name:token,name:token' → {name: token}; ValueError naming the bad entry (never the token)."""
-    tokens: dict[str, str] = {}
-    for number, item in enumerate((part.strip() for part in value.split(",")), start=1):
-        if not item:
-            continue
-        name, _, token = item.partition(":")
-        if not _CLIENT_NAME.match(name) or len(token) < MIN_SECRET_LENGTH:
-            raise ValueError(f"entry {number} is not <client name>:<token of at least {MIN_SECRET_LENGTH} characters>")
-        if name in tokens:
-            raise ValueError(f"client {name!r} is named twice")
-        tokens[name] = token
-    return tokens
-
-
-def _parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    networks = []
-    for item in (part.strip() for part in value.split(",")):
-        if not item:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            raise ValueError(f"{item!r} is not an IP address or CIDR network (e.g. 10.0.0.0/8,192.168.1.5)") from None
-    if not networks:
-        raise ValueError("no address given (e.g. 10.0.0.0/8,192.168.1.5)")
-    return tuple(networks)
-
-
-class _EncryptedKey(Exception):
-    pass
-
-
-def _no_password() -> bytes:
-    raise _EncryptedKey
-
-
-def load_server_tls(cert: Path, key: Path) -> ssl.SSLContext:
-    """A server TLS context from PEM files; a ValueError naming the settings when they do not load."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    try:
-        context.load_cert_chain(cert, key, password=_no_password)
-    except _EncryptedKey:
-        raise ValueError(f"TICKETFLOW_SMTP_TLS_KEY: {key} is encrypted; give an unencrypted key (readable only by "
-                         "the gateway's user)") from None  # fmt: skip
-    except ssl.SSLError as exc:
-        if exc.reason == "KEY_VALUES_MISMATCH":
-            raise ValueError(f"TICKETFLOW_SMTP_TLS_KEY: {key} is not the private key of the certificate in "
-                             f"TICKETFLOW_SMTP_TLS_CERT ({cert})") from None  # fmt: skip
-        raise ValueError(f"TICKETFLOW_SMTP_TLS_CERT / TICKETFLOW_SMTP_TLS_KEY: {cert} and {key} do not load as a PEM "
-                         f"certificate and its private key ({exc.reason or exc})") from None  # fmt: skip
-    except OSError as exc:
-        raise ValueError(f"TICKETFLOW_SMTP_TLS_CERT / TICKETFLOW_SMTP_TLS_KEY: cannot read {cert} or {key} "
-                         f"({exc.strerror or exc})") from None  # fmt: skip
-    return context
 
 
 FLAG_FOR_SETTING = {

@@ -22,22 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
-import re
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
-    Counter,
-    Histogram,
     generate_latest,
 )
 from pydantic import ValidationError
@@ -54,86 +48,26 @@ from streams.domain.rejections import (
     is_json_syntax_error,
 )
 from streams.gateway import feedback
+from streams.gateway.calls import CallTracker
+from streams.gateway.http import HTTP_REQUESTS, TICKET_ID, JsonAccessLogger, error_response, note
 from streams.gateway.intake import (
     IdempotencyCache,
     IntakeSink,
     Publisher,
     RecordTooLarge,
 )
-from streams.gateway.pii import mask_pii
 from streams.models import CHANNELS, ActionSubmission, TicketAction
 from streams.settings import Settings
 from streams.transport.publisher import KafkaPublisher, PublishError
 
 log = logging.getLogger("ticketflow.gateway")
 
-__all__ = ["ADAPTER", "Gateway", "IdempotencyCache", "JsonAccessLogger", "serve"]
+__all__ = ["ADAPTER", "Gateway", "IdempotencyCache", "serve"]
 
 RETRY_AFTER_SECONDS = 5
 ANONYMOUS = "anonymous"
 OFF_LOOP_BYTES = 16 * 1024
 WEBHOOK_CHANNELS = tuple(webhook.CHANNELS)
-_TICKET_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-LOG_INFO = web.RequestKey("log_info", dict)
-
-HTTP_REQUESTS = Counter(
-    "ticketflow_gateway_requests",
-    "HTTP requests answered by the gateway, by endpoint, channel and status code.",
-    ["endpoint", "channel", "status"],
-)
-CALL_EVENTS = Counter("ticketflow_call_events", "Hotline call events received, by event.", ["event"])
-CALLS_ANSWERED = Counter(
-    "ticketflow_calls_answered",
-    "Answered hotline calls, by whether the caller waited no longer than the answer target (10 minutes by default).",
-    ["within_target"],
-)
-CALL_ANSWER_SECONDS = Histogram(
-    "ticketflow_call_answer_seconds",
-    "How long hotline callers waited from the call being offered to an agent answering.",
-    buckets=(5, 10, 20, 30, 60, 120, 300, 600, 900, 1800, 3600),
-)
-CALLS_ABANDONED = Counter(
-    "ticketflow_calls_abandoned",
-    "Hotline calls the caller hung up on before an answer, by whether a callback was requested.",
-    ["callback_requested"],
-)
-
-
-class CallTracker:
-    """When each recent call was offered (bounded), for answered events that do not carry it."""
-
-    def __init__(self, max_calls: int = 100_000) -> None:
-        self.max_calls = max_calls
-        self._offered: OrderedDict[str, datetime] = OrderedDict()
-
-    def observe(self, event: cti.CallEvent, target_seconds: float) -> None:
-        CALL_EVENTS.labels(event.event).inc()
-        if event.event == "offered":
-            self._offered[event.call_id] = event.at
-            while len(self._offered) > self.max_calls:
-                self._offered.popitem(last=False)
-        elif event.event == "answered":
-            wait = cti.answer_wait(event, self._offered.pop(event.call_id, None))
-            if wait is not None:
-                CALL_ANSWER_SECONDS.observe(wait.seconds)
-                CALLS_ANSWERED.labels(str(wait.seconds <= target_seconds).lower()).inc()
-        elif event.event == "abandoned":
-            self._offered.pop(event.call_id, None)
-            CALLS_ABANDONED.labels(str(event.callback_requested).lower()).inc()
-
-
-def _error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None,
-           headers: dict[str, str] | None = None) -> web.Response:  # fmt: skip
-    body: dict[str, Any] = {"error": code, "message": message}
-    if details:
-        body["details"] = details
-    return web.json_response(body, status=status, headers=headers)
-
-
-def _note(request: web.Request, **fields: str) -> None:
-    """Facts for the access log line (never message text or contact data)."""
-    request.setdefault(LOG_INFO, {}).update(fields)
-
 
 class Gateway:
     def __init__(self, settings: Settings, publisher: Publisher) -> None:
@@ -182,23 +116,23 @@ class Gateway:
             offered = given.strip().encode()
             for name, token in self.settings.client_tokens.items():
                 if hmac.compare_digest(offered, token.encode()):
-                    _note(request, client=name)
+                    note(request, client=name)
                     return name
             return None
         if self.settings.allow_anonymous_writes_insecure:
-            _note(request, client="anonymous")
+            note(request, client="anonymous")
             return ANONYMOUS
         return None
 
     @staticmethod
     def _unauthorized() -> web.Response:
-        return _error(401, "unauthorized", "send Authorization: Bearer <API token> (TICKETFLOW_API_TOKENS)",
+        return error_response(401, "unauthorized", "send Authorization: Bearer <API token> (TICKETFLOW_API_TOKENS)",
                       headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
 
     async def submit_request(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
         label = channel if channel in CHANNELS else "unknown"
-        _note(request, channel=label)
+        note(request, channel=label)
         client = self._client(request)
         response = await self._submit_request(request, channel, client) if client else self._unauthorized()
         HTTP_REQUESTS.labels("requests", label, str(response.status)).inc()
@@ -213,12 +147,12 @@ class Gateway:
         if channel not in CHANNELS:
             rejection = Rejection("unknown_channel", f"unknown channel {channel!r}; known channels: {list(CHANNELS)}")
             await self._refuse(request, "unknown", Refusal(404, rejection, publish=True, raw=body))
-            return _error(404, rejection.error_code, rejection.reason)
+            return error_response(404, rejection.error_code, rejection.reason)
         submission = parse_submission(body)
         if isinstance(submission, Rejection):
             status = 400 if submission.error_code == "invalid_json" else 422
             await self._refuse(request, channel, Refusal(status, submission, publish=True, raw=body))
-            return _error(status, submission.error_code, submission.reason, submission.errors)
+            return error_response(status, submission.error_code, submission.reason, submission.errors)
         idempotency_key = submission.idempotency_key or request.headers.get("Idempotency-Key") or uuid.uuid4().hex
         if client == ANONYMOUS and submission.customer.tier is not None:  # nobody vouches for a declared tier
             submission.customer.tier = None
@@ -233,9 +167,9 @@ class Gateway:
     async def channel_webhook(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
         if channel not in WEBHOOK_CHANNELS:
-            _note(request, channel="unknown", error="unknown_channel")
+            note(request, channel="unknown", error="unknown_channel")
             HTTP_REQUESTS.labels("channel", "unknown", "404").inc()
-            return _error(404, "unknown_channel", f"webhooks exist for {list(WEBHOOK_CHANNELS)}; "
+            return error_response(404, "unknown_channel", f"webhooks exist for {list(WEBHOOK_CHANNELS)}; "
                           "phone events and the WeChat Work callback have their own paths")  # fmt: skip
         secret = self.settings.channel_secret(channel)
         return await self._channel(request, channel, lambda http: webhook.accept(channel, http, secret, self.max_age))
@@ -266,7 +200,7 @@ class Gateway:
     async def _channel(self, request: web.Request, channel: str,
                        handle: Callable[[HttpInput], Intake | Refusal | Reply],
                        on_accepted: Callable[[Intake], None] | None = None) -> web.Response:  # fmt: skip
-        _note(request, channel=channel)
+        note(request, channel=channel)
         response = await self._channel_response(request, channel, handle, on_accepted)
         HTTP_REQUESTS.labels("channel", channel, str(response.status)).inc()
         return response
@@ -287,7 +221,7 @@ class Gateway:
         if isinstance(outcome, Refusal):
             await self._refuse(request, channel, outcome)
             rejection = outcome.rejection
-            return _error(outcome.status, rejection.error_code, rejection.reason, rejection.errors)
+            return error_response(outcome.status, rejection.error_code, rejection.reason, rejection.errors)
         return await self._accept(request, outcome, on_accepted)
 
     # -- shared --------------------------------------------------------------------------------
@@ -299,10 +233,10 @@ class Gateway:
         except RecordTooLarge as exc:
             rejection = Rejection("body_too_large", str(exc))
             await self._refuse(request, intake.channel, Refusal(413, rejection, True, intake.body.encode("utf-8")))
-            return _error(413, rejection.error_code, rejection.reason)
+            return error_response(413, rejection.error_code, rejection.reason)
         except PublishError as exc:
             log.warning("publish failed: %s", exc)
-            _note(request, error="broker_unavailable")
+            note(request, error="broker_unavailable")
             return self._unavailable()
         if on_accepted is not None and not duplicate:
             on_accepted(intake)
@@ -312,7 +246,7 @@ class Gateway:
         return web.json_response({**answer, "duplicate": duplicate}, status=202)
 
     async def _refuse(self, request: web.Request, channel: str, refusal: Refusal) -> None:
-        _note(request, error=refusal.error_code)
+        note(request, error=refusal.error_code)
         await self.sink.refuse(channel, refusal)
 
     # -- actions, health, metrics ----------------------------------------------------------------
@@ -327,8 +261,8 @@ class Gateway:
         body = await self._read_body(request)
         if isinstance(body, web.Response):
             return body
-        if not _TICKET_ID.match(ticket_id):
-            return _error(404, "unknown_ticket", "ticket ids are 1-64 letters, digits or . _ : -")
+        if not TICKET_ID.match(ticket_id):
+            return error_response(404, "unknown_ticket", "ticket ids are 1-64 letters, digits or . _ : -")
         try:
             submission = ActionSubmission.model_validate_json(body)
         except ValidationError as exc:
@@ -336,14 +270,14 @@ class Gateway:
             code = "invalid_json" if is_json_syntax_error(details) else "invalid_action"
             refusal = Refusal(400 if code == "invalid_json" else 422, Rejection(code, reason, details), True, body)
             await self.sink.refuse("unknown", refusal, replay_topic=self.catalog.tickets_actions)
-            return _error(refusal.status, code, reason, details)
+            return error_response(refusal.status, code, reason, details)
         if submission.type == "transfer" and submission.department not in self.departments:
             reason = (
                 f"a transfer needs 'department', one of {sorted(self.departments)}; got {submission.department!r}"
             )
             refusal = Refusal(422, Rejection("unknown_department", reason), True, body)
             await self.sink.refuse("unknown", refusal, replay_topic=self.catalog.tickets_actions)
-            return _error(422, "unknown_department", reason)
+            return error_response(422, "unknown_department", reason)
         idempotency_key = submission.idempotency_key or request.headers.get("Idempotency-Key")
         action_id = ids.action_id(ticket_id, idempotency_key) if idempotency_key else "ACT-" + uuid.uuid4().hex
         action = TicketAction(
@@ -402,15 +336,15 @@ class Gateway:
     async def _read_body(self, request: web.Request) -> bytes | web.Response:
         limit = self.settings.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
-            return _error(413, "body_too_large", f"body of {request.content_length} bytes exceeds the {limit}-byte limit")
+            return error_response(413, "body_too_large", f"body of {request.content_length} bytes exceeds the {limit}-byte limit")
         try:
             return await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _error(413, "body_too_large", f"body exceeds the {limit}-byte limit")
+            return error_response(413, "body_too_large", f"body exceeds the {limit}-byte limit")
 
     @staticmethod
     def _unavailable() -> web.Response:
-        return _error(
+        return error_response(
             503, "broker_unavailable", "the broker did not acknowledge the record; retry later (nothing was accepted)",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )  # fmt: skip
@@ -425,23 +359,6 @@ async def _worker_ready(url: str) -> bool:
             return response.status == 200 and (await response.json()).get("ready") is True
     except (ClientError, asyncio.TimeoutError, ValueError):
         return False
-
-
-class JsonAccessLogger(AbstractAccessLogger):
-    """One JSON line per request: method, path, status, duration, channel and error code. No
-    bodies, no query strings (WeChat Work signs there), and phone numbers or e-mail addresses
-    that appear in a path are masked."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:  # noqa: A002
-        line = {
-            "method": request.method,
-            "path": mask_pii(request.path),
-            "status": response.status,
-            "duration_ms": round(time * 1000, 2),
-            "bytes_in": request.content_length,
-        }
-        line.update(request.get(LOG_INFO, {}))
-        self.logger.info(json.dumps(line, ensure_ascii=False))
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None, stop: asyncio.Event | None = None) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 from streams.adapters.base import Refusal
 from streams.domain.followups import feedback_id
 from streams.domain.rejections import Rejection, describe_validation_error, is_json_syntax_error
+from streams.gateway.http import HTTP_REQUESTS, TICKET_ID, error_response
 from streams.models import Feedback, FeedbackSubmission
 from streams.transport.publisher import PublishError
 
@@ -30,12 +30,7 @@ if TYPE_CHECKING:
     from streams.gateway.app import Gateway
 
 log = logging.getLogger("ticketflow.gateway")
-_TICKET_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _SCOPE = "feedback"
-
-
-def _error(status: int, code: str, message: str, details: list | None = None) -> web.Response:
-    return web.json_response({"error": code, "message": message, "details": details or []}, status=status)
 
 
 def handler(gateway: Gateway):  # noqa: ANN201 - an aiohttp handler
@@ -48,8 +43,6 @@ def handler(gateway: Gateway):  # noqa: ANN201 - an aiohttp handler
 
 
 async def submit(gateway: Gateway, request: web.Request) -> web.Response:
-    from streams.gateway.app import HTTP_REQUESTS  # the gateway's request counter
-
     response = await _submit(gateway, request) if gateway._client(request) else gateway._unauthorized()
     HTTP_REQUESTS.labels("feedback", "none", str(response.status)).inc()
     return response
@@ -57,7 +50,7 @@ async def submit(gateway: Gateway, request: web.Request) -> web.Response:
 
 async def _refuse(gateway: Gateway, status: int, rejection: Rejection, body: bytes) -> web.Response:
     await gateway.sink.refuse("unknown", Refusal(status, rejection, True, body), replay_topic=gateway.catalog.feedback)
-    return _error(status, rejection.error_code, rejection.reason, rejection.errors)
+    return error_response(status, rejection.error_code, rejection.reason, rejection.errors)
 
 
 async def _submit(gateway: Gateway, request: web.Request) -> web.Response:
@@ -71,7 +64,7 @@ async def _submit(gateway: Gateway, request: web.Request) -> web.Response:
         if is_json_syntax_error(details):
             return await _refuse(gateway, 400, Rejection("invalid_json", reason, details), body)
         return await _refuse(gateway, 422, Rejection("invalid_feedback", reason, details), body)
-    if not _TICKET_ID.match(submission.ticket_id):
+    if not TICKET_ID.match(submission.ticket_id):
         reason = "ticket_id: ticket ids are 1-64 letters, digits or . _ : -"
         return await _refuse(gateway, 422, Rejection("invalid_feedback", reason), body)
     header_key = request.headers.get("Idempotency-Key")

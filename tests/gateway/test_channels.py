@@ -11,7 +11,8 @@ import time
 from aiohttp.test_utils import TestClient, TestServer
 
 from streams import ids
-from streams.gateway.app import Gateway, JsonAccessLogger
+from streams.gateway.app import Gateway
+from streams.gateway.http import JsonAccessLogger
 from tests.adapters import platforms
 from tests.gateway.recording import RecordingPublisher, call, secret, settings
 

@@ -50,7 +50,8 @@ def test_each_client_has_its_own_token_and_the_log_names_the_client_not_the_toke
 
     from aiohttp.test_utils import TestClient, TestServer
 
-    from streams.gateway.app import Gateway, JsonAccessLogger
+    from streams.gateway.app import Gateway
+    from streams.gateway.http import JsonAccessLogger
     from tests.gateway.recording import settings
 
     publisher = RecordingPublisher()
