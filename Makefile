@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 MODEL := streams/artefacts/classifier-model.json
 MODEL_INPUTS := $(wildcard data/train/*/*) streams/training/train.py streams/training/datasets.py streams/domain/text.py
 
-.PHONY: install model demo up test test-unit test-tools report-font bench bench-report fuzz eval clean
+.PHONY: install model demo up test test-unit test-tools report-font bench bench-report fuzz eval clean format
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.11)")'
@@ -41,6 +41,8 @@ report-font:
 	sh scripts/ensure-report-font.sh
 
 test: $(STAMP) $(MODEL) test-tools
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
@@ -63,3 +65,8 @@ eval: $(STAMP) $(MODEL)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache $(MODEL)
+
+# Format and fix what ruff can (make test checks both).
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .

@@ -40,13 +40,13 @@ import time
 import urllib.request
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import UTC
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench import classification as classification_bench
 from bench import stages as stages_bench
-
 from streams import ids
 from streams.catalog import TopicCatalog, TopicSpec, pipeline_topic_specs
 from streams.models import RawEnvelope
@@ -80,18 +80,22 @@ def build_requests(count: int, run: str) -> list[tuple[str, bytes, bytes]]:
         payload = dict(request.payload, idempotency_key=key)
         payload.pop("submitted_at", None)
         envelope = RawEnvelope(
-            channel=request.channel, received_at=datetime_now(), adapter="bench", idempotency_key=key,
-            request_id=ids.request_id(request.channel, key), ticket_id=ids.ticket_id(request.channel, key),
+            channel=request.channel,
+            received_at=datetime_now(),
+            adapter="bench",
+            idempotency_key=key,
+            request_id=ids.request_id(request.channel, key),
+            ticket_id=ids.ticket_id(request.channel, key),
             body=json.dumps(payload, ensure_ascii=False),
-        )  # fmt: skip
+        )
         records.append((request.channel, key.encode(), envelope.model_dump_json().encode()))
     return records
 
 
 def datetime_now():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class OutputReader:
@@ -108,8 +112,9 @@ class OutputReader:
         await self._ready.wait()
 
     async def _run(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    fetch_max_wait_ms=FETCH_MAX_WAIT_MS)  # fmt: skip
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=FETCH_MAX_WAIT_MS
+        )
         await consumer.start()
         try:
             partitions = [TopicPartition(t, p) for t in self.topics for p in range(PARTITIONS)]
@@ -179,9 +184,15 @@ async def passthrough(bootstrap: str, burst, paced, rate: float) -> Result:  # n
     await ensure_topics(bootstrap, [TopicSpec(source, PARTITIONS), TopicSpec(sink, PARTITIONS)])
 
     async def forward() -> None:
-        consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"pt-{uuid.uuid4().hex[:6]}",
-                                    auto_offset_reset="earliest", enable_auto_commit=False,
-                                    fetch_max_wait_ms=FETCH_MAX_WAIT_MS, session_timeout_ms=6000)  # fmt: skip
+        consumer = AIOKafkaConsumer(
+            source,
+            bootstrap_servers=bootstrap,
+            group_id=f"pt-{uuid.uuid4().hex[:6]}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            session_timeout_ms=6000,
+        )
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
         await consumer.start()
         await producer.start()
@@ -282,10 +293,19 @@ async def gateway_throughput(broker_url: str, log_dir: Path, count: int, concurr
     run = uuid.uuid4().hex[:6]
     secret = f"bench-secret-{run}-0123456789"
     settings = Settings(
-        broker_url=broker_url, broker_kind="embedded", topic_prefix=f"gw{run}.", app_id=f"gw-{run}",
-        partitions=PARTITIONS, gateway_port=free_port(), smtp_port=0, worker_port=free_port(), log_level="warning",
-        single_record_batches=False, app_secret=secret, allow_anonymous_writes_insecure=True,
-    )  # fmt: skip
+        broker_url=broker_url,
+        broker_kind="embedded",
+        topic_prefix=f"gw{run}.",
+        app_id=f"gw-{run}",
+        partitions=PARTITIONS,
+        gateway_port=free_port(),
+        smtp_port=0,
+        worker_port=free_port(),
+        log_level="warning",
+        single_record_batches=False,
+        app_secret=secret,
+        allow_anonymous_writes_insecure=True,
+    )
     await ensure_topics(settings.bootstrap_servers, pipeline_topic_specs(settings))
     supervisor = Supervisor(settings, log_dir=log_dir)
     supervisor.spawn("gateway", "gateway")
@@ -293,19 +313,33 @@ async def gateway_throughput(broker_url: str, log_dir: Path, count: int, concurr
     try:
         await asyncio.to_thread(supervisor.wait_until, "gateway", supervisor.gateway_ready, 60)
         base = f"http://{settings.gateway_host}:{settings.gateway_port}"
-        for name, kind, path in (("gateway, signed app webhook", "webhook", "/v1/channels/app/webhook"),
-                                 ("gateway, generic JSON request", "generic", "/v1/requests/app")):  # fmt: skip
+        for name, kind, path in (
+            ("gateway, signed app webhook", "webhook", "/v1/channels/app/webhook"),
+            ("gateway, generic JSON request", "generic", "/v1/requests/app"),
+        ):
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bench.gateway_load", base + path, "--requests", str(count), "--concurrency",
-                str(concurrency), "--kind", kind, env={**os.environ, "BENCH_SECRET": secret},
+                sys.executable,
+                "-m",
+                "bench.gateway_load",
+                base + path,
+                "--requests",
+                str(count),
+                "--concurrency",
+                str(concurrency),
+                "--kind",
+                kind,
+                env={**os.environ, "BENCH_SECRET": secret},
                 stdout=subprocess.PIPE,
-            )  # fmt: skip
+            )
             output, _ = await asyncio.wait_for(process.communicate(), 600)
             load = json.loads(output)
             if load["accepted"] != count:
                 raise RuntimeError(f"{name}: only {load['accepted']} of {count} accepted: {load['statuses']}")
-            results.append(GatewayResult(name, load["requests_per_second"], load["p50_ms"], load["p99_ms"], count,
-                                         load["statuses"]))  # fmt: skip
+            results.append(
+                GatewayResult(
+                    name, load["requests_per_second"], load["p50_ms"], load["p99_ms"], count, load["statuses"]
+                )
+            )
     finally:
         supervisor.stop()
     return results
@@ -330,36 +364,59 @@ async def main() -> None:
     cost = classification_bench.measure()
     print(classification_bench.render(cost), flush=True)
     stage_cost = stages_bench.measure(count)
-    print(f"stage code in-process (normalize + classify + lifecycle, memory stores): "
-          f"{stage_cost.requests_per_second:.0f} requests/s, {stage_cost.us_per_request:.0f} µs per request "
-          f"(normalize {stage_cost.normalize_us:.0f}, classify {stage_cost.classify_us:.0f}, "
-          f"lifecycle {stage_cost.lifecycle_us:.0f})", flush=True)  # fmt: skip
+    print(
+        f"stage code in-process (normalize + classify + lifecycle, memory stores): "
+        f"{stage_cost.requests_per_second:.0f} requests/s, {stage_cost.us_per_request:.0f} µs per request "
+        f"(normalize {stage_cost.normalize_us:.0f}, classify {stage_cost.classify_us:.0f}, "
+        f"lifecycle {stage_cost.lifecycle_us:.0f})",
+        flush=True,
+    )
     log_dir = Path(tempfile.mkdtemp(prefix="ticketflow-bench-"))
     broker = EmbeddedBroker(port=0, log_path=log_dir / "broker.log").start()
     try:
-        print(f"embedded broker {broker.bootstrap}; {count} requests burst, {paced_count} paced at {rate:g}/s; "
-              f"{PARTITIONS} partitions; logs {log_dir}", flush=True)  # fmt: skip
+        print(
+            f"embedded broker {broker.bootstrap}; {count} requests burst, {paced_count} paced at {rate:g}/s; "
+            f"{PARTITIONS} partitions; logs {log_dir}",
+            flush=True,
+        )
         results = []
-        for variant, single_batches in (("pipeline (embedded: one record per batch)", True),
-                                        ("pipeline (normal batching, as on Kafka)", False)):  # fmt: skip
+        for variant, single_batches in (
+            ("pipeline (embedded: one record per batch)", True),
+            ("pipeline (normal batching, as on Kafka)", False),
+        ):
             run = uuid.uuid4().hex[:6]
             settings = Settings(
-                broker_url=broker.bootstrap, broker_kind="embedded", topic_prefix=f"bench{run}.",
-                app_id=f"bench-{run}", partitions=PARTITIONS, fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
-                session_timeout=6.0, worker_port=free_port(), gateway_port=free_port(), log_level="warning",
-                single_record_batches=single_batches, state_dir=log_dir / "state",
-            )  # fmt: skip
+                broker_url=broker.bootstrap,
+                broker_kind="embedded",
+                topic_prefix=f"bench{run}.",
+                app_id=f"bench-{run}",
+                partitions=PARTITIONS,
+                fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+                session_timeout=6.0,
+                worker_port=free_port(),
+                gateway_port=free_port(),
+                log_level="warning",
+                single_record_batches=single_batches,
+                state_dir=log_dir / "state",
+            )
             print(f"running {variant} …", flush=True)
-            results.append(await pipeline(settings, build_requests(count, run), build_requests(paced_count, run + "p"),
-                                          rate, log_dir, variant))  # fmt: skip
+            results.append(
+                await pipeline(
+                    settings, build_requests(count, run), build_requests(paced_count, run + "p"), rate, log_dir, variant
+                )
+            )
         print("running raw aiokafka pass-through …", flush=True)
         run = uuid.uuid4().hex[:6]
-        baseline = await passthrough(broker.bootstrap, build_requests(count, run), build_requests(paced_count, run + "p"),
-                                     rate)  # fmt: skip
+        baseline = await passthrough(
+            broker.bootstrap, build_requests(count, run), build_requests(paced_count, run + "p"), rate
+        )
         gateway_count = int(os.environ.get("BENCH_GATEWAY_REQUESTS", "3000"))
         concurrency = int(os.environ.get("BENCH_GATEWAY_CONCURRENCY", "32"))
-        print(f"running the gateway under load from a second process ({gateway_count} requests, {concurrency} in "
-              "flight) and the raw produce rate …", flush=True)  # fmt: skip
+        print(
+            f"running the gateway under load from a second process ({gateway_count} requests, {concurrency} in "
+            "flight) and the raw produce rate …",
+            flush=True,
+        )
         gateway = await gateway_throughput(broker.bootstrap, log_dir, gateway_count, concurrency)
         produce_batched, produce_concurrent = await raw_produce(broker.bootstrap, gateway_count, concurrency)
     finally:
@@ -371,13 +428,19 @@ async def main() -> None:
     print("-" * len(header))
     for result in [baseline, *results]:
         ratio = result.throughput_rps / baseline.throughput_rps
-        print(f"{result.name:<46}{result.throughput_rps:>9.0f}{ratio:>8.3f}{result.latency_p50_ms:>9.1f}"
-              f"{result.latency_p99_ms:>9.1f}")  # fmt: skip
-    print(f"{'stage code in-process (no faust, no broker)':<46}{stage_cost.requests_per_second:>9.0f}"
-          f"{stage_cost.requests_per_second / baseline.throughput_rps:>8.3f}")  # fmt: skip
+        print(
+            f"{result.name:<46}{result.throughput_rps:>9.0f}{ratio:>8.3f}{result.latency_p50_ms:>9.1f}"
+            f"{result.latency_p99_ms:>9.1f}"
+        )
+    print(
+        f"{'stage code in-process (no faust, no broker)':<46}{stage_cost.requests_per_second:>9.0f}"
+        f"{stage_cost.requests_per_second / baseline.throughput_rps:>8.3f}"
+    )
     print("\nratio = throughput / raw pass-through throughput, same broker, same messages, same run.")
     for result in results:
-        print(f"{result.name}: {result.throughput_rps / stage_cost.requests_per_second:.3f} of the in-process stage rate")
+        print(
+            f"{result.name}: {result.throughput_rps / stage_cost.requests_per_second:.3f} of the in-process stage rate"
+        )
     print()
     header = f"{'ingestion (HTTP on loopback, acks=all)':<46}{'req/s':>9}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
     print(header)
@@ -385,8 +448,10 @@ async def main() -> None:
     print(f"{'raw aiokafka produce, batched':<46}{produce_batched:>9.0f}{'':>8}")
     print(f"{f'raw aiokafka produce, {concurrency} concurrent acked sends':<46}{produce_concurrent:>9.0f}{1.0:>8.3f}")
     for result in gateway:
-        print(f"{result.name:<46}{result.requests_per_second:>9.0f}{result.requests_per_second / produce_concurrent:>8.3f}"
-              f"{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}")  # fmt: skip
+        print(
+            f"{result.name:<46}{result.requests_per_second:>9.0f}{result.requests_per_second / produce_concurrent:>8.3f}"
+            f"{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}"
+        )
     print(f"\nratio = accepted requests/s / raw produce rate with the same {concurrency} acknowledged sends in flight.")
 
     print(classification_bench.render(cost))
@@ -403,7 +468,9 @@ async def main() -> None:
             "raw_produce_batched_rps": produce_batched,
             "raw_produce_concurrent_acked_rps": produce_concurrent,
             "concurrency": concurrency,
-            "gateway": [dict(asdict(result), ratio=result.requests_per_second / produce_concurrent) for result in gateway],
+            "gateway": [
+                dict(asdict(result), ratio=result.requests_per_second / produce_concurrent) for result in gateway
+            ],
         },
     }
     (output / "pipeline.json").write_text(json.dumps(document, indent=2))

@@ -61,10 +61,12 @@ def _profiles(count: int, day: date):  # noqa: ANN202 - an iterator of profiles
         recent = number % 20 == 0  # joined within the last 30 days
         since = day - timedelta(days=rng.randrange(30)) if recent else date(2015, 1, 1) + timedelta(rng.randrange(3000))
         yield CustomerProfile(
-            customer_id=f"CUST-{number:09d}", tier=tier, customer_since=since,
+            customer_id=f"CUST-{number:09d}",
+            tier=tier,
+            customer_since=since,
             birthday=date(1960, 1, 1) + timedelta(days=rng.randrange(365 * 40)),
             first_purchase=date(2012, 1, 1) + timedelta(days=rng.randrange(365 * 12)),
-        )  # fmt: skip
+        )
 
 
 async def measure(count: int) -> dict:
@@ -73,10 +75,16 @@ async def measure(count: int) -> dict:
     due_at = care.send_moment(day)
     offset = {"value": 0.0}
     store = record_store(_Table(), CareRecord)
-    stage = CareStage(TopicCatalog(), followup_file=load_followup_file(), care_file=care, store=store,
-                      returns_topic="contact-returns", key_partition=lambda key: hash(key) % PARTITIONS,
-                      prepare_ahead=PREPARE_AHEAD,
-                      clock=lambda: time.time() + offset["value"])  # fmt: skip
+    stage = CareStage(
+        TopicCatalog(),
+        followup_file=load_followup_file(),
+        care_file=care,
+        store=store,
+        returns_topic="contact-returns",
+        key_partition=lambda key: hash(key) % PARTITIONS,
+        prepare_ahead=PREPARE_AHEAD,
+        clock=lambda: time.time() + offset["value"],
+    )
     before = _rss_bytes()
     for profile in _profiles(count, day):
         store.put_value(stage.key_partition(profile.customer_id), profile.customer_id, CareRecord(profile=profile))
@@ -122,18 +130,23 @@ def main() -> list[dict]:
     results = []
     for count in sizes:
         print(f"care calendar with {count:,} customers …", flush=True)
-        child = subprocess.run([sys.executable, "-m", "bench.care", str(count)], capture_output=True, text=True,
-                               check=True)  # fmt: skip
+        child = subprocess.run(
+            [sys.executable, "-m", "bench.care", str(count)], capture_output=True, text=True, check=True
+        )
         results.append(json.loads(child.stdout.strip().splitlines()[-1]))
-    header = f"{'customers':>11}{'marks':>11}{'rebuild s':>11}{'RSS MiB':>9}{'B/customer':>12}{'messages':>10}" \
-             f"{'prepare s':>11}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"  # fmt: skip
+    header = (
+        f"{'customers':>11}{'marks':>11}{'rebuild s':>11}{'RSS MiB':>9}{'B/customer':>12}{'messages':>10}"
+        f"{'prepare s':>11}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
-        print(f"{r['customers']:>11,}{r['calendar_marks']:>11,}{r['rebuild_seconds']:>11}{r['resident_mb']:>9}"
-              f"{r['resident_bytes_per_customer']:>12,}{r['messages']:>10,}{r['prepare_seconds']:>11}"
-              f"{r['lateness_p50_ms']:>9}"
-              f"{r['lateness_p99_ms']:>9}{r['lateness_max_ms']:>9}")  # fmt: skip
+        print(
+            f"{r['customers']:>11,}{r['calendar_marks']:>11,}{r['rebuild_seconds']:>11}{r['resident_mb']:>9}"
+            f"{r['resident_bytes_per_customer']:>12,}{r['messages']:>10,}{r['prepare_seconds']:>11}"
+            f"{r['lateness_p50_ms']:>9}"
+            f"{r['lateness_p99_ms']:>9}{r['lateness_max_ms']:>9}"
+        )
     print(
         "resident: RSS of the customer-care table (JSON profiles) and the calendar; "
         "lateness: handed to the producer − send_at."

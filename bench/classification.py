@@ -91,9 +91,11 @@ def measure(rounds: int | None = None) -> ClassificationCost:
 
 def render(cost: ClassificationCost) -> str:
     where = f"pinned to CPU {cost.pinned_cpu}" if cost.pinned_cpu is not None else "one thread"
-    return (f"classification ({cost.requests} requests × {cost.rounds} rounds, {where}, {cost.classifier_version}): "
-            f"p50 {cost.p50_us:.0f} µs, p99 {cost.p99_us:.0f} µs, max {cost.max_us:.0f} µs, "
-            f"{cost.requests_per_second:,.0f} requests/s")  # fmt: skip
+    return (
+        f"classification ({cost.requests} requests × {cost.rounds} rounds, {where}, {cost.classifier_version}): "
+        f"p50 {cost.p50_us:.0f} µs, p99 {cost.p99_us:.0f} µs, max {cost.max_us:.0f} µs, "
+        f"{cost.requests_per_second:,.0f} requests/s"
+    )
 
 
 def main() -> None:

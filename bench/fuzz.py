@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,13 @@ SLOW_SECONDS = 1.0
 CHANNEL_SECRETS = {channel: secrets.token_urlsafe(24) for channel in ("app", "webchat", "social", "vip", "phone")}
 TOKEN = secrets.token_urlsafe(24)
 WECOM_TOKEN, WECOM_KEY, CORP_ID = secrets.token_hex(8), base64.b64encode(os.urandom(32)).decode()[:43], "wwfuzz0001"
-TEXTS = ["APP一直闪退，无法登录", "订单还没发货，想修改地址", "I was charged twice.", "請問會員積分怎麼兌換？", "孩子吃了有异物的饼干后住院"]
+TEXTS = [
+    "APP一直闪退，无法登录",
+    "订单还没发货，想修改地址",
+    "I was charged twice.",
+    "請問會員積分怎麼兌換？",
+    "孩子吃了有异物的饼干后住院",
+]
 
 
 @dataclass
@@ -70,17 +76,48 @@ class Tally:
 
 def _moment(rng: random.Random) -> Any:
     choice = rng.random()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if choice < 0.6:
         return (now - timedelta(seconds=rng.randint(0, 86_400))).isoformat()
-    return rng.choice(["0002-03-04T00:00:00Z", "9999-12-31T23:59:59-23:59", "2999-01-01T00:00:00Z", "yesterday", "",
-                       12345678901234, -1, None, [], "2024-02-30T10:00:00", "1999-12-31T23:59:59Z"])  # fmt: skip
+    return rng.choice(
+        [
+            "0002-03-04T00:00:00Z",
+            "9999-12-31T23:59:59-23:59",
+            "2999-01-01T00:00:00Z",
+            "yesterday",
+            "",
+            12345678901234,
+            -1,
+            None,
+            [],
+            "2024-02-30T10:00:00",
+            "1999-12-31T23:59:59Z",
+        ]
+    )
 
 
 def _junk(rng: random.Random) -> Any:
-    return rng.choice([None, 0, -1, 2**70, 1.5, True, [], {}, "", " ", "\x00\x01\x1f", "多" * rng.randint(1, 30_000),
-                       "A" * rng.randint(1, 70_000), "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
-                       {"nested": {"deep": list(range(50))}}, "<script>", "'; DROP TABLE tickets; --"])  # fmt: skip
+    return rng.choice(
+        [
+            None,
+            0,
+            -1,
+            2**70,
+            1.5,
+            True,
+            [],
+            {},
+            "",
+            " ",
+            "\x00\x01\x1f",
+            "多" * rng.randint(1, 30_000),
+            "A" * rng.randint(1, 70_000),
+            "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+            {"nested": {"deep": list(range(50))}},
+            "<script>",
+            "'; DROP TABLE tickets; --",
+        ]
+    )
 
 
 def _mutate(rng: random.Random, document: dict) -> bytes:
@@ -108,14 +145,26 @@ def _mutate(rng: random.Random, document: dict) -> bytes:
                 target[key] = _junk(rng)
         return json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
     raw = json.dumps(document, ensure_ascii=False).encode()
-    return rng.choice([raw[: rng.randint(0, len(raw))], raw + b"\xff\xfe", os.urandom(rng.randint(0, 300)), b"[]",
-                       b"null", b'{"a":' * 500, raw.replace(b'"', b"'")])  # fmt: skip
+    return rng.choice(
+        [
+            raw[: rng.randint(0, len(raw))],
+            raw + b"\xff\xfe",
+            os.urandom(rng.randint(0, 300)),
+            b"[]",
+            b"null",
+            b'{"a":' * 500,
+            raw.replace(b'"', b"'"),
+        ]
+    )
 
 
 def _signed(rng: random.Random, secret: str, body: bytes) -> dict[str, str]:
     stamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "X-Ticketflow-Timestamp": stamp,
-               "X-Ticketflow-Signature": sign(secret.encode(), stamp, body)}  # fmt: skip
+    headers = {
+        "Content-Type": "application/json",
+        "X-Ticketflow-Timestamp": stamp,
+        "X-Ticketflow-Signature": sign(secret.encode(), stamp, body),
+    }
     roll = rng.random()
     if roll < 0.04:
         headers["X-Ticketflow-Signature"] = "sha256=" + "0" * 64
@@ -130,36 +179,61 @@ def _signed(rng: random.Random, secret: str, body: bytes) -> dict[str, str]:
 def _webhook_document(rng: random.Random, channel: str, number: int) -> dict:
     text = rng.choice(TEXTS)
     if channel == "app":
-        return {"feedback_id": f"fz-{number}", "content": text, "user": {"user_id": f"u{number % 97}"},
-                "created_at": _moment(rng) if rng.random() < 0.3 else None}  # fmt: skip
+        return {
+            "feedback_id": f"fz-{number}",
+            "content": text,
+            "user": {"user_id": f"u{number % 97}"},
+            "created_at": _moment(rng) if rng.random() < 0.3 else None,
+        }
     if channel == "webchat":
-        return {"conversation_id": f"c{number}", "message_id": f"m{number}", "seq": rng.choice([1, 1, 2, 0, 10**7]),
-                "visitor": {"visitor_id": f"v{number % 51}"}, "text": text}  # fmt: skip
+        return {
+            "conversation_id": f"c{number}",
+            "message_id": f"m{number}",
+            "seq": rng.choice([1, 1, 2, 0, 10**7]),
+            "visitor": {"visitor_id": f"v{number % 51}"},
+            "text": text,
+        }
     if channel == "social":
-        return {"platform": rng.choice(["weibo", "douyin", "nowhere"]), "message_id": f"s{number}",
-                "sender": {"user_id": f"w{number % 31}"}, "text": text}  # fmt: skip
-    return {"report_id": f"r{number}", "manager": {"id": "am-1"}, "customer": {"customer_number": f"V{number % 13}"},
-            "summary": text}  # fmt: skip
+        return {
+            "platform": rng.choice(["weibo", "douyin", "nowhere"]),
+            "message_id": f"s{number}",
+            "sender": {"user_id": f"w{number % 31}"},
+            "text": text,
+        }
+    return {
+        "report_id": f"r{number}",
+        "manager": {"id": "am-1"},
+        "customer": {"customer_number": f"V{number % 13}"},
+        "summary": text,
+    }
 
 
 def _call_event(rng: random.Random, number: int) -> dict:
     event = rng.choice(["offered", "answered", "abandoned", "wrap_up"])
-    return {"event": event, "call_id": f"call-{number}", "at": _moment(rng) if rng.random() < 0.2 else
-            datetime.now(timezone.utc).isoformat(), "caller": "+86 138 0000 %04d" % (number % 9999),
-            "notes": rng.choice(TEXTS) if event == "wrap_up" else None, "callback_requested": rng.random() < 0.5}  # fmt: skip
+    return {
+        "event": event,
+        "call_id": f"call-{number}",
+        "at": _moment(rng) if rng.random() < 0.2 else datetime.now(UTC).isoformat(),
+        "caller": f"+86 138 0000 {number % 9999:04d}",
+        "notes": rng.choice(TEXTS) if event == "wrap_up" else None,
+        "callback_requested": rng.random() < 0.5,
+    }
 
 
 def _wecom_call(rng: random.Random, number: int) -> tuple[dict[str, str], bytes]:
     crypto = wecom.WeComCrypto.create(WECOM_TOKEN, WECOM_KEY, CORP_ID)
     created = int(time.time()) if rng.random() < 0.8 else rng.choice([0, 999_999_999_999, -5])
     content = rng.choice(TEXTS + ["<![CDATA[", "]]>", "&amp;" * 100])
-    inner = rng.choice([
-        f"<xml><FromUserName>u{number % 41}</FromUserName><CreateTime>{created}</CreateTime><MsgType>text</MsgType>"
-        f"<Content><![CDATA[{content}]]></Content><MsgId>{number}</MsgId></xml>",
-        f"<xml><FromUserName>u1</FromUserName><MsgType>event</MsgType><Event>subscribe</Event></xml>",
-        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Content>&a;</Content></xml>',
-        "<xml><MsgType>text", "not xml at all",
-    ]).encode("utf-8")  # fmt: skip
+    inner = rng.choice(
+        [
+            f"<xml><FromUserName>u{number % 41}</FromUserName><CreateTime>{created}</CreateTime><MsgType>text</MsgType>"
+            f"<Content><![CDATA[{content}]]></Content><MsgId>{number}</MsgId></xml>",
+            "<xml><FromUserName>u1</FromUserName><MsgType>event</MsgType><Event>subscribe</Event></xml>",
+            '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Content>&a;</Content></xml>',
+            "<xml><MsgType>text",
+            "not xml at all",
+        ]
+    ).encode("utf-8")
     if rng.random() < 0.05:
         inner = '<?xml version="1.0" encoding="UTF-16"?><xml><Content>x</Content></xml>'.encode("utf-16")
     encrypted = crypto.encrypt(inner, os.urandom(16))
@@ -174,14 +248,30 @@ def _wecom_call(rng: random.Random, number: int) -> tuple[dict[str, str], bytes]
 
 
 def _mail(rng: random.Random, number: int) -> bytes:
-    date = rng.choice(["Fri, 31 Dec 9999 23:59:59 -2359", "Mon, 1 Jan 0001 00:00:00 +0000", "garbage",
-                       time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())])  # fmt: skip
-    body = rng.choice([rng.choice(TEXTS).encode(), b"<a " * rng.randint(1, 20_000), b"<div>" * 5_000,
-                       "订单".encode("gbk") * 100, os.urandom(500)])  # fmt: skip
-    headers = [b"From: " + rng.choice([b"a%d@b.cn" % number, b"", b'"a\\' * 200, b"<" * 100]),
-               b"Subject: " + rng.choice([b"help", b"=?utf-8?q?a?= " * 100, b""]),
-               b"Message-ID: <fz%d@b.cn>" % number, b"Date: " + date.encode(),
-               b"Content-Type: " + rng.choice([b"text/plain; charset=utf-8", b"text/html", b"text/plain;" + b" a=b;" * 150])]  # fmt: skip
+    date = rng.choice(
+        [
+            "Fri, 31 Dec 9999 23:59:59 -2359",
+            "Mon, 1 Jan 0001 00:00:00 +0000",
+            "garbage",
+            time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
+        ]
+    )
+    body = rng.choice(
+        [
+            rng.choice(TEXTS).encode(),
+            b"<a " * rng.randint(1, 20_000),
+            b"<div>" * 5_000,
+            "订单".encode("gbk") * 100,
+            os.urandom(500),
+        ]
+    )
+    headers = [
+        b"From: " + rng.choice([b"a%d@b.cn" % number, b"", b'"a\\' * 200, b"<" * 100]),
+        b"Subject: " + rng.choice([b"help", b"=?utf-8?q?a?= " * 100, b""]),
+        b"Message-ID: <fz%d@b.cn>" % number,
+        b"Date: " + date.encode(),
+        b"Content-Type: " + rng.choice([b"text/plain; charset=utf-8", b"text/html", b"text/plain;" + b" a=b;" * 150]),
+    ]
     # Long headers folded as RFC 5322 allows (lines over 998 octets are the SMTP server's own 500).
     folded = [b"\r\n ".join(header[start : start + 500] for start in range(0, len(header), 500)) for header in headers]
     lines = b"\r\n".join(folded) + b"\r\n\r\n"
@@ -193,8 +283,15 @@ def _mail(rng: random.Random, number: int) -> bytes:
 # -- running ----------------------------------------------------------------------------------
 
 
-async def _http(session: aiohttp.ClientSession, tally: Tally, kind: str, url: str, body: bytes,
-                headers: dict[str, str], params: dict[str, str] | None = None) -> None:  # fmt: skip
+async def _http(
+    session: aiohttp.ClientSession,
+    tally: Tally,
+    kind: str,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    params: dict[str, str] | None = None,
+) -> None:
     started = time.perf_counter()
     async with session.post(url, data=body, headers=headers, params=params) as response:
         text = await response.text(errors="replace")
@@ -250,25 +347,59 @@ async def fire(base: str, smtp_port: int, payloads: int, seed: int, concurrency:
         async def one(number: int) -> None:
             kind = rng.choice(["generic", "app", "webchat", "social", "vip", "phone", "wecom", "action", "mail"])
             if kind == "generic":
-                document = {"text": rng.choice(TEXTS), "customer": {"phone": f"139{number:08d}"},
-                            "idempotency_key": f"fz-{number}", "submitted_at": _moment(rng)}  # fmt: skip
-                await _http(session, tally, kind, f"{base}/v1/requests/{rng.choice(['store', 'app', 'fax'])}",
-                            _mutate(rng, document), auth)  # fmt: skip
+                document = {
+                    "text": rng.choice(TEXTS),
+                    "customer": {"phone": f"139{number:08d}"},
+                    "idempotency_key": f"fz-{number}",
+                    "submitted_at": _moment(rng),
+                }
+                await _http(
+                    session,
+                    tally,
+                    kind,
+                    f"{base}/v1/requests/{rng.choice(['store', 'app', 'fax'])}",
+                    _mutate(rng, document),
+                    auth,
+                )
             elif kind in ("app", "webchat", "social", "vip"):
                 body = _mutate(rng, _webhook_document(rng, kind, number))
-                await _http(session, tally, kind, f"{base}/v1/channels/{kind}/webhook", body,
-                            _signed(rng, CHANNEL_SECRETS[kind], body))  # fmt: skip
+                await _http(
+                    session,
+                    tally,
+                    kind,
+                    f"{base}/v1/channels/{kind}/webhook",
+                    body,
+                    _signed(rng, CHANNEL_SECRETS[kind], body),
+                )
             elif kind == "phone":
                 body = _mutate(rng, _call_event(rng, number))
-                await _http(session, tally, kind, f"{base}/v1/channels/phone/events", body,
-                            _signed(rng, CHANNEL_SECRETS["phone"], body))  # fmt: skip
+                await _http(
+                    session,
+                    tally,
+                    kind,
+                    f"{base}/v1/channels/phone/events",
+                    body,
+                    _signed(rng, CHANNEL_SECRETS["phone"], body),
+                )
             elif kind == "wecom":
                 query, body = _wecom_call(rng, number)
-                await _http(session, tally, kind, f"{base}/v1/channels/wecom/callback", body,
-                            {"Content-Type": "text/xml"}, query)  # fmt: skip
+                await _http(
+                    session,
+                    tally,
+                    kind,
+                    f"{base}/v1/channels/wecom/callback",
+                    body,
+                    {"Content-Type": "text/xml"},
+                    query,
+                )
             elif kind == "action":
-                document = {"type": rng.choice(["reply", "resolve", "transfer", "close", "explode"]), "by": "agent-1",
-                            "at": _moment(rng), "idempotency_key": f"fz-a-{number}", "department": "after_sales"}  # fmt: skip
+                document = {
+                    "type": rng.choice(["reply", "resolve", "transfer", "close", "explode"]),
+                    "by": "agent-1",
+                    "at": _moment(rng),
+                    "idempotency_key": f"fz-a-{number}",
+                    "department": "after_sales",
+                }
                 ticket = rng.choice([f"TKT-FZ{number}", "bad id with spaces", "x" * 80])
                 await _http(session, tally, kind, f"{base}/v1/tickets/{ticket}/actions", _mutate(rng, document), auth)
             else:
@@ -333,11 +464,22 @@ async def run(payloads: int, seed: int, concurrency: int, log_dir: Path) -> dict
     supervisor = None
     try:
         settings = Settings(
-            broker_url=broker.bootstrap, broker_kind="embedded", topic_prefix="fz.", app_id="fuzz", partitions=2,
-            gateway_port=free_port(), smtp_port=free_port(), worker_port=free_port(), log_level="warning",
-            api_tokens=f"fuzz:{TOKEN}", wecom_token=WECOM_TOKEN, wecom_aes_key=WECOM_KEY, wecom_corp_id=CORP_ID,
-            smtp_peer_connections_per_minute=100_000, **{f"{c}_secret": s for c, s in CHANNEL_SECRETS.items()},
-        )  # fmt: skip
+            broker_url=broker.bootstrap,
+            broker_kind="embedded",
+            topic_prefix="fz.",
+            app_id="fuzz",
+            partitions=2,
+            gateway_port=free_port(),
+            smtp_port=free_port(),
+            worker_port=free_port(),
+            log_level="warning",
+            api_tokens=f"fuzz:{TOKEN}",
+            wecom_token=WECOM_TOKEN,
+            wecom_aes_key=WECOM_KEY,
+            wecom_corp_id=CORP_ID,
+            smtp_peer_connections_per_minute=100_000,
+            **{f"{c}_secret": s for c, s in CHANNEL_SECRETS.items()},
+        )
         await ensure_topics(settings.bootstrap_servers, pipeline_topic_specs(settings))
         supervisor = Supervisor(settings, log_dir=log_dir)
         supervisor.spawn("gateway", "gateway")
@@ -349,7 +491,9 @@ async def run(payloads: int, seed: int, concurrency: int, log_dir: Path) -> dict
         seconds = time.perf_counter() - started
         answered = gateway_answers(base)
         catalog = TopicCatalog(settings.topic_prefix)
-        requests, actions = await topic_counts(settings.bootstrap_servers, [*catalog.raw_topics, catalog.tickets_actions])
+        requests, actions = await topic_counts(
+            settings.bootstrap_servers, [*catalog.raw_topics, catalog.tickets_actions]
+        )
     finally:
         if supervisor is not None:
             supervisor.stop()
@@ -363,17 +507,26 @@ async def run(payloads: int, seed: int, concurrency: int, log_dir: Path) -> dict
         "no 5xx (and no SMTP 4xx/5xx but refusals)": not tally.server_errors,
         "no answer slower than 1 s": not tally.slow,
         "every HTTP refusal a 4xx JSON error with a code and a reason": not tally.bad_refusals,
-        "the gateway counted every answer it gave": all(answered[code] >= count for code, count in tally.statuses.items()),
+        "the gateway counted every answer it gave": all(
+            answered[code] >= count for code, count in tally.statuses.items()
+        ),
         "every accepted request on its raw topic exactly once": not missing and not doubled,
         "every accepted action on tickets.actions exactly once": not missing_actions and not doubled_actions,
     }
     return {
-        "payloads": payloads, "seconds": round(seconds, 1), "http_statuses": dict(sorted(tally.statuses.items())),
-        "smtp_replies": dict(sorted(tally.smtp.items())), "accepted_requests": len(tally.accepted_requests),
-        "accepted_actions": len(tally.accepted_actions), "slowest": max((s for _, s in tally.slow), default=None),
-        "server_errors": tally.server_errors[:5], "bad_refusals": tally.bad_refusals[:5],
-        "missing": missing[:5], "doubled": doubled[:5], "checks": checks,
-    }  # fmt: skip
+        "payloads": payloads,
+        "seconds": round(seconds, 1),
+        "http_statuses": dict(sorted(tally.statuses.items())),
+        "smtp_replies": dict(sorted(tally.smtp.items())),
+        "accepted_requests": len(tally.accepted_requests),
+        "accepted_actions": len(tally.accepted_actions),
+        "slowest": max((s for _, s in tally.slow), default=None),
+        "server_errors": tally.server_errors[:5],
+        "bad_refusals": tally.bad_refusals[:5],
+        "missing": missing[:5],
+        "doubled": doubled[:5],
+        "checks": checks,
+    }
 
 
 def main() -> None:

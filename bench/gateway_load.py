@@ -23,16 +23,27 @@ import aiohttp
 
 from streams.adapters.webhook import sign
 
-TEXTS = ["APP一直闪退，无法登录，急！", "订单还没发货，想修改地址", "I was charged twice for my order.", "请问会员积分怎么兑换？"]
+TEXTS = [
+    "APP一直闪退，无法登录，急！",
+    "订单还没发货，想修改地址",
+    "I was charged twice for my order.",
+    "请问会员积分怎么兑换？",
+]
 
 
 def body_for(kind: str, number: int, run: str) -> bytes:
     if kind == "generic":
-        document = {"text": TEXTS[number % len(TEXTS)], "customer": {"phone": f"139{number:08d}"},
-                    "idempotency_key": f"{run}-{number}"}  # fmt: skip
+        document = {
+            "text": TEXTS[number % len(TEXTS)],
+            "customer": {"phone": f"139{number:08d}"},
+            "idempotency_key": f"{run}-{number}",
+        }
     else:
-        document = {"feedback_id": f"{run}-{number}", "content": TEXTS[number % len(TEXTS)],
-                    "user": {"phone": f"139{number:08d}"}}  # fmt: skip
+        document = {
+            "feedback_id": f"{run}-{number}",
+            "content": TEXTS[number % len(TEXTS)],
+            "user": {"phone": f"139{number:08d}"},
+        }
     return json.dumps(document, ensure_ascii=False).encode()
 
 
@@ -53,7 +64,9 @@ async def run(url: str, requests: int, concurrency: int, kind: str, secret: byte
                 headers = {"Content-Type": "application/json"}
                 if kind == "webhook":
                     stamp = str(int(time.time()))
-                    headers.update({"X-Ticketflow-Timestamp": stamp, "X-Ticketflow-Signature": sign(secret, stamp, body)})
+                    headers.update(
+                        {"X-Ticketflow-Timestamp": stamp, "X-Ticketflow-Signature": sign(secret, stamp, body)}
+                    )
                 started = time.perf_counter()
                 async with session.post(url, data=body, headers=headers) as response:
                     await response.read()

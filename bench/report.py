@@ -45,12 +45,23 @@ def main() -> None:
         print(f"wrote {results['records_written']:,} records in {results['write_seconds']}s", file=sys.stderr)
         for output_format in ("html", "markdown"):
             wall, cpu = time.monotonic(), _cpu()
-            document, review = make_report(bootstrap=broker.bootstrap, prefix=PREFIX, first=first, last=last,
-                                           zone="Asia/Shanghai", kpi_path=None, output_format=output_format,
-                                           follow_days=0)  # fmt: skip
-            results[output_format] = {"wall_seconds": round(time.monotonic() - wall, 1), "cpu_seconds": round(_cpu() - cpu, 1),
-                                      "requests": review.counts["requests"], "records_read": sum(review.read.values()),
-                                      "bytes": len(document.encode())}  # fmt: skip
+            document, review = make_report(
+                bootstrap=broker.bootstrap,
+                prefix=PREFIX,
+                first=first,
+                last=last,
+                zone="Asia/Shanghai",
+                kpi_path=None,
+                output_format=output_format,
+                follow_days=0,
+            )
+            results[output_format] = {
+                "wall_seconds": round(time.monotonic() - wall, 1),
+                "cpu_seconds": round(_cpu() - cpu, 1),
+                "requests": review.counts["requests"],
+                "records_read": sum(review.read.values()),
+                "bytes": len(document.encode()),
+            }
             print(f"{output_format}: {results[output_format]}", file=sys.stderr)
             out = Path("bench-results") / f"report-bench.{'html' if output_format == 'html' else 'md'}"
             out.parent.mkdir(exist_ok=True)

@@ -28,46 +28,73 @@ import zlib
 from pathlib import Path
 
 import orjson
-
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.catalog import TopicCatalog, internal_topics, pipeline_topic_specs
 from streams.domain import tickets
 from streams.models import CanonicalRequest, Classification, ClassifiedRequest, CustomerRef
+from streams.partitioning import partition_of
 from streams.settings import Settings
 from streams.supervisor import Supervisor
-from streams.partitioning import partition_of
 from streams.transport.admin import ensure_topics
 from streams.transport.broker import EmbeddedBroker, free_port
 
 PARTITIONS = 4
 # (channel, type, grade): the mix of open tickets; the last one matches the bench-window policy.
-MIX = [("webchat", "inquiry", None), ("app", "after_sales", None), ("email", "product_issue", None),
-       ("phone", "complaint", 3), ("wecom", "complaint", 2)]  # fmt: skip
+MIX = [
+    ("webchat", "inquiry", None),
+    ("app", "after_sales", None),
+    ("email", "product_issue", None),
+    ("phone", "complaint", 3),
+    ("wecom", "complaint", 2),
+]
 WINDOW_KIND = ("phone", "suggestion", None)
 
 
 def _template(kind: tuple[str, str, int | None], submitted_at: float, settings: Settings) -> dict:
     channel, request_type, grade = kind
     request = CanonicalRequest(
-        request_id="REQ-T", ticket_id="TKT-T", channel=channel, customer_id="C", customer=CustomerRef(id="C"),
-        text="-", language="zh", submitted_at=submitted_at, received_at=submitted_at, idempotency_key="t",
-    )  # fmt: skip
-    classification = Classification(type=request_type, urgency="normal", complaint_grade=grade, confidence=0.9,
-                                    model_version="bench")  # fmt: skip
-    outcome = tickets.open_ticket(None, ClassifiedRequest(request=request, classification=classification),
-                                  routing=settings.routing, policies=settings.policies, now=submitted_at)  # fmt: skip
+        request_id="REQ-T",
+        ticket_id="TKT-T",
+        channel=channel,
+        customer_id="C",
+        customer=CustomerRef(id="C"),
+        text="-",
+        language="zh",
+        submitted_at=submitted_at,
+        received_at=submitted_at,
+        idempotency_key="t",
+    )
+    classification = Classification(
+        type=request_type, urgency="normal", complaint_grade=grade, confidence=0.9, model_version="bench"
+    )
+    outcome = tickets.open_ticket(
+        None,
+        ClassifiedRequest(request=request, classification=classification),
+        routing=settings.routing,
+        policies=settings.policies,
+        now=submitted_at,
+    )
     return outcome.state.model_dump(mode="json", exclude_defaults=True)
 
 
 def _shifted(template: dict, number: int, delta: float) -> bytes:
     """The template ticket as ticket `number`, every moment moved by `delta` seconds."""
-    state = dict(template, ticket_id=f"TKT-BENCH{number:011d}", request_id=f"REQ-BENCH{number:011d}",
-                 customer_id=f"C{number}", submitted_at=template["submitted_at"] + delta)  # fmt: skip
+    state = dict(
+        template,
+        ticket_id=f"TKT-BENCH{number:011d}",
+        request_id=f"REQ-BENCH{number:011d}",
+        customer_id=f"C{number}",
+        submitted_at=template["submitted_at"] + delta,
+    )
     clocks = {}
     for metric, clock in template["clocks"].items():
-        clocks[metric] = dict(clock, started_at=clock["started_at"] + delta, due_at=clock["due_at"] + delta,
-                              points=[[moment + delta, kind, level] for moment, kind, level in clock["points"]])  # fmt: skip
+        clocks[metric] = dict(
+            clock,
+            started_at=clock["started_at"] + delta,
+            due_at=clock["due_at"] + delta,
+            points=[[moment + delta, kind, level] for moment, kind, level in clock["points"]],
+        )
     state["clocks"] = clocks
     return zlib.compress(orjson.dumps(state), 1)
 
@@ -90,8 +117,13 @@ def build_states(count: int, sample: int, window: tuple[float, float], settings:
 
 
 async def seed_changelog(bootstrap: str, topic: str, records, partitions: int) -> int:  # noqa: ANN001
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024,
-                                max_request_size=4 * 1024 * 1024)  # fmt: skip
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=20,
+        max_batch_size=512 * 1024,
+        max_request_size=4 * 1024 * 1024,
+    )
     await producer.start()
     count = 0
     last: dict[int, tuple[bytes, bytes]] = {}
@@ -167,18 +199,27 @@ async def run_size(broker: EmbeddedBroker, count: int, sample: int, log_dir: Pat
     policy_file = log_dir / "bench-policies.yaml"
     policy_file.write_text(_policies_with_window(), encoding="utf-8")
     settings = Settings(
-        broker_url=broker.bootstrap, broker_kind="embedded", topic_prefix=f"sla{run}.", app_id=f"sla-{run}",
-        partitions=PARTITIONS, worker_port=free_port(), gateway_port=free_port(), log_level="info",
-        policy_file=policy_file, session_timeout=6.0, state_dir=log_dir / "state",
-    )  # fmt: skip
+        broker_url=broker.bootstrap,
+        broker_kind="embedded",
+        topic_prefix=f"sla{run}.",
+        app_id=f"sla-{run}",
+        partitions=PARTITIONS,
+        worker_port=free_port(),
+        gateway_port=free_port(),
+        log_level="info",
+        policy_file=policy_file,
+        session_timeout=6.0,
+        state_dir=log_dir / "state",
+    )
     await ensure_topics(settings.bootstrap_servers, pipeline_topic_specs(settings))
     changelog = internal_topics(settings.app_id)[0][0]
     seeding_started = time.time()
     # The window opens once the seeding and the worker's recovery are expected to be done.
     window_opens = seeding_started + 60 + count / 2000
     window = (window_opens, window_opens + 60)
-    seeded = await seed_changelog(settings.bootstrap_servers, changelog, build_states(count, sample, window, settings),
-                                  PARTITIONS)  # fmt: skip
+    seeded = await seed_changelog(
+        settings.bootstrap_servers, changelog, build_states(count, sample, window, settings), PARTITIONS
+    )
     seeded_at = time.time()
     supervisor = Supervisor(settings, log_dir=log_dir)
     supervisor.spawn(f"sla-worker-{count}", "worker")
@@ -187,8 +228,12 @@ async def run_size(broker: EmbeddedBroker, count: int, sample: int, log_dir: Pat
         ready_at = time.time()
         status = _status(settings) or {}
         rss = _rss_mb(settings)
-        lateness, during_recovery = await read_lateness(settings.bootstrap_servers, TopicCatalog(settings.topic_prefix).sla_events,
-                                                        ready_at, until=max(window[1], ready_at) + 5)  # fmt: skip
+        lateness, during_recovery = await read_lateness(
+            settings.bootstrap_servers,
+            TopicCatalog(settings.topic_prefix).sla_events,
+            ready_at,
+            until=max(window[1], ready_at) + 5,
+        )
     finally:
         supervisor.stop()
     lateness.sort()
@@ -217,8 +262,10 @@ def _policies_with_window() -> str:
     text = bundled_file("policies.yaml").read_text(encoding="utf-8")
     marker = "policies:\n"
     head, tail = text.split(marker, 1)
-    extra = ("  - name: bench-window\n    match: {channel: phone, type: suggestion}\n"
-             "    targets: {first_response: 1h, resolution: 24h}\n")  # fmt: skip
+    extra = (
+        "  - name: bench-window\n    match: {channel: phone, type: suggestion}\n"
+        "    targets: {first_response: 1h, resolution: 24h}\n"
+    )
     return head + marker + extra + tail
 
 
@@ -235,18 +282,24 @@ async def main() -> list[dict]:
         finally:
             broker.stop()
     print()
-    header = f"{'open tickets':>13}{'recovery s':>12}{'RSS MiB':>10}{'events':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    header = (
+        f"{'open tickets':>13}{'recovery s':>12}{'RSS MiB':>10}{'events':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+    )
     print(header)
     print("-" * len(header))
     for result in results:
-        print(f"{result['open_tickets']:>13,}{result['recovery_seconds']:>12}{result['rss_mb']:>10}"
-              f"{result['events_on_time_measured']:>8}{result['lateness_p50_ms']!s:>9}{result['lateness_p99_ms']!s:>9}"
-              f"{result['lateness_max_ms']!s:>9}")  # fmt: skip
+        print(
+            f"{result['open_tickets']:>13,}{result['recovery_seconds']:>12}{result['rss_mb']:>10}"
+            f"{result['events_on_time_measured']:>8}{result['lateness_p50_ms']!s:>9}{result['lateness_p99_ms']!s:>9}"
+            f"{result['lateness_max_ms']!s:>9}"
+        )
     if len(results) >= 2:
         low, high = results[0], results[-1]
         per_ticket = (high["rss_mb"] - low["rss_mb"]) * 2**20 / (high["open_tickets"] - low["open_tickets"])
-        print(f"\nresident memory per open ticket (RSS slope {low['open_tickets']:,} → {high['open_tickets']:,}): "
-              f"{per_ticket:,.0f} bytes")  # fmt: skip
+        print(
+            f"\nresident memory per open ticket (RSS slope {low['open_tickets']:,} → {high['open_tickets']:,}): "
+            f"{per_ticket:,.0f} bytes"
+        )
         results.append({"memory_per_open_ticket_bytes": round(per_ticket)})
     print("lateness: record timestamp of each warning, breach and escalation fired after recovery − its moment.")
     return results

@@ -37,8 +37,15 @@ def build_stages(settings: Settings):  # noqa: ANN201
     counts.assign(range(settings.partitions))
     normalize = NormalizeStage(catalog)
     classify = ClassifyStage(catalog, settings.classifier, MemoryCustomerStore())
-    lifecycle = LifecycleStage(catalog, routing=settings.routing, policies=settings.policies, store=MemoryTicketStore(),
-                               index=index, open_tickets=counts, facts_topic="facts")  # fmt: skip
+    lifecycle = LifecycleStage(
+        catalog,
+        routing=settings.routing,
+        policies=settings.policies,
+        store=MemoryTicketStore(),
+        index=index,
+        open_tickets=counts,
+        facts_topic="facts",
+    )
     return normalize, classify, lifecycle
 
 
@@ -70,9 +77,11 @@ def measure(count: int = 3000, profile: bool = False) -> StageCost:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     return StageCost(
-        requests=count, requests_per_second=round(count / elapsed, 1), us_per_request=round(elapsed / count * 1e6, 1),
+        requests=count,
+        requests_per_second=round(count / elapsed, 1),
+        us_per_request=round(elapsed / count * 1e6, 1),
         **{f"{name}_us": round(seconds / count * 1e6, 1) for name, seconds in spent.items()},
-    )  # fmt: skip
+    )
 
 
 def main() -> None:

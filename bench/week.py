@@ -36,19 +36,60 @@ from streams.models import CanonicalRequest, Classification, ClassifiedRequest, 
 ZONE = "Asia/Shanghai"
 WEEKDAY_LOAD = (1.2, 1.1, 1.0, 1.0, 0.95, 0.8, 0.75)  # Monday is the busiest day, Sunday the quietest
 CHANNEL_WEIGHTS = {"phone": 30, "app": 20, "wecom": 14, "webchat": 14, "email": 8, "social": 6, "store": 5, "vip": 3}
-TYPE_WEIGHTS = {"inquiry": 34, "after_sales": 22, "product_issue": 15, "service_request": 14, "complaint": 11,
-                "suggestion": 4}  # fmt: skip
-DEPARTMENT = {"inquiry": "operations", "service_request": "operations", "suggestion": "operations",
-              "product_issue": "product", "after_sales": "after_sales", "complaint": "cs_supervisor"}  # fmt: skip
+TYPE_WEIGHTS = {
+    "inquiry": 34,
+    "after_sales": 22,
+    "product_issue": 15,
+    "service_request": 14,
+    "complaint": 11,
+    "suggestion": 4,
+}
+DEPARTMENT = {
+    "inquiry": "operations",
+    "service_request": "operations",
+    "suggestion": "operations",
+    "product_issue": "product",
+    "after_sales": "after_sales",
+    "complaint": "cs_supervisor",
+}
 # Median first response (minutes) per channel: a hotline is answered live, e-mail waits.
-RESPONSE_MEDIAN_MIN = {"phone": 3, "webchat": 4, "app": 14, "wecom": 25, "vip": 12, "social": 45, "store": 20, "email": 75}
+RESPONSE_MEDIAN_MIN = {
+    "phone": 3,
+    "webchat": 4,
+    "app": 14,
+    "wecom": 25,
+    "vip": 12,
+    "social": 45,
+    "store": 20,
+    "email": 75,
+}
 ASPECTS = {"service": 30, "logistics": 24, "billing": 18, "money_loss": 10, "harm": 4, "money_withheld": 8, "outage": 6}
 TEXTS = {
-    "inquiry": ["请问会员积分怎么兑换?", "想咨询一下退货政策", "订单什么时候发货?", "How do I change my delivery address?"],
-    "after_sales": ["收到的商品破损了,要求换货", "申请退款,商品和描述不符", "维修进度怎么样了", "The parcel arrived damaged"],
-    "product_issue": ["APP一直闪退无法登录", "支付页面报错,付不了款", "设备无法开机", "The app keeps crashing on login"],
+    "inquiry": [
+        "请问会员积分怎么兑换?",
+        "想咨询一下退货政策",
+        "订单什么时候发货?",
+        "How do I change my delivery address?",
+    ],
+    "after_sales": [
+        "收到的商品破损了,要求换货",
+        "申请退款,商品和描述不符",
+        "维修进度怎么样了",
+        "The parcel arrived damaged",
+    ],
+    "product_issue": [
+        "APP一直闪退无法登录",
+        "支付页面报错,付不了款",
+        "设备无法开机",
+        "The app keeps crashing on login",
+    ],
     "service_request": ["帮我修改收货地址", "需要开具发票", "注销账号", "Please cancel my subscription"],
-    "complaint": ["客服态度很差,非常不满意", "多扣了我的钱,一直没退", "快递员把包裹扔在门口丢了", "Still no refund after two weeks"],
+    "complaint": [
+        "客服态度很差,非常不满意",
+        "多扣了我的钱,一直没退",
+        "快递员把包裹扔在门口丢了",
+        "Still no refund after two weeks",
+    ],
     "suggestion": ["建议增加夜间客服", "希望APP支持深色模式", "Suggest adding a live order map"],
 }
 COMMENTS = {5: "很满意,处理很快", 4: "还不错", 3: "一般", 2: "等太久了", 1: "非常不满意,问题没解决"}
@@ -62,7 +103,8 @@ def targets(channel: str, kind: str, urgency: str, grade: int | None, tier: str)
     """(policy, first-response target or None, resolution target) in seconds, as policies.yaml."""
     if kind == "complaint":
         return {1: ("complaint-grade-1", 3600, 86400), 2: ("complaint-grade-2", 7200, 172800)}.get(
-            grade or 3, ("complaint-grade-3", 14400, 259200))  # fmt: skip
+            grade or 3, ("complaint-grade-3", 14400, 259200)
+        )
     if tier == "vip" and urgency in ("urgent", "high"):
         return "vip-urgent", 3600, 86400
     if urgency == "urgent":
@@ -87,8 +129,17 @@ class Record:
 class Week:
     """Generates the records of `days` days from `first`, and of the same number of days before."""
 
-    def __init__(self, first: date, days: int, per_day: int, seed: int = 7, *, feedback: bool = True,
-                 previous_per_day: int | None = None, as_of: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        first: date,
+        days: int,
+        per_day: int,
+        seed: int = 7,
+        *,
+        feedback: bool = True,
+        previous_per_day: int | None = None,
+        as_of: float | None = None,
+    ) -> None:
         self.as_of = time.time() if as_of is None else as_of
         self.first, self.days, self.per_day, self.seed, self.feedback = first, days, per_day, seed, feedback
         self.previous_per_day = per_day if previous_per_day is None else previous_per_day
@@ -125,38 +176,68 @@ class Week:
     def _ticket(self, rng: random.Random, key: str, submitted: float, slow: float) -> Iterator[Record]:
         channel = weighted(rng, CHANNEL_WEIGHTS)
         kind = weighted(rng, TYPE_WEIGHTS)
-        tier = "vip" if channel == "vip" or rng.random() < 0.03 else rng.choice(("regular", "regular", "regular", "new"))
+        tier = (
+            "vip" if channel == "vip" or rng.random() < 0.03 else rng.choice(("regular", "regular", "regular", "new"))
+        )
         grade = aspects = None
         if kind == "complaint":
             grade = rng.choices((1, 2, 3), weights=(6, 34, 60))[0]
             aspects = [weighted(rng, ASPECTS)] + ([weighted(rng, ASPECTS)] if rng.random() < 0.25 else [])
             aspects = sorted(set(aspects))
-        urgency = ("urgent" if grade == 1 or (kind == "product_issue" and rng.random() < 0.3) else
-                   "low" if kind == "suggestion" else rng.choices(("high", "normal"), weights=(25, 75))[0])  # fmt: skip
+        urgency = (
+            "urgent"
+            if grade == 1 or (kind == "product_issue" and rng.random() < 0.3)
+            else "low"
+            if kind == "suggestion"
+            else rng.choices(("high", "normal"), weights=(25, 75))[0]
+        )
         department = "complaint_taskforce" if grade == 1 else ("vip_manager" if tier == "vip" else DEPARTMENT[kind])
         policy, first_target, resolution_target = targets(channel, kind, urgency, grade, tier)
         ticket_id = ids.ticket_id(channel, key)
         customer = f"cust-{rng.randrange(max(50, self.per_day * 3)):07d}"
         repeat = rng.random() < (0.045 if kind == "complaint" else 0.06)
         request = CanonicalRequest(
-            request_id=ids.request_id(channel, key), ticket_id=ticket_id, channel=channel, customer_id=customer,
-            customer=CustomerRef(id=customer, tier=tier if tier == "vip" else None), text=rng.choice(TEXTS[kind]),
-            language="zh", submitted_at=datetime.fromtimestamp(submitted, self.zone),
-            received_at=datetime.fromtimestamp(submitted + 1, self.zone), idempotency_key=key,
-        )  # fmt: skip
+            request_id=ids.request_id(channel, key),
+            ticket_id=ticket_id,
+            channel=channel,
+            customer_id=customer,
+            customer=CustomerRef(id=customer, tier=tier if tier == "vip" else None),
+            text=rng.choice(TEXTS[kind]),
+            language="zh",
+            submitted_at=datetime.fromtimestamp(submitted, self.zone),
+            received_at=datetime.fromtimestamp(submitted + 1, self.zone),
+            idempotency_key=key,
+        )
         classification = Classification(
-            type=kind, urgency=urgency, complaint_grade=grade, sentiment="negative" if kind == "complaint" else "neutral",
-            aspects=aspects or [], segment=tier, confidence=round(rng.uniform(0.6, 0.99), 3),
-            reasons=[f"type {kind}"], model_version="generated-week",
+            type=kind,
+            urgency=urgency,
+            complaint_grade=grade,
+            sentiment="negative" if kind == "complaint" else "neutral",
+            aspects=aspects or [],
+            segment=tier,
+            confidence=round(rng.uniform(0.6, 0.99), 3),
+            reasons=[f"type {kind}"],
+            model_version="generated-week",
             repeat_of=ids.ticket_id(channel, f"earlier-{key}") if repeat else None,
-        )  # fmt: skip
+        )
         classified = ClassifiedRequest(request=request, classification=classification)
         yield Record("requests.classified", ticket_id.encode(), classified.model_dump_json().encode(), submitted + 1)
-        where = {"ticket_id": ticket_id, "department": department, "handling_department": department, "channel": channel,
-                 "priority": urgency, "type": kind, "complaint_grade": grade, "customer_id": customer, "policy": policy}  # fmt: skip
+        where = {
+            "ticket_id": ticket_id,
+            "department": department,
+            "handling_department": department,
+            "channel": channel,
+            "priority": urgency,
+            "type": kind,
+            "complaint_grade": grade,
+            "customer_id": customer,
+            "policy": policy,
+        }
         yield self._routed(ticket_id, "owner", department, where, classified, submitted + 2)
         if tier == "vip" or (kind == "complaint" and grade != 1 and rng.random() < 0.2):
-            yield self._routed(ticket_id, "cc", DEPARTMENT[kind] if tier == "vip" else "operations", where, classified, submitted + 2)
+            yield self._routed(
+                ticket_id, "cc", DEPARTMENT[kind] if tier == "vip" else "operations", where, classified, submitted + 2
+            )
         self._fact("received", submitted, where)
         # first response
         if first_target is not None:
@@ -164,12 +245,16 @@ class Week:
             median = RESPONSE_MEDIAN_MIN[channel] * 60 * slow * (0.5 if urgency == "urgent" else 1.0)
             elapsed = min(median * math.exp(rng.gauss(0, 0.9)), first_target * 6)
             answered = rng.random() > 0.015
-            yield from self._clock(rng, where, "first_response", 1, submitted, first_target, elapsed if answered else None)
+            yield from self._clock(
+                rng, where, "first_response", 1, submitted, first_target, elapsed if answered else None
+            )
         # resolution (and a reopened cycle for some)
         yield self._sla(where, "activated", "resolution", 1, 0, submitted + resolution_target, submitted)
         resolution = min(resolution_target * 0.3 * slow * math.exp(rng.gauss(0, 0.7)), resolution_target * 3)
         resolved = rng.random() > 0.05
-        yield from self._clock(rng, where, "resolution", 1, submitted, resolution_target, resolution if resolved else None)
+        yield from self._clock(
+            rng, where, "resolution", 1, submitted, resolution_target, resolution if resolved else None
+        )
         if not resolved:
             return
         resolved_at = submitted + resolution
@@ -177,24 +262,44 @@ class Week:
             reopened_at = resolved_at + rng.uniform(3600, 86400)
             yield self._sla(where, "activated", "resolution", 2, 0, reopened_at + resolution_target, reopened_at)
             again = resolution_target * 0.2 * math.exp(rng.gauss(0, 0.6))
-            yield from self._clock(rng, where, "resolution", 2, reopened_at, resolution_target,
-                                   again if rng.random() < 0.8 else None)  # fmt: skip
+            yield from self._clock(
+                rng, where, "resolution", 2, reopened_at, resolution_target, again if rng.random() < 0.8 else None
+            )
         survey_at = resolved_at + 86400
-        survey = cloudevent(event_id=ids.event_id(ticket_id, "survey_due", 1), source="/ticketflow/followup",
-                            event_type="followup.survey_due", time=survey_at, subject=ticket_id,
-                            data={"ticket_id": ticket_id, "channel": channel, "via": channel, "due_at": iso(survey_at)})  # fmt: skip
+        survey = cloudevent(
+            event_id=ids.event_id(ticket_id, "survey_due", 1),
+            source="/ticketflow/followup",
+            event_type="followup.survey_due",
+            time=survey_at,
+            subject=ticket_id,
+            data={"ticket_id": ticket_id, "channel": channel, "via": channel, "due_at": iso(survey_at)},
+        )
         yield Record("followups", ticket_id.encode(), orjson.dumps(survey), survey_at)
         if self.feedback and rng.random() < 0.45:
             late = resolution > resolution_target
             csat = rng.choices((5, 4, 3, 2, 1), weights=(30, 25, 20, 15, 10) if late else (62, 30, 5, 2, 1))[0]
             nps = min(10, max(0, int(round(rng.gauss(csat * 2 - 0.5, 1.3)))))
             answered_at = survey_at + rng.uniform(600, 36 * 3600)
-            answer = {"ticket_id": ticket_id, "csat": csat, "nps": nps, "comment": COMMENTS[csat],
-                      "answered_at": iso(answered_at), "channel": channel}  # fmt: skip
+            answer = {
+                "ticket_id": ticket_id,
+                "csat": csat,
+                "nps": nps,
+                "comment": COMMENTS[csat],
+                "answered_at": iso(answered_at),
+                "channel": channel,
+            }
             yield Record("feedback", ticket_id.encode(), orjson.dumps(answer), answered_at)
 
-    def _clock(self, rng: random.Random, where: dict, metric: str, cycle: int, started: float, target: float,
-               elapsed: float | None) -> Iterator[Record]:  # fmt: skip
+    def _clock(
+        self,
+        rng: random.Random,
+        where: dict,
+        metric: str,
+        cycle: int,
+        started: float,
+        target: float,
+        elapsed: float | None,
+    ) -> Iterator[Record]:
         due = started + target
         for share in (0.75, 0.9):
             if elapsed is None or elapsed >= target * share:
@@ -210,16 +315,45 @@ class Week:
             at = started + elapsed
             yield self._sla(where, "fulfilled", metric, cycle, 0, due, at, within=elapsed <= target, elapsed=elapsed)
             if cycle == 1:
-                self._fact("responded" if metric == "first_response" else "resolved", at, where,
-                           within_target=elapsed <= target, elapsed=elapsed)  # fmt: skip
+                self._fact(
+                    "responded" if metric == "first_response" else "resolved",
+                    at,
+                    where,
+                    within_target=elapsed <= target,
+                    elapsed=elapsed,
+                )
 
-    def _sla(self, where: dict, kind: str, metric: str, cycle: int, level: int, due: float, at: float, *,
-             within: bool | None = None, elapsed: float | None = None, notify: list[str] | None = None) -> Record:  # fmt: skip
-        data = {"ticket_id": where["ticket_id"], "metric": metric, "cycle": cycle, "level": level, "policy": where["policy"],
-                "due_at": iso(due), "at": iso(at), "emitted_at": iso(at), "department": where["department"],
-                "handling_department": where["handling_department"], "channel": where["channel"],
-                "priority": where["priority"], "type": where["type"], "complaint_grade": where["complaint_grade"],
-                "customer_id": where["customer_id"]}  # fmt: skip
+    def _sla(
+        self,
+        where: dict,
+        kind: str,
+        metric: str,
+        cycle: int,
+        level: int,
+        due: float,
+        at: float,
+        *,
+        within: bool | None = None,
+        elapsed: float | None = None,
+        notify: list[str] | None = None,
+    ) -> Record:
+        data = {
+            "ticket_id": where["ticket_id"],
+            "metric": metric,
+            "cycle": cycle,
+            "level": level,
+            "policy": where["policy"],
+            "due_at": iso(due),
+            "at": iso(at),
+            "emitted_at": iso(at),
+            "department": where["department"],
+            "handling_department": where["handling_department"],
+            "channel": where["channel"],
+            "priority": where["priority"],
+            "type": where["type"],
+            "complaint_grade": where["complaint_grade"],
+            "customer_id": where["customer_id"],
+        }
         delta = due - at
         data["remaining_seconds" if delta >= 0 else "overdue_seconds"] = round(abs(delta), 3)
         if kind in ("warning", "breached", "escalated"):
@@ -228,30 +362,59 @@ class Week:
             data["notify"] = notify
         if kind == "fulfilled":
             data["within_target"], data["elapsed_seconds"] = within, round(elapsed or 0.0, 3)
-        event = cloudevent(event_id=ids.event_id(where["ticket_id"], metric, cycle, kind, level), source="/ticketflow/lifecycle",
-                           event_type=f"sla.{kind}", time=at, subject=where["ticket_id"], data=data)  # fmt: skip
+        event = cloudevent(
+            event_id=ids.event_id(where["ticket_id"], metric, cycle, kind, level),
+            source="/ticketflow/lifecycle",
+            event_type=f"sla.{kind}",
+            time=at,
+            subject=where["ticket_id"],
+            data=data,
+        )
         return Record("sla.events", where["ticket_id"].encode(), orjson.dumps(event), at)
 
-    def _routed(self, ticket_id: str, role: str, department: str, where: dict, classified: ClassifiedRequest,
-                at: float) -> Record:  # fmt: skip
+    def _routed(
+        self, ticket_id: str, role: str, department: str, where: dict, classified: ClassifiedRequest, at: float
+    ) -> Record:
         request = classified.request
-        data = {"ticket_id": ticket_id, "request_id": request.request_id, "role": role, "department": department,
-                "owner_department": where["department"], "handling_department": where["department"],
-                "cc": [department] if role == "cc" else [], "customer_id": where["customer_id"], "channel": where["channel"],
-                "type": where["type"], "priority": where["priority"], "complaint_grade": where["complaint_grade"],
-                "policy": where["policy"], "submitted_at": iso(request.submitted_at.timestamp()), "due": {},
-                "routing_reasons": [f"type {where['type']} → {where['department']}"],
-                "customer": request.customer.model_dump(exclude_none=True), "subject": None, "text": request.text,
-                "language": request.language, "classification": classified.classification.model_dump()}  # fmt: skip
-        event = cloudevent(event_id=ids.event_id(ticket_id, "routed", department), source="/ticketflow/route",
-                           event_type="ticket.routed", time=at, subject=ticket_id, data=data)  # fmt: skip
+        data = {
+            "ticket_id": ticket_id,
+            "request_id": request.request_id,
+            "role": role,
+            "department": department,
+            "owner_department": where["department"],
+            "handling_department": where["department"],
+            "cc": [department] if role == "cc" else [],
+            "customer_id": where["customer_id"],
+            "channel": where["channel"],
+            "type": where["type"],
+            "priority": where["priority"],
+            "complaint_grade": where["complaint_grade"],
+            "policy": where["policy"],
+            "submitted_at": iso(request.submitted_at.timestamp()),
+            "due": {},
+            "routing_reasons": [f"type {where['type']} → {where['department']}"],
+            "customer": request.customer.model_dump(exclude_none=True),
+            "subject": None,
+            "text": request.text,
+            "language": request.language,
+            "classification": classified.classification.model_dump(),
+        }
+        event = cloudevent(
+            event_id=ids.event_id(ticket_id, "routed", department),
+            source="/ticketflow/route",
+            event_type="ticket.routed",
+            time=at,
+            subject=ticket_id,
+            data=data,
+        )
         return Record(f"dept.{department}", ticket_id.encode(), orjson.dumps(event), at)
 
     def _fact(self, kind: str, at: float, where: dict, **extra: object) -> None:
         if at > self.as_of:
             return
-        document = windows.fact(kind, at=at, department=where["department"], channel=where["channel"],
-                                priority=where["priority"], **extra)  # type: ignore[arg-type]  # fmt: skip
+        document = windows.fact(
+            kind, at=at, department=where["department"], channel=where["channel"], priority=where["priority"], **extra
+        )  # type: ignore[arg-type]
         for key in windows.window_keys(document, self.zone):
             encoded = key.encode()
             aggregate = self.window_aggregates.get(encoded)
@@ -267,13 +430,18 @@ class Week:
             summary = windows.summary(key, aggregate, self.zone)
             summary["start"], summary["end"] = iso(summary["start"]), iso(summary["end"])
             end = key.end(self.zone)
-            event = cloudevent(event_id=ids.event_id("window", encoded, aggregate["revision"]), source="/ticketflow/sla-windows",
-                               event_type="sla.window.closed", time=end, subject=key.department, data=summary)  # fmt: skip
+            event = cloudevent(
+                event_id=ids.event_id("window", encoded, aggregate["revision"]),
+                source="/ticketflow/sla-windows",
+                event_type="sla.window.closed",
+                time=end,
+                subject=key.department,
+                data=summary,
+            )
             yield Record("sla.windows", key.department.encode(), orjson.dumps(event), end + 60)
 
 
-def produce(bootstrap: str, prefix: str, records: Iterator[Record], partitions: int = 4,
-            log=None) -> dict[str, int]:  # noqa: ANN001  # fmt: skip
+def produce(bootstrap: str, prefix: str, records: Iterator[Record], partitions: int = 4, log=None) -> dict[str, int]:  # noqa: ANN001
     """Create the topics and write the records (keyed, stamped with their moment, default
     murmur2 partitioning as Kafka's Java client); returns records written per topic (without prefix)."""
     from confluent_kafka import KafkaException, Producer
@@ -283,11 +451,21 @@ def produce(bootstrap: str, prefix: str, records: Iterator[Record], partitions: 
 
     catalog = TopicCatalog(prefix)
     names = ["requests.classified", "sla.events", "sla.windows", "followups", "feedback"] + [
-        f"dept.{department}" for department in sorted(set(DEPARTMENT.values()) | {"complaint_taskforce", "vip_manager"})]  # fmt: skip
+        f"dept.{department}" for department in sorted(set(DEPARTMENT.values()) | {"complaint_taskforce", "vip_manager"})
+    ]
     asyncio.run(ensure_topics(bootstrap, [TopicSpec(catalog.name(name), partitions) for name in names]))
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.size": 1_000_000, "acks": 1,
-                         "partitioner": "murmur2_random", "queue.buffering.max.messages": 500_000,
-                         "queue.buffering.max.kbytes": 1_048_576, "message.max.bytes": 8_000_000})  # fmt: skip
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "acks": 1,
+            "partitioner": "murmur2_random",
+            "queue.buffering.max.messages": 500_000,
+            "queue.buffering.max.kbytes": 1_048_576,
+            "message.max.bytes": 8_000_000,
+        }
+    )
     written: dict[str, int] = {}
     failures: list[str] = []
 
@@ -299,8 +477,13 @@ def produce(bootstrap: str, prefix: str, records: Iterator[Record], partitions: 
     for record in records:
         while True:
             try:
-                producer.produce(catalog.name(record.topic), record.value, key=record.key,
-                                 timestamp=int(record.at * 1000), on_delivery=delivered)  # fmt: skip
+                producer.produce(
+                    catalog.name(record.topic),
+                    record.value,
+                    key=record.key,
+                    timestamp=int(record.at * 1000),
+                    on_delivery=delivered,
+                )
                 break
             except BufferError:
                 producer.poll(0.05)
@@ -330,16 +513,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--partitions", type=int, default=4)
     args = parser.parse_args(argv)
     first = date.fromisoformat(args.first) if args.first else date.today() - timedelta(days=args.days + 3)
-    week = Week(first, args.days, args.per_day, args.seed, feedback=not args.no_feedback,
-                previous_per_day=args.previous_per_day)  # fmt: skip
+    week = Week(
+        first, args.days, args.per_day, args.seed, feedback=not args.no_feedback, previous_per_day=args.previous_per_day
+    )
     started = time.monotonic()
-    written = produce(args.broker, args.prefix, week.records(), args.partitions,
-                      log=lambda line: print(line, file=sys.stderr))
+    written = produce(
+        args.broker, args.prefix, week.records(), args.partitions, log=lambda line: print(line, file=sys.stderr)
+    )
     last = first + timedelta(days=args.days - 1)
-    print(f"wrote {sum(written.values()):,} records in {time.monotonic() - started:.0f}s: "
-          + ", ".join(f"{topic} {count:,}" for topic, count in sorted(written.items())))  # fmt: skip
-    print(f"report: ticketflow report --broker {args.broker} --from {first} --to {last} --out week.html"
-          + (f"   (TICKETFLOW_TOPIC_PREFIX={args.prefix})" if args.prefix else ""))  # fmt: skip
+    print(
+        f"wrote {sum(written.values()):,} records in {time.monotonic() - started:.0f}s: "
+        + ", ".join(f"{topic} {count:,}" for topic, count in sorted(written.items()))
+    )
+    print(
+        f"report: ticketflow report --broker {args.broker} --from {first} --to {last} --out week.html"
+        + (f"   (TICKETFLOW_TOPIC_PREFIX={args.prefix})" if args.prefix else "")
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,10 @@ def measure(customers: int) -> None:
     started = time.perf_counter()
     found = calendar.on_day(today)
     lookup_ms = (time.perf_counter() - started) * 1000
-    print(f"{customers:>9} customers: {len(calendar):>9} marks, {current / 2**20:7.1f} MiB, "
-          f"{current / customers:6.1f} bytes per customer; one day: {len(found)} customers in {lookup_ms:.1f} ms")
+    print(
+        f"{customers:>9} customers: {len(calendar):>9} marks, {current / 2**20:7.1f} MiB, "
+        f"{current / customers:6.1f} bytes per customer; one day: {len(found)} customers in {lookup_ms:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

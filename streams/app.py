@@ -97,4 +97,3 @@ def faust_app(settings: Settings) -> TicketflowApp:
         web_metrics_enabled=False,
         logging_config=None,
     )
-

@@ -27,11 +27,11 @@ from pydantic import SecretStr
 
 from streams import senders
 from streams.adapters import wecom
-from streams.settings import SIGNED_CHANNELS, Settings
 from streams.catalog import TopicCatalog
+from streams.settings import SIGNED_CHANNELS, Settings
 from streams.simulator import AgentBehaviour, TrafficGenerator, care_profiles
-from streams.transport.publisher import KafkaPublisher, PublishError
 from streams.supervisor import Supervisor
+from streams.transport.publisher import KafkaPublisher, PublishError
 
 
 async def scrape(session: aiohttp.ClientSession, url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -39,7 +39,7 @@ async def scrape(session: aiohttp.ClientSession, url: str) -> dict[str, list[tup
     try:
         async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
             text = await response.text()
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         return {}
     samples: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
     for family in text_string_to_metric_families(text):
@@ -108,8 +108,11 @@ def followup_rows(worker: dict) -> list[str]:
         f"{'answers':<14}{int(answers)}   CSAT {csat:.2f}   {share}",
         f"{'recoveries':<14}{int(_sum(worker, 'ticketflow_recoveries_total', action='reopen'))} reopened,"
         f" {int(_sum(worker, 'ticketflow_followups_sent_total', kind='second_followup'))} second follow-ups",
-        line_of("care", _by(worker, "ticketflow_care_sent_total", "occasion"),
-                int(_sum(worker, "ticketflow_care_suppressed_total"))),
+        line_of(
+            "care",
+            _by(worker, "ticketflow_care_sent_total", "occasion"),
+            int(_sum(worker, "ticketflow_care_suppressed_total")),
+        ),
     ]
 
 
@@ -149,8 +152,9 @@ def with_channel_secrets(settings: Settings) -> Settings:
 def channel_secrets(settings: Settings) -> senders.ChannelSecrets:
     crypto = None
     if settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id:
-        crypto = wecom.WeComCrypto.create(settings.wecom_token.get_secret_value(),
-                                          settings.wecom_aes_key.get_secret_value(), settings.wecom_corp_id)  # fmt: skip
+        crypto = wecom.WeComCrypto.create(
+            settings.wecom_token.get_secret_value(), settings.wecom_aes_key.get_secret_value(), settings.wecom_corp_id
+        )
     keys = {channel: secret for channel in SIGNED_CHANNELS if (secret := settings.channel_secret(channel))}
     token = next(iter(settings.client_tokens.values()), None)
     return senders.ChannelSecrets(keys, crypto, token)
@@ -184,8 +188,11 @@ async def _simulate(supervisor: Supervisor, rate: float, duration: float | None,
     order = itertools.count()
 
     customers = traffic.customers
-    await publish_profiles(settings.bootstrap_servers, TopicCatalog(settings.topic_prefix).customers_profiles,
-                           care_profiles(customers, date.today(), random.Random(3)))  # fmt: skip
+    await publish_profiles(
+        settings.bootstrap_servers,
+        TopicCatalog(settings.topic_prefix).customers_profiles,
+        care_profiles(customers, date.today(), random.Random(3)),
+    )
 
     async with aiohttp.ClientSession() as session:
 
@@ -203,22 +210,29 @@ async def _simulate(supervisor: Supervisor, rate: float, duration: float | None,
                 return
             try:
                 timeout = aiohttp.ClientTimeout(total=10)
-                async with session.request(call.method, gateway + call.path, params=call.query or None,
-                                           data=call.body, headers=dict(call.headers), timeout=timeout) as response:  # fmt: skip
+                async with session.request(
+                    call.method,
+                    gateway + call.path,
+                    params=call.query or None,
+                    data=call.body,
+                    headers=dict(call.headers),
+                    timeout=timeout,
+                ) as response:
                     await response.read()
                     if 200 <= response.status < 300:
                         delivered(outbound)
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
 
         async def post_action(ticket_id: str, body: dict) -> None:
             headers = {"Authorization": f"Bearer {keys.api_token}"} if keys.api_token else None
             path = "/v1/feedback" if "csat" in body else f"/v1/tickets/{ticket_id}/actions"  # a survey answer
             try:
-                async with session.post(f"{gateway}{path}", json=body, headers=headers,
-                                        timeout=aiohttp.ClientTimeout(total=10)):  # fmt: skip
+                async with session.post(
+                    f"{gateway}{path}", json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=10)
+                ):
                     pass
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
 
         def launch(coroutine) -> None:  # noqa: ANN001

@@ -9,7 +9,7 @@ the pipeline collapses: nothing new is created.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from streams.adapters import sheet
@@ -27,12 +27,13 @@ class ImportReport:
     invalid: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
 
 
-async def import_rows(rows: list[sheet.SheetRow], sink: IntakeSink | None, *, file_name: str,
-                      timezone_name: str) -> ImportReport:  # fmt: skip
+async def import_rows(
+    rows: list[sheet.SheetRow], sink: IntakeSink | None, *, file_name: str, timezone_name: str
+) -> ImportReport:
     """Publish every row through `sink` (None: only check them). Raises PublishError when the
     broker stops acknowledging; rows before that one are published, the rest are not."""
     report = ImportReport(file=file_name)
-    received_at = datetime.now(timezone.utc)
+    received_at = datetime.now(UTC)
     for row in rows:
         report.rows += 1
         outcome = sheet.row_intake(row, file_name=file_name, timezone_name=timezone_name, received_at=received_at)

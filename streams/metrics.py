@@ -11,9 +11,23 @@ from prometheus_client.registry import Collector
 
 # Response and resolution times run from seconds (demo policies) to days (complaints).
 _DURATION_BUCKETS = (
-    1, 5, 10, 30, 60, 300, 600, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600,
-    24 * 3600, 48 * 3600, 72 * 3600, 7 * 24 * 3600,
-)  # fmt: skip
+    1,
+    5,
+    10,
+    30,
+    60,
+    300,
+    600,
+    1800,
+    3600,
+    2 * 3600,
+    4 * 3600,
+    8 * 3600,
+    24 * 3600,
+    48 * 3600,
+    72 * 3600,
+    7 * 24 * 3600,
+)
 _LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 30, 300, 3600)
 
 REQUESTS = Counter(
@@ -21,9 +35,7 @@ REQUESTS = Counter(
     "Requests that opened a ticket (duplicates excluded), by channel, type and owning department.",
     ["channel", "type", "department"],
 )
-REQUESTS_NORMALIZED = Counter(
-    "ticketflow_requests_normalized", "Raw records accepted by normalize.", ["channel"]
-)
+REQUESTS_NORMALIZED = Counter("ticketflow_requests_normalized", "Raw records accepted by normalize.", ["channel"])
 RAW_SKIPPED = Counter(
     "ticketflow_raw_records_skipped",
     "Raw records that are part of a channel's log but not a request (call events, WeChat Work events).",
@@ -49,9 +61,7 @@ DUPLICATES = Counter(
     "Records dropped as redeliveries or repeated submissions (same request or action id).",
     ["kind"],
 )
-CLASSIFIED = Counter(
-    "ticketflow_requests_classified", "Classified requests by type and urgency.", ["type", "urgency"]
-)
+CLASSIFIED = Counter("ticketflow_requests_classified", "Classified requests by type and urgency.", ["type", "urgency"])
 ROUTED = Counter(
     "ticketflow_tickets_routed",
     "Ticket copies sent to department queues, by department and role (owner, cc, transfer).",
@@ -68,9 +78,7 @@ SLA_WARNINGS = Counter(
     "SLA warnings emitted before a breach.",
     ["metric", "department", "channel", "priority"],
 )
-SLA_BREACHES = Counter(
-    "ticketflow_sla_breaches", "SLA breaches.", ["metric", "department", "channel", "priority"]
-)
+SLA_BREACHES = Counter("ticketflow_sla_breaches", "SLA breaches.", ["metric", "department", "channel", "priority"])
 SLA_ESCALATIONS = Counter(
     "ticketflow_sla_escalations",
     "SLA escalations, by metric, ladder level and owning department.",
@@ -145,43 +153,51 @@ FOLLOWUPS_SENT = Counter(
     "followup.*_due events (surveys sent, callbacks due, second follow-ups), by kind, type, channel and department.",
     ["kind", *_ANSWER_LABELS],
 )
-FOLLOWUPS_CANCELLED = Counter("ticketflow_followups_cancelled", "Follow-ups cancelled, by kind and reason.",
-                              ["kind", "reason"])  # fmt: skip
+FOLLOWUPS_CANCELLED = Counter(
+    "ticketflow_followups_cancelled", "Follow-ups cancelled, by kind and reason.", ["kind", "reason"]
+)
 FOLLOWUPS_HELD = Counter("ticketflow_followups_held", "Follow-ups held (quiet hours, contact gap).", ["reason"])
 FOLLOWUP_LATENESS = Histogram(
-    "ticketflow_followup_lateness_seconds", "Seconds between a follow-up's moment and its event.", ["kind"],
+    "ticketflow_followup_lateness_seconds",
+    "Seconds between a follow-up's moment and its event.",
+    ["kind"],
     buckets=_LATENESS_BUCKETS,
-)  # fmt: skip
+)
 FEEDBACK_ANSWERS = Counter(
     "ticketflow_feedback_answers",
     "Survey answers counted in the KPIs, by type, channel, department and satisfied (satisfaction = "
-    "satisfied=\"true\" / all; an answer replaced within the rating-change window is counted in "
+    'satisfied="true" / all; an answer replaced within the rating-change window is counted in '
     "ticketflow_feedback_replaced).",
     [*_ANSWER_LABELS, "satisfied"],
 )
 FEEDBACK_REPLACED = Counter(
-    "ticketflow_feedback_replaced", "Answers replaced by a later one within the rating-change window.",
+    "ticketflow_feedback_replaced",
+    "Answers replaced by a later one within the rating-change window.",
     [*_ANSWER_LABELS, "satisfied"],
-)  # fmt: skip
+)
 FEEDBACK_CSAT = Counter("ticketflow_feedback_csat", "CSAT answers by score (1-5).", [*_ANSWER_LABELS, "score"])
 FEEDBACK_NPS = Counter(
-    "ticketflow_feedback_nps", "NPS answers by group (promoter 9-10, passive 7-8, detractor 0-6).",
+    "ticketflow_feedback_nps",
+    "NPS answers by group (promoter 9-10, passive 7-8, detractor 0-6).",
     [*_ANSWER_LABELS, "group"],
-)  # fmt: skip
+)
 FEEDBACK_OTHER = Counter(
     "ticketflow_feedback_other", "Answers not counted: redelivered, amendments, unknown tickets.", ["kind"]
 )
 RECOVERIES = Counter(
-    "ticketflow_recoveries", "Dissatisfied answers that reopened or escalated a ticket, by what was done.",
+    "ticketflow_recoveries",
+    "Dissatisfied answers that reopened or escalated a ticket, by what was done.",
     ["type", "department", "action"],
-)  # fmt: skip
+)
 CARE_SENT = Counter("ticketflow_care_sent", "Care messages sent, by occasion and tier.", ["occasion", "tier"])
-CARE_SUPPRESSED = Counter("ticketflow_care_suppressed", "Care occasions suppressed, by occasion and reason.",
-                          ["occasion", "reason"])  # fmt: skip
+CARE_SUPPRESSED = Counter(
+    "ticketflow_care_suppressed", "Care occasions suppressed, by occasion and reason.", ["occasion", "reason"]
+)
 CARE_LATENESS = Histogram(
-    "ticketflow_care_lateness_seconds", "Seconds between a care message's moment and its event.",
+    "ticketflow_care_lateness_seconds",
+    "Seconds between a care message's moment and its event.",
     buckets=_LATENESS_BUCKETS,
-)  # fmt: skip
+)
 
 
 _COLLECTORS: dict[type, Collector] = {}

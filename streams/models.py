@@ -6,7 +6,7 @@ hand them to the pure domain functions and encode what comes back.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -49,7 +49,7 @@ ActionType = Literal["reply", "progress", "pending", "customer_reply", "resolve"
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(value: datetime) -> datetime:
@@ -141,7 +141,9 @@ class RequestOrigin(_Record):
     kind: Literal["unmatched_reply"] = "unmatched_reply"
     reason: Literal["no_ticket", "ticket_closed"]
     detail: str = Field(max_length=1_000)
-    thread_ticket: str  # the ticket the reply was threaded to (by the subject, the thread's first mail, the conversation)
+    thread_ticket: (
+        str  # the ticket the reply was threaded to (by the subject, the thread's first mail, the conversation)
+    )
     thread_message_id: str | None = None  # the thread's first mail (None when the subject named the ticket; web chat)
     reply_action_id: str  # the customer_reply action the message first was
 
@@ -224,7 +226,9 @@ class CanonicalRequest(_Record):
     submitted_at: UtcDatetime
     received_at: UtcDatetime
     idempotency_key: str
-    origin: RequestOrigin | None = None  # set when the request was a reply (e-mail, web chat) whose ticket was not found
+    origin: RequestOrigin | None = (
+        None  # set when the request was a reply (e-mail, web chat) whose ticket was not found
+    )
 
 
 class Classification(_Record):
@@ -273,7 +277,9 @@ class TicketAction(_Record):
     channel: Channel | None = None
     note: str | None = Field(default=None, max_length=2_000)
     repair: ClockRepair | None = None
-    unmatched: UnmatchedReply | None = None  # e-mail, web chat replies: the request it becomes if its ticket is not found
+    unmatched: UnmatchedReply | None = (
+        None  # e-mail, web chat replies: the request it becomes if its ticket is not found
+    )
 
 
 ACTION_AHEAD_SECONDS = 300  # an action's `at` may be this far ahead of our clock (skew), no further
@@ -314,7 +320,7 @@ class FeedbackSubmission(_Record):
     idempotency_key: ClientKey | None = None
 
     @model_validator(mode="after")
-    def _some_answer(self) -> "FeedbackSubmission":
+    def _some_answer(self) -> FeedbackSubmission:
         if self.csat is None and self.nps is None and self.satisfied is None and not (self.comment or "").strip():
             raise ValueError("feedback needs at least one of csat, nps, satisfied or comment")
         return self

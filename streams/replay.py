@@ -19,7 +19,7 @@ import asyncio
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -53,7 +53,9 @@ async def read_ticket_log(bootstrap: str, catalog: TopicCatalog) -> dict[str, li
     by_ticket: dict[str, list[LogRecord]] = defaultdict(list)
     try:
         sources = {catalog.requests_classified: (0, "request"), catalog.tickets_actions: (1, "action")}
-        partitions = [TopicPartition(topic, p) for topic in sources for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        partitions = [
+            TopicPartition(topic, p) for topic in sources for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
         if not partitions:
             raise RuntimeError(f"topics {sorted(sources)} not found on {bootstrap}")
         consumer.assign(partitions)
@@ -79,8 +81,9 @@ async def read_ticket_log(bootstrap: str, catalog: TopicCatalog) -> dict[str, li
     return by_ticket
 
 
-def replay_ticket(records: list[LogRecord], *, routing: RoutingConfig, policies: PolicyFile,
-                  now: float) -> tuple[tickets.TicketState | None, str | None, int]:  # fmt: skip
+def replay_ticket(
+    records: list[LogRecord], *, routing: RoutingConfig, policies: PolicyFile, now: float
+) -> tuple[tickets.TicketState | None, str | None, int]:
     """The ticket's state as the lifecycle would hold it now under `policies`, the last action
     applied, and the highest repair sequence seen."""
     state: tickets.TicketState | None = None
@@ -89,7 +92,9 @@ def replay_ticket(records: list[LogRecord], *, routing: RoutingConfig, policies:
         try:
             if record.kind == "request":
                 classified = ClassifiedRequest.model_validate_json(record.value)
-                outcome = tickets.open_ticket(state, classified, routing=routing, policies=policies, now=record.timestamp)
+                outcome = tickets.open_ticket(
+                    state, classified, routing=routing, policies=policies, now=record.timestamp
+                )
             else:
                 action = TicketAction.model_validate_json(record.value)
                 if action.type == "repair":
@@ -119,9 +124,16 @@ class Change:
     open: bool = True
 
     def as_dict(self) -> dict:
-        return {"ticket_id": self.ticket_id, "policy_now": self.policy[0], "policy_new": self.policy[1],
-                "due_moved_seconds": self.moved, "added_clocks": self.added_clocks, "new_breaches": self.new_breaches,
-                "withdrawn_breaches": self.withdrawn_breaches, "open": self.open}  # fmt: skip
+        return {
+            "ticket_id": self.ticket_id,
+            "policy_now": self.policy[0],
+            "policy_new": self.policy[1],
+            "due_moved_seconds": self.moved,
+            "added_clocks": self.added_clocks,
+            "new_breaches": self.new_breaches,
+            "withdrawn_breaches": self.withdrawn_breaches,
+            "open": self.open,
+        }
 
 
 def compare(ticket_id: str, current: tickets.TicketState, proposed: tickets.TicketState) -> Change | None:
@@ -156,8 +168,11 @@ class Report:
     repairs_published: int = 0
 
     def summary_lines(self) -> list[str]:
-        since = ("the beginning of the log" if self.since is None
-                 else "activity since " + datetime.fromtimestamp(self.since, timezone.utc).isoformat())  # fmt: skip
+        since = (
+            "the beginning of the log"
+            if self.since is None
+            else "activity since " + datetime.fromtimestamp(self.since, UTC).isoformat()
+        )
         policy_moves = Counter(change.policy for change in self.changes if change.policy[0] != change.policy[1])
         earlier = Counter(m for c in self.changes for m, d in c.moved.items() if d < 0)
         later = Counter(m for c in self.changes for m, d in c.moved.items() if d > 0)
@@ -173,15 +188,25 @@ class Report:
         for metric, count in sorted(added.items()):
             lines.append(f"  {metric} newly measured: {count}")
         lines.append(f"breaches the new policy adds: {sum(len(c.new_breaches) for c in self.changes)}")
-        lines.append(f"breaches already raised that it would not have raised: "
-                     f"{sum(len(c.withdrawn_breaches) for c in self.changes)} (events cannot be unsent)")  # fmt: skip
+        lines.append(
+            f"breaches already raised that it would not have raised: "
+            f"{sum(len(c.withdrawn_breaches) for c in self.changes)} (events cannot be unsent)"
+        )
         if self.repairs_published:
             lines.append(f"repairs published to tickets.actions: {self.repairs_published}")
         return lines
 
 
-async def run_replay(*, bootstrap: str, catalog: TopicCatalog, routing: RoutingConfig, current: PolicyFile,
-                     proposed: PolicyFile, since: float | None, apply: bool) -> Report:  # fmt: skip
+async def run_replay(
+    *,
+    bootstrap: str,
+    catalog: TopicCatalog,
+    routing: RoutingConfig,
+    current: PolicyFile,
+    proposed: PolicyFile,
+    since: float | None,
+    apply: bool,
+) -> Report:
     log = await read_ticket_log(bootstrap, catalog)
     now = time.time()
     report = Report(since=since)
@@ -199,10 +224,20 @@ async def run_replay(*, bootstrap: str, catalog: TopicCatalog, routing: RoutingC
             continue
         report.changes.append(change)
         if apply and new.is_open:
-            repair = ClockRepair(policy=new.policy or "", based_on_action=last_action, sequence=repaired + 1,
-                                 clocks={m: c.model_dump(mode="json") for m, c in new.clocks.items()})  # fmt: skip
-            action = TicketAction(action_id=ids.action_id(ticket_id, f"repair-{repair.sequence}"), ticket_id=ticket_id,
-                                  type="repair", by="sla-replay", at=datetime.now(timezone.utc), repair=repair)  # fmt: skip
+            repair = ClockRepair(
+                policy=new.policy or "",
+                based_on_action=last_action,
+                sequence=repaired + 1,
+                clocks={m: c.model_dump(mode="json") for m, c in new.clocks.items()},
+            )
+            action = TicketAction(
+                action_id=ids.action_id(ticket_id, f"repair-{repair.sequence}"),
+                ticket_id=ticket_id,
+                type="repair",
+                by="sla-replay",
+                at=datetime.now(UTC),
+                repair=repair,
+            )
             repairs.append((ticket_id, action.model_dump_json().encode()))
     if repairs:
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
@@ -217,5 +252,12 @@ async def run_replay(*, bootstrap: str, catalog: TopicCatalog, routing: RoutingC
 
 
 def report_json(report: Report) -> bytes:
-    return orjson.dumps({"since": report.since, "tickets": report.tickets, "repairs_published": report.repairs_published,
-                         "changes": [change.as_dict() for change in report.changes]}, option=orjson.OPT_INDENT_2)  # fmt: skip
+    return orjson.dumps(
+        {
+            "since": report.since,
+            "tickets": report.tickets,
+            "repairs_published": report.repairs_published,
+            "changes": [change.as_dict() for change in report.changes],
+        },
+        option=orjson.OPT_INDENT_2,
+    )

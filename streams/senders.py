@@ -23,7 +23,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
@@ -110,7 +110,7 @@ def _handle(customer: Mapping[str, Any]) -> str:
 
 
 def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat()
+    return datetime.fromtimestamp(moment, UTC).isoformat()
 
 
 def _json(document: Mapping[str, Any]) -> bytes:
@@ -136,31 +136,66 @@ def webhook_body(request: SimulatedRequest) -> tuple[dict[str, Any], str]:
     sent_at = payload.get("submitted_at")
     channel = request.channel
     if channel == "app":
-        user = {"user_id": customer.get("id") or _handle(customer), "phone": customer.get("phone"),
-                "email": customer.get("email"), "name": customer.get("name")}  # fmt: skip
-        document = {"feedback_id": key, "user": {k: v for k, v in user.items() if v},
-                    "content": text, "category": request.expected_type, "app_version": "5.12.0",
-                    "platform": _pick(key, ["ios", "android"]), "created_at": sent_at}  # fmt: skip
+        user = {
+            "user_id": customer.get("id") or _handle(customer),
+            "phone": customer.get("phone"),
+            "email": customer.get("email"),
+            "name": customer.get("name"),
+        }
+        document = {
+            "feedback_id": key,
+            "user": {k: v for k, v in user.items() if v},
+            "content": text,
+            "category": request.expected_type,
+            "app_version": "5.12.0",
+            "platform": _pick(key, ["ios", "android"]),
+            "created_at": sent_at,
+        }
         return document, key
     if channel == "webchat":
         conversation = f"conv-{request.thread_key or key}"
-        visitor = {"visitor_id": _handle(customer), "customer_number": customer.get("id"), "name": customer.get("name"),
-                   "phone": customer.get("phone"), "email": customer.get("email")}  # fmt: skip
-        document = {"conversation_id": conversation, "message_id": f"msg-{key}", "seq": request.seq,
-                    "visitor": {k: v for k, v in visitor.items() if v}, "text": text, "sent_at": sent_at}  # fmt: skip
+        visitor = {
+            "visitor_id": _handle(customer),
+            "customer_number": customer.get("id"),
+            "name": customer.get("name"),
+            "phone": customer.get("phone"),
+            "email": customer.get("email"),
+        }
+        document = {
+            "conversation_id": conversation,
+            "message_id": f"msg-{key}",
+            "seq": request.seq,
+            "visitor": {k: v for k, v in visitor.items() if v},
+            "text": text,
+            "sent_at": sent_at,
+        }
         return document, conversation
     if channel == "social":
         platform = _pick(key, SOCIAL_PLATFORMS)
         sender = {"user_id": _handle(customer), "nickname": customer.get("name"), "phone": customer.get("phone")}
-        document = {"platform": platform, "message_id": key, "sender": {k: v for k, v in sender.items() if v},
-                    "text": text, "sent_at": sent_at}  # fmt: skip
+        document = {
+            "platform": platform,
+            "message_id": key,
+            "sender": {k: v for k, v in sender.items() if v},
+            "text": text,
+            "sent_at": sent_at,
+        }
         return document, f"{platform}:{key}"
     if channel == "vip":
-        person = {"customer_number": customer.get("id"), "name": customer.get("name"), "phone": customer.get("phone"),
-                  "email": customer.get("email")}  # fmt: skip
+        person = {
+            "customer_number": customer.get("id"),
+            "name": customer.get("name"),
+            "phone": customer.get("phone"),
+            "email": customer.get("email"),
+        }
         manager = _pick(_handle(customer), [f"am-{number:02d}" for number in range(1, 13)])
-        document = {"report_id": key, "manager": {"id": manager}, "customer": {k: v for k, v in person.items() if v},
-                    "summary": text[:1_000], "reported_at": sent_at}  # fmt: skip
+        document = {
+            "report_id": key,
+            "manager": {"id": manager},
+            "customer": {k: v for k, v in person.items() if v},
+            "summary": text[:1_000],
+            "reported_at": sent_at,
+        }
         return document, key
     raise ValueError(f"{channel!r} is not a webhook channel")
 
@@ -175,7 +210,9 @@ def _webhook(request: SimulatedRequest, keys: ChannelSecrets, now: float) -> Out
     call = signed_call(path, _json(document), secret, now)
     ticket = ids.ticket_id(channel, ticket_key)
     if request.seq > 1:
-        return Outbound(channel, webhook.ADAPTER, now, call, follows_up=None if request.duplicate_of is not None else ticket)
+        return Outbound(
+            channel, webhook.ADAPTER, now, call, follows_up=None if request.duplicate_of is not None else ticket
+        )
     return Outbound(channel, webhook.ADAPTER, now, call, opens=None if request.duplicate_of is not None else ticket)
 
 
@@ -195,21 +232,50 @@ def call_events(request: SimulatedRequest, now: float) -> list[tuple[float, dict
     caller = {k: v for k, v in caller.items() if v}
     shown_wait = min(call.wait_seconds, 30.0)
     offered_at = now + shown_wait - call.wait_seconds
-    offered = {"event": "offered", "call_id": call_id, "at": _iso(offered_at), "queue": call.queue,
-               "ivr_choice": call.ivr_choice, **caller}  # fmt: skip
+    offered = {
+        "event": "offered",
+        "call_id": call_id,
+        "at": _iso(offered_at),
+        "queue": call.queue,
+        "ivr_choice": call.ivr_choice,
+        **caller,
+    }
     ended = now + shown_wait
     if not call.answered:
-        abandoned = {"event": "abandoned", "call_id": call_id, "at": _iso(ended), "offered_at": _iso(offered_at),
-                     "queue": call.queue, "ivr_choice": call.ivr_choice,
-                     "callback_requested": call.callback_requested, **caller}  # fmt: skip
+        abandoned = {
+            "event": "abandoned",
+            "call_id": call_id,
+            "at": _iso(ended),
+            "offered_at": _iso(offered_at),
+            "queue": call.queue,
+            "ivr_choice": call.ivr_choice,
+            "callback_requested": call.callback_requested,
+            **caller,
+        }
         return [(now, offered), (ended, abandoned)]
-    answered = {"event": "answered", "call_id": call_id, "at": _iso(ended), "offered_at": _iso(offered_at),
-                "agent_id": call.agent_id, "queue": call.queue, **caller}  # fmt: skip
+    answered = {
+        "event": "answered",
+        "call_id": call_id,
+        "at": _iso(ended),
+        "offered_at": _iso(offered_at),
+        "agent_id": call.agent_id,
+        "queue": call.queue,
+        **caller,
+    }
     wrapped = ended + call.talk_seconds
-    wrap_up = {"event": "wrap_up", "call_id": call_id, "at": _iso(wrapped), "offered_at": _iso(offered_at),
-               "answered_at": _iso(ended), "agent_id": call.agent_id, "queue": call.queue,
-               "ivr_choice": call.ivr_choice, "notes": payload["text"], "resolved": call.resolved_on_call,
-               **caller}  # fmt: skip
+    wrap_up = {
+        "event": "wrap_up",
+        "call_id": call_id,
+        "at": _iso(wrapped),
+        "offered_at": _iso(offered_at),
+        "answered_at": _iso(ended),
+        "agent_id": call.agent_id,
+        "queue": call.queue,
+        "ivr_choice": call.ivr_choice,
+        "notes": payload["text"],
+        "resolved": call.resolved_on_call,
+        **caller,
+    }
     return [(now, offered), (ended, answered), (wrapped, wrap_up)]
 
 
@@ -223,8 +289,11 @@ def _phone(request: SimulatedRequest, keys: ChannelSecrets, now: float) -> list[
         events = [(now, events[-1][1])]
     call = request.call
     ticket = ids.ticket_id("phone", events[-1][1]["call_id"])
-    works_on = request.duplicate_of is None and call is not None and (
-        (call.answered and not call.resolved_on_call) or call.callback_requested)  # fmt: skip
+    works_on = (
+        request.duplicate_of is None
+        and call is not None
+        and ((call.answered and not call.resolved_on_call) or call.callback_requested)
+    )
     calls = [Outbound("phone", cti.ADAPTER, at, signed_call(path, _json(event), secret, at)) for at, event in events]
     if works_on:
         calls[-1] = Outbound("phone", cti.ADAPTER, calls[-1].at, calls[-1].call, opens=ticket)
@@ -241,9 +310,11 @@ def wecom_message(request: SimulatedRequest, corp_id: str, now: float) -> tuple[
     msg_id = str(int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:15], 16))  # the platform's ids are numbers
     sender = customer.get("wecom_id") or "wm" + _handle(customer)
     content = payload["text"].replace("]]>", "]]]]><![CDATA[>")
-    xml = (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{sender}]]></FromUserName>"
-           f"<CreateTime>{int(now)}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-           f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>")  # fmt: skip
+    xml = (
+        f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><FromUserName><![CDATA[{sender}]]></FromUserName>"
+        f"<CreateTime>{int(now)}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>"
+    )
     return xml.encode("utf-8"), msg_id
 
 
@@ -251,10 +322,15 @@ def wecom_callback(message: bytes, crypto: wecom.WeComCrypto, at: float) -> Http
     """The platform's POST for a message: encrypted for our corp, signed with the token."""
     encrypted = crypto.encrypt(message, secrets.token_bytes(16))
     timestamp, nonce = str(int(at)), str(secrets.randbelow(10**10))
-    query = {"msg_signature": wecom.signature(crypto.token, timestamp, nonce, encrypted), "timestamp": timestamp,
-             "nonce": nonce}  # fmt: skip
-    body = (f"<xml><ToUserName><![CDATA[{crypto.corp_id}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
-            "<AgentID><![CDATA[1000002]]></AgentID></xml>").encode("ascii")  # fmt: skip
+    query = {
+        "msg_signature": wecom.signature(crypto.token, timestamp, nonce, encrypted),
+        "timestamp": timestamp,
+        "nonce": nonce,
+    }
+    body = (
+        f"<xml><ToUserName><![CDATA[{crypto.corp_id}]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
+        "<AgentID><![CDATA[1000002]]></AgentID></xml>"
+    ).encode("ascii")
     return HttpCall("/v1/channels/wecom/callback", body, {"Content-Type": wecom.CONTENT_TYPE}, query)
 
 
@@ -300,8 +376,9 @@ def _email(request: SimulatedRequest, now: float) -> Outbound:
         broken = Mail(f"unknown@{MAIL_DOMAIN}", (SUPPORT_ADDRESS,), request.raw_body or b"")
         return Outbound("email", email.SMTP_ADAPTER, now, broken)
     customer = request.payload["customer"]
-    mail = Mail(customer.get("email") or f"{_handle(customer)}@{MAIL_DOMAIN}", (SUPPORT_ADDRESS,),
-                mail_message(request))  # fmt: skip
+    mail = Mail(
+        customer.get("email") or f"{_handle(customer)}@{MAIL_DOMAIN}", (SUPPORT_ADDRESS,), mail_message(request)
+    )
     repeat = request.duplicate_of is not None
     if request.thread_key:
         ticket = ids.ticket_id("email", message_id(request.thread_key))
@@ -321,7 +398,10 @@ def _generic(request: SimulatedRequest, keys: ChannelSecrets, now: float) -> Out
     if request.payload is None:
         return Outbound(request.channel, generic.ADAPTER, now, HttpCall(path, request.raw_body or b"", headers))
     ticket = ids.ticket_id(request.channel, request.payload["idempotency_key"], ids.CLIENT_KEYS)
-    return Outbound(request.channel, generic.ADAPTER, now, HttpCall(path, _json(request.payload), headers),
-                    opens=None if request.duplicate_of is not None else ticket)  # fmt: skip
-
-
+    return Outbound(
+        request.channel,
+        generic.ADAPTER,
+        now,
+        HttpCall(path, _json(request.payload), headers),
+        opens=None if request.duplicate_of is not None else ticket,
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import ssl
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -67,7 +67,8 @@ class Settings(BaseSettings):
     partitions: int = Field(default=4, ge=1, le=1024, description="Partitions per topic when topics are created.")
     app_id: str = Field(default="ticketflow", pattern=r"^[A-Za-z0-9._-]{1,100}$")
     state_dir: Path = Field(
-        default=Path("ticketflow-data"), description="Local folder of the worker's table state, one sub-folder per app id."
+        default=Path("ticketflow-data"),
+        description="Local folder of the worker's table state, one sub-folder per app id.",
     )
     session_timeout: float = Field(default=10.0, ge=2.0, le=300.0)
     fetch_max_wait_ms: int = Field(default=50, ge=0, le=10_000)
@@ -78,7 +79,9 @@ class Settings(BaseSettings):
     repeat_window_hours: float = Field(
         default=72.0, gt=0, le=24 * 90, description="A request like an earlier one within this window is a repeat."
     )
-    new_customer_days: int = Field(default=30, ge=0, le=3650, description="A customer this new is in the 'new' segment.")
+    new_customer_days: int = Field(
+        default=30, ge=0, le=3650, description="A customer this new is in the 'new' segment."
+    )
     ticket_retention_days: float = Field(
         default=30.0, gt=0, le=3660, description="Resolved and closed tickets leave the tickets table after this."
     )
@@ -86,20 +89,26 @@ class Settings(BaseSettings):
         default=24.0, gt=0, le=24 * 365, description="Actions whose request never arrives are kept this long."
     )
     max_awaiting_tickets: int = Field(
-        default=100_000, ge=1, le=10_000_000,
+        default=100_000,
+        ge=1,
+        le=10_000_000,
         description="Ticket ids per worker that may hold actions for a request not seen yet; actions for further "
         "unknown ids go to requests.invalid (replayable), counted in ticketflow_awaiting_refused_total.",
-    )  # fmt: skip
+    )
     email_reply_hold_minutes: float = Field(
-        default=15.0, gt=0, le=24 * 60,
+        default=15.0,
+        gt=0,
+        le=24 * 60,
         description="An e-mail reply whose ticket is not in the tickets table waits this long for it, then becomes "
         "a request of its own.",
-    )  # fmt: skip
+    )
     webchat_reply_hold_minutes: float = Field(
-        default=2.0, gt=0, le=24 * 60,
+        default=2.0,
+        gt=0,
+        le=24 * 60,
         description="A web chat follow-up whose conversation has no ticket waits this long for it, then opens the "
         "conversation's ticket itself.",
-    )  # fmt: skip
+    )
     report_timezone: str = Field(default="Asia/Shanghai", description="Day windows start at local midnight here.")
     window_grace_seconds: float = Field(
         default=120.0, ge=0, le=86400, description="A window is emitted this long after it ends (late facts revise it)."
@@ -135,7 +144,9 @@ class Settings(BaseSettings):
     smtp_tls_cert: Path | None = Field(
         default=None, description="PEM certificate (chain) the SMTP intake offers with STARTTLS; unset = no STARTTLS."
     )
-    smtp_tls_key: Path | None = Field(default=None, description="PEM private key of TICKETFLOW_SMTP_TLS_CERT (unencrypted).")
+    smtp_tls_key: Path | None = Field(
+        default=None, description="PEM private key of TICKETFLOW_SMTP_TLS_CERT (unencrypted)."
+    )
     smtp_require_tls: bool | None = Field(
         default=None,
         description="Refuse MAIL, RCPT and DATA before STARTTLS (530). Default: on when a certificate is configured.",
@@ -146,12 +157,16 @@ class Settings(BaseSettings):
         "others get 554 at connect. Unset = any peer.",
     )
     mail_max_bytes: int = Field(
-        default=720 * 1024, ge=4096, le=8 * 1024 * 1024,
+        default=720 * 1024,
+        ge=4096,
+        le=8 * 1024 * 1024,
         description="Largest mail accepted (SMTP and IMAP). Stored base64-encoded when it is not UTF-8, so "
         "4/3 of it plus 16 KiB must fit TICKETFLOW_MAX_RECORD_BYTES.",
-    )  # fmt: skip
+    )
     max_record_bytes: int = Field(
-        default=1_000_000, ge=64 * 1024, le=64 * 1024 * 1024,
+        default=1_000_000,
+        ge=64 * 1024,
+        le=64 * 1024 * 1024,
         description="Largest record the gateway publishes (the broker's message.max.bytes must allow it); a "
         "payload whose record would be larger is refused (HTTP 413, SMTP 552).",
     )
@@ -193,7 +208,7 @@ class Settings(BaseSettings):
     webhook_max_age_seconds: int = Field(default=300, ge=10, le=3600, description="Replay window of signed webhooks.")
     call_answer_target_seconds: float = Field(default=600.0, gt=0, le=86_400)
     earliest_timestamp: datetime = Field(
-        default=datetime(2000, 1, 1, tzinfo=timezone.utc),
+        default=datetime(2000, 1, 1, tzinfo=UTC),
         description="Channel timestamps before this are refused (the field is named); a naive value is UTC.",
     )
     timestamp_ahead_seconds: float = Field(
@@ -274,8 +289,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _complete_groups(self) -> Settings:
-        wecom = {"wecom_token": self.wecom_token, "wecom_aes_key": self.wecom_aes_key,
-                 "wecom_corp_id": self.wecom_corp_id}  # fmt: skip
+        wecom = {
+            "wecom_token": self.wecom_token,
+            "wecom_aes_key": self.wecom_aes_key,
+            "wecom_corp_id": self.wecom_corp_id,
+        }
         if any(wecom.values()) and not all(wecom.values()):
             missing = ", ".join(ENV_PREFIX + name.upper() for name, value in wecom.items() if not value)
             raise ValueError(f"the WeChat Work callback needs its token, AES key and corp id; missing {missing}")
@@ -290,9 +308,11 @@ class Settings(BaseSettings):
         if self.smtp_tls_cert is not None:
             self.smtp_tls_context()  # a certificate that cannot be loaded stops start-up here
         if self.mail_max_bytes * 4 // 3 + 16 * 1024 > self.max_record_bytes:
-            raise ValueError(f"TICKETFLOW_MAIL_MAX_BYTES ({self.mail_max_bytes}) does not fit a record of "
-                             f"TICKETFLOW_MAX_RECORD_BYTES ({self.max_record_bytes}) once base64-encoded: lower it to "
-                             f"{(self.max_record_bytes - 16 * 1024) * 3 // 4} or raise the record size")  # fmt: skip
+            raise ValueError(
+                f"TICKETFLOW_MAIL_MAX_BYTES ({self.mail_max_bytes}) does not fit a record of "
+                f"TICKETFLOW_MAX_RECORD_BYTES ({self.max_record_bytes}) once base64-encoded: lower it to "
+                f"{(self.max_record_bytes - 16 * 1024) * 3 // 4} or raise the record size"
+            )
         return self
 
     def smtp_tls_context(self) -> ssl.SSLContext | None:

@@ -57,15 +57,22 @@ def load_server_tls(cert: Path, key: Path) -> ssl.SSLContext:
     try:
         context.load_cert_chain(cert, key, password=_no_password)
     except _EncryptedKey:
-        raise ValueError(f"TICKETFLOW_SMTP_TLS_KEY: {key} is encrypted; give an unencrypted key (readable only by "
-                         "the gateway's user)") from None  # fmt: skip
+        raise ValueError(
+            f"TICKETFLOW_SMTP_TLS_KEY: {key} is encrypted; give an unencrypted key (readable only by "
+            "the gateway's user)"
+        ) from None
     except ssl.SSLError as exc:
         if exc.reason == "KEY_VALUES_MISMATCH":
-            raise ValueError(f"TICKETFLOW_SMTP_TLS_KEY: {key} is not the private key of the certificate in "
-                             f"TICKETFLOW_SMTP_TLS_CERT ({cert})") from None  # fmt: skip
-        raise ValueError(f"TICKETFLOW_SMTP_TLS_CERT / TICKETFLOW_SMTP_TLS_KEY: {cert} and {key} do not load as a PEM "
-                         f"certificate and its private key ({exc.reason or exc})") from None  # fmt: skip
+            raise ValueError(
+                f"TICKETFLOW_SMTP_TLS_KEY: {key} is not the private key of the certificate in "
+                f"TICKETFLOW_SMTP_TLS_CERT ({cert})"
+            ) from None
+        raise ValueError(
+            f"TICKETFLOW_SMTP_TLS_CERT / TICKETFLOW_SMTP_TLS_KEY: {cert} and {key} do not load as a PEM "
+            f"certificate and its private key ({exc.reason or exc})"
+        ) from None
     except OSError as exc:
-        raise ValueError(f"TICKETFLOW_SMTP_TLS_CERT / TICKETFLOW_SMTP_TLS_KEY: cannot read {cert} or {key} "
-                         f"({exc.strerror or exc})") from None  # fmt: skip
+        raise ValueError(
+            f"TICKETFLOW_SMTP_TLS_CERT / TICKETFLOW_SMTP_TLS_KEY: cannot read {cert} or {key} ({exc.strerror or exc})"
+        ) from None
     return context

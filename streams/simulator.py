@@ -12,14 +12,22 @@ from __future__ import annotations
 import heapq
 import random
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from streams.models import CHANNELS
 
 PRODUCTS_ZH = ["蓝牙耳机", "空气炸锅", "扫地机器人", "智能手表", "电动牙刷", "会员年卡", "宽带套餐", "外卖订单"]
-PRODUCTS_EN = ["wireless earbuds", "air fryer", "robot vacuum", "smart watch", "electric toothbrush",
-               "annual membership", "fibre broadband plan", "food order"]  # fmt: skip
+PRODUCTS_EN = [
+    "wireless earbuds",
+    "air fryer",
+    "robot vacuum",
+    "smart watch",
+    "electric toothbrush",
+    "annual membership",
+    "fibre broadband plan",
+    "food order",
+]
 
 # (type, language, text). {order} {product} {amount} {hours} are filled in per request.
 TEMPLATES: list[tuple[str, str, str]] = [
@@ -29,8 +37,16 @@ TEMPLATES: list[tuple[str, str, str]] = [
     ("complaint", "zh", "买的{product}充电时冒烟起火了，差点烫伤孩子，这是安全隐患，必须给个说法！"),
     ("complaint", "zh", "外卖吃完全家食物中毒进了医院，要求你们立刻处理！"),
     ("complaint", "en", "I want to file a complaint. Your agent was rude and hung up on me about order {order}."),
-    ("complaint", "en", "I was charged twice ({amount} CNY) for order {order} and nobody responded for three days. Unacceptable."),
-    ("complaint", "en", "The {product} caught fire while charging. This is a safety hazard and I need this escalated now."),
+    (
+        "complaint",
+        "en",
+        "I was charged twice ({amount} CNY) for order {order} and nobody responded for three days. Unacceptable.",
+    ),
+    (
+        "complaint",
+        "en",
+        "The {product} caught fire while charging. This is a safety hazard and I need this escalated now.",
+    ),
     ("complaint", "en", "Terrible service at your store today, the staff ignored me. Let me speak to a manager."),
     ("after_sales", "zh", "订单{order}的{product}收到时外包装破损，机器也坏了，申请换货。"),
     ("after_sales", "zh", "我想退货退款，{product}不合适，订单号{order}。"),
@@ -86,10 +102,18 @@ class Customer:
     tier: str
 
     def as_payload(self) -> dict[str, Any]:
-        return {key: value for key, value in {
-            "id": self.id, "name": self.name, "phone": self.phone, "email": self.email,
-            "wecom_id": self.wecom_id, "tier": self.tier,
-        }.items() if value is not None}  # fmt: skip
+        return {
+            key: value
+            for key, value in {
+                "id": self.id,
+                "name": self.name,
+                "phone": self.phone,
+                "email": self.email,
+                "wecom_id": self.wecom_id,
+                "tier": self.tier,
+            }.items()
+            if value is not None
+        }
 
 
 FOLLOW_UPS = [
@@ -161,8 +185,9 @@ def make_customers(rng: random.Random, count: int = 300) -> list[Customer]:
 class TrafficGenerator:
     """Generates requests; a share are malformed or repeat an earlier idempotency key."""
 
-    def __init__(self, seed: int = 7, malformed_share: float = 0.03, duplicate_share: float = 0.03,
-                 follow_up_share: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self, seed: int = 7, malformed_share: float = 0.03, duplicate_share: float = 0.03, follow_up_share: float = 0.0
+    ) -> None:
         self.rng = random.Random(seed)
         self.customers = make_customers(self.rng)
         self.malformed_share = malformed_share
@@ -194,13 +219,20 @@ class TrafficGenerator:
         payload = {
             "customer": opening.payload["customer"],
             "text": text,
-            "submitted_at": (now or datetime.now(timezone.utc)).isoformat(),
+            "submitted_at": (now or datetime.now(UTC)).isoformat(),
             "idempotency_key": f"sim-{rng.getrandbits(64):016x}",
         }
         if "subject" in opening.payload:
             payload["subject"] = "Re: " + opening.payload["subject"]
-        request = SimulatedRequest(opening.channel, payload, None, "follow_up", language,
-                                   thread_key=opening.payload["idempotency_key"], seq=seq)  # fmt: skip
+        request = SimulatedRequest(
+            opening.channel,
+            payload,
+            None,
+            "follow_up",
+            language,
+            thread_key=opening.payload["idempotency_key"],
+            seq=seq,
+        )
         self.sent.append(request)
         return request
 
@@ -208,11 +240,16 @@ class TrafficGenerator:
         rng = self.rng
         answered = rng.random() < 0.9
         wait = rng.uniform(2, 25) if rng.random() < 0.9 else rng.uniform(620, 900)  # some wait past the target
-        return SimulatedCall(queue=rng.choice(["general", "billing", "technical", "vip"]),
-                             ivr_choice=rng.choice(["1", "2", "3", "0"]), agent_id=f"agent-{rng.randint(1, 40):02d}",
-                             wait_seconds=wait, talk_seconds=rng.uniform(5, 25), answered=answered,
-                             resolved_on_call=answered and rng.random() < 0.3,
-                             callback_requested=not answered and rng.random() < 0.7)  # fmt: skip
+        return SimulatedCall(
+            queue=rng.choice(["general", "billing", "technical", "vip"]),
+            ivr_choice=rng.choice(["1", "2", "3", "0"]),
+            agent_id=f"agent-{rng.randint(1, 40):02d}",
+            wait_seconds=wait,
+            talk_seconds=rng.uniform(5, 25),
+            answered=answered,
+            resolved_on_call=answered and rng.random() < 0.3,
+            callback_requested=not answered and rng.random() < 0.7,
+        )
 
     def next_request(self, now: datetime | None = None) -> SimulatedRequest:
         rng = self.rng
@@ -229,8 +266,15 @@ class TrafficGenerator:
                 return follow_up
         channel = rng.choice(CHANNELS)
         if rng.random() < self.malformed_share:
-            broken = rng.choice([b'{"customer": {"name": "x"}, "text": ', b'{"customer": {}}', b'{"text": "   "}',
-                                 b'{"text": 42, "customer": []}', b"\xff\xfe not json"])  # fmt: skip
+            broken = rng.choice(
+                [
+                    b'{"customer": {"name": "x"}, "text": ',
+                    b'{"customer": {}}',
+                    b'{"text": "   "}',
+                    b'{"text": 42, "customer": []}',
+                    b"\xff\xfe not json",
+                ]
+            )
             request = SimulatedRequest(channel, None, broken, "invalid", "none")
             self.sent.append(request)
             return request
@@ -242,7 +286,7 @@ class TrafficGenerator:
             amount=rng.choice([39, 99, 199, 299, 1299]),
         )
         customer = self._customer(channel)
-        submitted = (now or datetime.now(timezone.utc)) - timedelta(seconds=rng.uniform(0, 3))
+        submitted = (now or datetime.now(UTC)) - timedelta(seconds=rng.uniform(0, 3))
         payload = {
             "customer": customer.as_payload(),
             "text": text,
@@ -265,8 +309,11 @@ ANSWER_COMMENTS = ["谢谢，解决了", "很满意", "great, thanks", "还是�
 def survey_answer(rng: random.Random, ticket_id: str) -> dict[str, Any]:
     """A customer's answer to a survey (`POST /v1/feedback`): mostly good, a few bad."""
     csat = rng.choices([5, 4, 3, 2, 1], weights=[45, 30, 10, 8, 7])[0]
-    comment = rng.choice(ANSWER_COMMENTS[3:5] if csat >= 4 and rng.random() < 0.05 else
-                         [ANSWER_COMMENTS[0], ANSWER_COMMENTS[1], ANSWER_COMMENTS[2], None])  # fmt: skip
+    comment = rng.choice(
+        ANSWER_COMMENTS[3:5]
+        if csat >= 4 and rng.random() < 0.05
+        else [ANSWER_COMMENTS[0], ANSWER_COMMENTS[1], ANSWER_COMMENTS[2], None]
+    )
     answer: dict[str, Any] = {"ticket_id": ticket_id, "csat": csat, "idempotency_key": f"survey-{ticket_id}"}
     if rng.random() < 0.3:
         answer["nps"] = min(10, max(0, csat * 2 + rng.randint(-1, 1)))

@@ -13,8 +13,8 @@ import orjson
 from streams.catalog import (
     CARE_TABLE,
     CONTACT_INDEX_TABLE,
-    FOLLOWUPS_TABLE,
     CUSTOMERS_TABLE,
+    FOLLOWUPS_TABLE,
     TICKETS_TABLE,
     WINDOWS_TABLE,
 )
@@ -95,8 +95,11 @@ class CustomerTableStore(ChangelogStore):
     """Customer records as JSON, co-partitioned with requests.normalized."""
 
     def __init__(self, table) -> None:  # noqa: ANN001 - a faust Table
-        super().__init__(table, lambda record: record.model_dump_json(exclude_defaults=True).encode(),
-                         CustomerRecord.model_validate_json)  # fmt: skip
+        super().__init__(
+            table,
+            lambda record: record.model_dump_json(exclude_defaults=True).encode(),
+            CustomerRecord.model_validate_json,
+        )
 
     def put(self, partition: int, customer_id: str, record: CustomerRecord) -> None:
         self.put_value(partition, customer_id, record)
@@ -104,8 +107,9 @@ class CustomerTableStore(ChangelogStore):
 
 def record_store(table, model) -> ChangelogStore:  # noqa: ANN001 - a faust Table and a pydantic model
     """Pydantic records as JSON (defaults left out)."""
-    return ChangelogStore(table, lambda value: value.model_dump_json(exclude_defaults=True).encode(),
-                          model.model_validate_json)  # fmt: skip
+    return ChangelogStore(
+        table, lambda value: value.model_dump_json(exclude_defaults=True).encode(), model.model_validate_json
+    )
 
 
 class ContactIndexStore:
@@ -134,12 +138,19 @@ class Tables:
     def __init__(self, app: TicketflowApp) -> None:
         def table(name: str, help_text: str):  # noqa: ANN202 - a faust Table
             # Bytes keys and values (the stores encode), one partition per topic partition.
-            return app.Table(name, default=None, key_type=bytes, value_type=bytes, partitions=app.ticketflow.partitions,
-                             help=help_text)  # fmt: skip
+            return app.Table(
+                name,
+                default=None,
+                key_type=bytes,
+                value_type=bytes,
+                partitions=app.ticketflow.partitions,
+                help=help_text,
+            )
 
         self.tickets_table = table(TICKETS_TABLE, "Ticket state and SLA clocks, by ticket id.")
         self.windows_table = table(
-            WINDOWS_TABLE, "SLA window aggregates, by size|start|department|channel|priority (partitioned by department)."
+            WINDOWS_TABLE,
+            "SLA window aggregates, by size|start|department|channel|priority (partitioned by department).",
         )
         self.customers_table = table(
             CUSTOMERS_TABLE, "Per customer: CRM segment and recent requests (repeat detection), by customer id."
@@ -148,11 +159,17 @@ class Tables:
         # may need any contact: every worker holds the whole (small) index, restored from a
         # one-partition changelog with a buffer of one record, as faust documents for global tables.
         self.contact_index = app.GlobalTable(
-            CONTACT_INDEX_TABLE, default=None, key_type=bytes, value_type=bytes, partitions=1, recovery_buffer_size=1,
+            CONTACT_INDEX_TABLE,
+            default=None,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=1,
+            recovery_buffer_size=1,
             help="Contact id → customer id (and customer id → its contact ids), from customers.profiles.",
-        )  # fmt: skip
+        )
         self.followups_table = table(
-            FOLLOWUPS_TABLE, "Per ticket: surveys and callbacks waiting, answers, the second follow-up (docs/followups.md)."
+            FOLLOWUPS_TABLE,
+            "Per ticket: surveys and callbacks waiting, answers, the second follow-up (docs/followups.md).",
         )
         self.care_table = table(CARE_TABLE, "Per customer: CRM profile, contact log, care messages held.")
         self.tickets = TicketTableStore(self.tickets_table)

@@ -56,8 +56,9 @@ def register(app: TicketflowApp, lifecycle: LifecycleAgents, windows: SlaWindows
     async def ticket_page(web, request, ticket_id):  # noqa: ANN001
         state = tables.tickets.get(ticket_id)
         if state is None:
-            return web.json({"error": "not_found", "message": f"no ticket {ticket_id} in this worker's partitions"},
-                            status=404)  # fmt: skip
+            return web.json(
+                {"error": "not_found", "message": f"no ticket {ticket_id} in this worker's partitions"}, status=404
+            )
         document = state.model_dump(mode="json", exclude={"early_actions", "recent_action_ids"})
         document["due"] = {metric: iso(clock.due_at) for metric, clock in state.clocks.items()}
         document["next_point"] = iso(state.next_due())

@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,7 +17,7 @@ from streams.domain.policies import PolicyFile
 from streams.domain.routing import RoutingConfig
 from streams.transport.broker import EmbeddedBroker
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 _STATE_DIR = "TICKETFLOW_STATE_DIR"
 
 

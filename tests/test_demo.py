@@ -43,10 +43,12 @@ def test_the_generated_secrets_are_not_in_the_settings_repr():
 
 def test_the_summary_shows_requests_by_adapter_and_the_hotline():
     gateway = {
-        "ticketflow_gateway_accepted_total": [({"channel": "app", "adapter": "webhook"}, 5.0),
-                                              ({"channel": "phone", "adapter": "cti-webhook"}, 3.0)],
+        "ticketflow_gateway_accepted_total": [
+            ({"channel": "app", "adapter": "webhook"}, 5.0),
+            ({"channel": "phone", "adapter": "cti-webhook"}, 3.0),
+        ],
         "ticketflow_calls_answered_total": [({"within_target": "true"}, 2.0), ({"within_target": "false"}, 1.0)],
-    }  # fmt: skip
+    }
     screen = render_summary({}, gateway, elapsed=10, sent=8, planned=0)
     assert "by adapter    webhook 5  cti-webhook 3" in screen
     assert "3 calls answered (2 within target)" in screen
@@ -55,14 +57,18 @@ def test_the_summary_shows_requests_by_adapter_and_the_hotline():
 def test_the_summary_shows_surveys_csat_recoveries_and_care():
     labels = {"type": "complaint", "channel": "app", "department": "after_sales"}
     worker = {
-        "ticketflow_followups_sent_total": [({**labels, "kind": "survey"}, 4.0),
-                                            ({**labels, "kind": "second_followup"}, 1.0)],
-        "ticketflow_feedback_answers_total": [({**labels, "satisfied": "true"}, 3.0),
-                                              ({**labels, "satisfied": "false"}, 1.0)],
+        "ticketflow_followups_sent_total": [
+            ({**labels, "kind": "survey"}, 4.0),
+            ({**labels, "kind": "second_followup"}, 1.0),
+        ],
+        "ticketflow_feedback_answers_total": [
+            ({**labels, "satisfied": "true"}, 3.0),
+            ({**labels, "satisfied": "false"}, 1.0),
+        ],
         "ticketflow_feedback_csat_total": [({**labels, "score": "5"}, 3.0), ({**labels, "score": "1"}, 1.0)],
         "ticketflow_recoveries_total": [({"type": "complaint", "department": "after_sales", "action": "reopen"}, 1.0)],
         "ticketflow_care_sent_total": [({"occasion": "birthday", "tier": "vip"}, 2.0)],
-    }  # fmt: skip
+    }
     screen = render_summary(worker, {}, elapsed=10, sent=8, planned=0)
     assert "surveys       4 sent" in screen and "CSAT 4.00   75% satisfied" in screen
     assert "1 reopened, 1 second follow-ups" in screen and "care          birthday 2   suppressed 0" in screen

@@ -9,15 +9,20 @@ from streams.models import TicketAction
 from streams.replay import LogRecord, compare, replay_ticket
 from tests.domain.tickets.helpers import SUBMITTED, T, classified
 
-LOOSE = PolicyFile.model_validate({"policies": [{"name": "loose", "targets": {"first_response": "1h", "resolution": "24h"}}]})
-TIGHT = PolicyFile.model_validate({"policies": [{"name": "tight", "targets": {"first_response": "10m", "resolution": "24h"}}]})
+LOOSE = PolicyFile.model_validate(
+    {"policies": [{"name": "loose", "targets": {"first_response": "1h", "resolution": "24h"}}]}
+)
+TIGHT = PolicyFile.model_validate(
+    {"policies": [{"name": "tight", "targets": {"first_response": "10m", "resolution": "24h"}}]}
+)
 
 
 def log(*actions: tuple[str, float]) -> list[LogRecord]:
     records = [LogRecord(T, 0, 0, "request", classified().model_dump_json().encode())]
     for number, (kind, seconds) in enumerate(actions, start=1):
-        action = TicketAction(action_id=f"A{number}", ticket_id="TKT-1", type=kind, by="agent",
-                              at=SUBMITTED + timedelta(seconds=seconds))  # fmt: skip
+        action = TicketAction(
+            action_id=f"A{number}", ticket_id="TKT-1", type=kind, by="agent", at=SUBMITTED + timedelta(seconds=seconds)
+        )
         records.append(LogRecord(T + seconds, 1, number, "action", action.model_dump_json().encode()))
     return records
 

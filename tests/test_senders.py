@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,22 +17,32 @@ from tests.adapters.platforms import WECOM_AES_KEY, WECOM_CORP_ID, WECOM_TOKEN
 SECRET = b"s3cret-for-the-senders-tests"
 CRYPTO = wecom.WeComCrypto.create(WECOM_TOKEN, WECOM_AES_KEY, WECOM_CORP_ID)
 SIGNED = ("app", "webchat", "social", "vip", "phone")
-KEYS = senders.ChannelSecrets({channel: SECRET for channel in SIGNED}, CRYPTO, api_token="demo-token")
+KEYS = senders.ChannelSecrets(dict.fromkeys(SIGNED, SECRET), CRYPTO, api_token="demo-token")
 NOW = time.time()
-CUSTOMER = {"id": "C100001", "name": "王芳", "phone": "+86 13812345678", "email": "wang@example.cn",
-            "wecom_id": "wm00042", "tier": "vip"}  # fmt: skip
+CUSTOMER = {
+    "id": "C100001",
+    "name": "王芳",
+    "phone": "+86 13812345678",
+    "email": "wang@example.cn",
+    "wecom_id": "wm00042",
+    "tier": "vip",
+}
 
 
 def request(channel: str, key: str = "sim-0001", **fields) -> SimulatedRequest:  # noqa: ANN003
-    payload = {"customer": CUSTOMER, "text": "订单123的蓝牙耳机收到时破损，申请换货。", "idempotency_key": key,
-               "submitted_at": datetime.fromtimestamp(NOW - 2, timezone.utc).isoformat()}  # fmt: skip
+    payload = {
+        "customer": CUSTOMER,
+        "text": "订单123的蓝牙耳机收到时破损，申请换货。",
+        "idempotency_key": key,
+        "submitted_at": datetime.fromtimestamp(NOW - 2, UTC).isoformat(),
+    }
     if channel == "email":
         payload["subject"] = "商品破损"
     return SimulatedRequest(channel, payload, None, "after_sales", "zh", **fields)
 
 
 def http(call: senders.HttpCall, at: float = NOW) -> HttpInput:
-    return HttpInput.of(call.method, call.query, call.headers, call.body, datetime.fromtimestamp(at, timezone.utc))
+    return HttpInput.of(call.method, call.query, call.headers, call.body, datetime.fromtimestamp(at, UTC))
 
 
 def only(outbound: list[senders.Outbound]) -> senders.Outbound:
@@ -129,7 +139,7 @@ def test_a_mail_parses_with_the_email_adapter():
 def test_a_reply_mail_answers_the_first_mails_ticket():
     first = only(senders.encode(request("email", "sim-first"), KEYS, NOW))
     reply = only(senders.encode(request("email", "sim-reply", thread_key="sim-first", seq=2), KEYS, NOW))
-    intake = email.mail_intake(reply.call.message, datetime.now(timezone.utc))
+    intake = email.mail_intake(reply.call.message, datetime.now(UTC))
     assert [action.type for action in intake.actions] == ["customer_reply"]
     assert intake.actions[0].ticket_id == first.opens == reply.follows_up
 

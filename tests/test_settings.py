@@ -43,9 +43,13 @@ def test_settings_pass_to_child_processes_unchanged(monkeypatch):
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
-    [("app_secret", "short", "at least 16"), ("wecom_aes_key", "x" * 42, "43 characters"),
-     ("wecom_token", "bad token!", "3-32"), ("sheet_timezone", "Mars/Olympus", "time zone")],
-)  # fmt: skip
+    [
+        ("app_secret", "short", "at least 16"),
+        ("wecom_aes_key", "x" * 42, "43 characters"),
+        ("wecom_token", "bad token!", "3-32"),
+        ("sheet_timezone", "Mars/Olympus", "time zone"),
+    ],
+)
 def test_bad_channel_settings_are_refused_naming_the_variable(name, value, message):
     with pytest.raises(ValidationError) as error:
         Settings(**{name: value})
@@ -61,8 +65,12 @@ def test_half_configured_wecom_names_the_missing_variables():
 
 
 def test_secrets_reach_child_processes_but_are_never_shown(monkeypatch):
-    settings = Settings(app_secret="app-secret-0123456789", imap_host="imap.example", imap_user="support",
-                        imap_password="mailbox-password")  # fmt: skip
+    settings = Settings(
+        app_secret="app-secret-0123456789",
+        imap_host="imap.example",
+        imap_user="support",
+        imap_password="mailbox-password",
+    )
     assert "app-secret-0123456789" not in repr(settings) and "mailbox-password" not in str(settings)
     for key, value in settings_environment(settings).items():
         monkeypatch.setenv(key, value)
@@ -79,7 +87,10 @@ def test_smtp_defaults_offer_no_tls_and_allow_any_peer():
 def test_smtp_allowed_peers_are_read_as_networks(monkeypatch):
     monkeypatch.setenv("TICKETFLOW_SMTP_ALLOWED_PEERS", "10.0.0.0/8, 192.168.1.5,2001:db8::/32")
     assert [str(network) for network in Settings().smtp_allowed_networks] == [
-        "10.0.0.0/8", "192.168.1.5/32", "2001:db8::/32"]  # fmt: skip
+        "10.0.0.0/8",
+        "192.168.1.5/32",
+        "2001:db8::/32",
+    ]
 
 
 def test_a_bad_smtp_allowed_peer_is_refused_naming_the_variable_and_the_entry():

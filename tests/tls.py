@@ -20,7 +20,7 @@ def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
     """(cert.pem, key.pem) for 127.0.0.1 and localhost, valid for a day."""
     key = _key()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -43,7 +43,9 @@ def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
 
 
 def write_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def other_key(folder: Path) -> Path:

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -51,14 +51,20 @@ class HttpInput:
     received_at: datetime
 
     @classmethod
-    def of(cls, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes,
-           received_at: datetime | None = None) -> HttpInput:  # fmt: skip
+    def of(
+        cls,
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        received_at: datetime | None = None,
+    ) -> HttpInput:
         return cls(
             method=method.upper(),
             query=dict(query),
             headers={name.lower(): value for name, value in headers.items()},
             body=body,
-            received_at=received_at or datetime.now(timezone.utc),
+            received_at=received_at or datetime.now(UTC),
         )
 
 
@@ -214,7 +220,7 @@ def clamp_to(moment: datetime | None, received_at: datetime, *, max_age: timedel
     if moment is None:
         return received_at
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     if moment > received_at:
         return received_at
     if max_age is not None and received_at - moment > max_age:

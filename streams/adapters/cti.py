@@ -80,8 +80,11 @@ def parse_event(body: bytes | str) -> CallEvent | Rejection:
         reason, details = describe_validation_error(exc)
         return Rejection("invalid_request", reason, details)
     if event.event == "wrap_up" and not (event.notes and event.notes.strip()):
-        return Rejection("invalid_request", "a wrap-up needs the agent's notes",
-                         [{"field": "notes", "problem": "required for wrap_up", "kind": "missing"}])  # fmt: skip
+        return Rejection(
+            "invalid_request",
+            "a wrap-up needs the agent's notes",
+            [{"field": "notes", "problem": "required for wrap_up", "kind": "missing"}],
+        )
     return event
 
 
@@ -90,14 +93,29 @@ def _wrap_up_actions(event: CallEvent, received_at: datetime) -> tuple[TicketAct
     actions = []
     agent = event.agent_id or "hotline-agent"
     if event.answered_at is not None:
-        actions.append(TicketAction(action_id=ids.action_id(ticket, f"call:{event.call_id}:answered"),
-                                    ticket_id=ticket, type="reply", by=agent,
-                                    at=clamp_to(event.answered_at, received_at), channel="phone",
-                                    note="call answered"))  # fmt: skip
+        actions.append(
+            TicketAction(
+                action_id=ids.action_id(ticket, f"call:{event.call_id}:answered"),
+                ticket_id=ticket,
+                type="reply",
+                by=agent,
+                at=clamp_to(event.answered_at, received_at),
+                channel="phone",
+                note="call answered",
+            )
+        )
     if event.resolved:
-        actions.append(TicketAction(action_id=ids.action_id(ticket, f"call:{event.call_id}:resolved"),
-                                    ticket_id=ticket, type="resolve", by=agent, at=clamp_to(event.at, received_at),
-                                    channel="phone", note="resolved on the call"))  # fmt: skip
+        actions.append(
+            TicketAction(
+                action_id=ids.action_id(ticket, f"call:{event.call_id}:resolved"),
+                ticket_id=ticket,
+                type="resolve",
+                by=agent,
+                at=clamp_to(event.at, received_at),
+                channel="phone",
+                note="resolved on the call",
+            )
+        )
     return tuple(actions)
 
 
@@ -110,10 +128,17 @@ def accept(request: HttpInput, secret: bytes | None, max_age: timedelta = DEFAUL
         status = 400 if event.error_code == "invalid_json" else 422
         return Refusal(status, event, publish=True, raw=request.body)
     actions = _wrap_up_actions(event, request.received_at) if event.event == "wrap_up" else ()
-    return Intake(channel="phone", adapter=ADAPTER, idempotency_key=f"{event.call_id}:{event.event}",
-                  content_type="application/json", body=request.body.decode("utf-8"),
-                  received_at=request.received_at, sender=event.customer, ticket_key=event.call_id,
-                  actions=actions)  # fmt: skip
+    return Intake(
+        channel="phone",
+        adapter=ADAPTER,
+        idempotency_key=f"{event.call_id}:{event.event}",
+        content_type="application/json",
+        body=request.body.decode("utf-8"),
+        received_at=request.received_at,
+        sender=event.customer,
+        ticket_key=event.call_id,
+        actions=actions,
+    )
 
 
 @dataclass(frozen=True)

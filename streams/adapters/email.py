@@ -77,8 +77,14 @@ REPLY_ADAPTER = replies.adapter_for("email")  # email-reply/v1
 REPLY_CONTENT_TYPE = replies.CONTENT_TYPE
 TICKET_IN_SUBJECT = re.compile(r"\bTKT-[A-Z2-7]{16}\b")
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,500})>")
-_CHARSET_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
-                    "ks_c_5601-1987": "cp949", "big5": "big5hkscs"}  # fmt: skip
+_CHARSET_ALIASES = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "cp936": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "big5": "big5hkscs",
+}
 _MAX_TEXT = 20_000
 # Bounds on the work one mail may cost (docs/operations.md): the HTML parsed, the MIME parts
 # walked, the length of a header decoded.
@@ -283,20 +289,47 @@ def mail_intake(raw: bytes, received_at: datetime, adapter: str = SMTP_ADAPTER) 
     body, content_type = text_body(raw, CONTENT_TYPE)
     ticket = mail.thread_ticket
     if ticket is None:
-        return Intake(channel="email", adapter=adapter, idempotency_key=key, content_type=content_type, body=body,
-                      received_at=received_at, sender=sender)  # fmt: skip
+        return Intake(
+            channel="email",
+            adapter=adapter,
+            idempotency_key=key,
+            content_type=content_type,
+            body=body,
+            received_at=received_at,
+            sender=sender,
+        )
     note = (mail.text or mail.subject)[:2_000]
     unmatched = None
     submission = _submission(mail)
     if isinstance(submission, RequestSubmission):
-        unmatched = UnmatchedReply(idempotency_key=key, received_at=received_at,
-                                   thread_message_id=mail.thread_message_id, references=list(mail.references[-20:]),
-                                   submission=submission)  # fmt: skip
-    action = TicketAction(action_id=ids.action_id(ticket, f"email:{key}"), ticket_id=ticket, type="customer_reply",
-                          by="customer", at=clamp_to(mail.date, received_at), channel="email", note=note,
-                          unmatched=unmatched)  # fmt: skip
-    return Intake(channel="email", adapter=adapter, idempotency_key=key, content_type=content_type, body=body,
-                  received_at=received_at, sender=sender, publish_request=False, actions=(action,))  # fmt: skip
+        unmatched = UnmatchedReply(
+            idempotency_key=key,
+            received_at=received_at,
+            thread_message_id=mail.thread_message_id,
+            references=list(mail.references[-20:]),
+            submission=submission,
+        )
+    action = TicketAction(
+        action_id=ids.action_id(ticket, f"email:{key}"),
+        ticket_id=ticket,
+        type="customer_reply",
+        by="customer",
+        at=clamp_to(mail.date, received_at),
+        channel="email",
+        note=note,
+        unmatched=unmatched,
+    )
+    return Intake(
+        channel="email",
+        adapter=adapter,
+        idempotency_key=key,
+        content_type=content_type,
+        body=body,
+        received_at=received_at,
+        sender=sender,
+        publish_request=False,
+        actions=(action,),
+    )
 
 
 def _submission(mail: Mail) -> RequestSubmission | Rejection:
@@ -306,8 +339,9 @@ def _submission(mail: Mail) -> RequestSubmission | Rejection:
         text += "\n" + "\n".join(f"[attachment] {name}" for name in mail.attachments[:20])
     customer = CustomerRef(name=mail.from_name, email=mail.from_address)
     try:
-        return RequestSubmission(customer=customer, text=text[:_MAX_TEXT], subject=mail.subject or None,
-                                 submitted_at=mail.date)  # fmt: skip
+        return RequestSubmission(
+            customer=customer, text=text[:_MAX_TEXT], subject=mail.subject or None, submitted_at=mail.date
+        )
     except ValidationError as exc:
         reason, details = describe_validation_error(exc)
         return Rejection("invalid_mail", f"the mail is not a request: {reason}", details)

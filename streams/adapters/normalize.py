@@ -27,9 +27,17 @@ from streams.domain.rejections import (
 from streams.models import CanonicalRequest, RawEnvelope
 
 __all__ = [
-    "ERROR_CODES", "JSON_CONTENT_TYPES", "Rejection", "Skip", "canonical_request",
-    "describe_validation_error", "detect_language", "normalize_record", "parse_envelope", "parse_submission",
-]  # fmt: skip
+    "ERROR_CODES",
+    "JSON_CONTENT_TYPES",
+    "Rejection",
+    "Skip",
+    "canonical_request",
+    "describe_validation_error",
+    "detect_language",
+    "normalize_record",
+    "parse_envelope",
+    "parse_submission",
+]
 
 # How far ahead of our own clock a channel's timestamp may be and still be taken as skew.
 

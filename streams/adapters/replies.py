@@ -36,9 +36,16 @@ def promoted_request(reply: UnmatchedReply, origin: RequestOrigin) -> tuple[str,
     request_id, ticket_id = ids.request_id(reply.channel, key), ids.ticket_id(reply.channel, key)
     body = PromotedReply(submission=submission, origin=origin, sender_handle=reply.sender_handle)
     sender = contact_customer_id(submission.customer, reply.sender_handle or request_id)
-    envelope = RawEnvelope(channel=reply.channel, received_at=reply.received_at, adapter=adapter_for(reply.channel),
-                           idempotency_key=key, request_id=request_id, ticket_id=ticket_id, content_type=CONTENT_TYPE,
-                           body=body.model_dump_json(exclude_none=True))  # fmt: skip
+    envelope = RawEnvelope(
+        channel=reply.channel,
+        received_at=reply.received_at,
+        adapter=adapter_for(reply.channel),
+        idempotency_key=key,
+        request_id=request_id,
+        ticket_id=ticket_id,
+        content_type=CONTENT_TYPE,
+        body=body.model_dump_json(exclude_none=True),
+    )
     return sender, envelope
 
 

@@ -47,11 +47,34 @@ from streams.models import (
 ADAPTER = "sheet-import/v1"
 CONTENT_TYPE = "application/vnd.ticketflow.sheet-row+json"
 
-CUSTOMER_NUMBER, CUSTOMER_TYPE, CHANNEL, REQUEST_TYPE, DESCRIPTION = "客户编号", "客户类型", "需求渠道", "需求类型", "问题描述"
+CUSTOMER_NUMBER, CUSTOMER_TYPE, CHANNEL, REQUEST_TYPE, DESCRIPTION = (
+    "客户编号",
+    "客户类型",
+    "需求渠道",
+    "需求类型",
+    "问题描述",
+)
 SUBMITTED, FIRST_RESPONSE, RESOLVED, HANDLER, SATISFACTION, REMARKS = (
-    "提交时间", "首次响应时间", "解决时间", "处理人", "满意度评分", "备注")  # fmt: skip
-HEADERS = (CUSTOMER_NUMBER, CUSTOMER_TYPE, CHANNEL, REQUEST_TYPE, DESCRIPTION, SUBMITTED, FIRST_RESPONSE, RESOLVED,
-           HANDLER, SATISFACTION, REMARKS)  # fmt: skip
+    "提交时间",
+    "首次响应时间",
+    "解决时间",
+    "处理人",
+    "满意度评分",
+    "备注",
+)
+HEADERS = (
+    CUSTOMER_NUMBER,
+    CUSTOMER_TYPE,
+    CHANNEL,
+    REQUEST_TYPE,
+    DESCRIPTION,
+    SUBMITTED,
+    FIRST_RESPONSE,
+    RESOLVED,
+    HANDLER,
+    SATISFACTION,
+    REMARKS,
+)
 REQUIRED_HEADERS = (DESCRIPTION, SUBMITTED)
 # Bounds on what one file may cost to read (docs/operations.md, "Limits").
 MAX_ROWS = 100_000
@@ -59,19 +82,49 @@ MAX_COLUMNS = 64
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 
 _CHANNEL_WORDS: tuple[tuple[str, str], ...] = (
-    ("企业微信", "wecom"), ("企微", "wecom"), ("wecom", "wecom"),
-    ("电话", "phone"), ("热线", "phone"), ("phone", "phone"), ("hotline", "phone"),
-    ("邮件", "email"), ("邮箱", "email"), ("email", "email"), ("e-mail", "email"),
-    ("在线客服", "webchat"), ("在线", "webchat"), ("网页", "webchat"), ("webchat", "webchat"), ("chat", "webchat"),
-    ("app", "app"), ("应用", "app"),
-    ("微博", "social"), ("抖音", "social"), ("小红书", "social"), ("社交", "social"), ("social", "social"),
-    ("客户经理", "vip"), ("vip", "vip"),
-    ("门店", "store"), ("前台", "store"), ("线下", "store"), ("到店", "store"), ("store", "store"),
-)  # fmt: skip
+    ("企业微信", "wecom"),
+    ("企微", "wecom"),
+    ("wecom", "wecom"),
+    ("电话", "phone"),
+    ("热线", "phone"),
+    ("phone", "phone"),
+    ("hotline", "phone"),
+    ("邮件", "email"),
+    ("邮箱", "email"),
+    ("email", "email"),
+    ("e-mail", "email"),
+    ("在线客服", "webchat"),
+    ("在线", "webchat"),
+    ("网页", "webchat"),
+    ("webchat", "webchat"),
+    ("chat", "webchat"),
+    ("app", "app"),
+    ("应用", "app"),
+    ("微博", "social"),
+    ("抖音", "social"),
+    ("小红书", "social"),
+    ("社交", "social"),
+    ("social", "social"),
+    ("客户经理", "vip"),
+    ("vip", "vip"),
+    ("门店", "store"),
+    ("前台", "store"),
+    ("线下", "store"),
+    ("到店", "store"),
+    ("store", "store"),
+)
 _TIERS: tuple[tuple[str, CustomerTier], ...] = (
-    ("vip", "vip"), ("高价值", "vip"), ("大客户", "vip"), ("新", "new"), ("流失", "churn_risk"), ("沉睡", "churn_risk"),
-    ("老", "regular"), ("普通", "regular"), ("regular", "regular"), ("new", "new"),
-)  # fmt: skip
+    ("vip", "vip"),
+    ("高价值", "vip"),
+    ("大客户", "vip"),
+    ("新", "new"),
+    ("流失", "churn_risk"),
+    ("沉睡", "churn_risk"),
+    ("老", "regular"),
+    ("普通", "regular"),
+    ("regular", "regular"),
+    ("new", "new"),
+)
 _RUN_TOGETHER = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{2})(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 _DATE_TIME = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?$")
 
@@ -113,8 +166,10 @@ def _rows(table: Iterator[tuple[int, list[Any]]]) -> Iterator[SheetRow]:
             columns = {index: name for index, cell in enumerate(cells) if (name := canonical_header(cell))}
             missing = [name for name in REQUIRED_HEADERS if name not in columns.values()]
             if missing:
-                raise SheetError(f"line {line}: the header row lacks {', '.join(missing)} "
-                                 f"(expected the columns of the request log: {', '.join(HEADERS)})")  # fmt: skip
+                raise SheetError(
+                    f"line {line}: the header row lacks {', '.join(missing)} "
+                    f"(expected the columns of the request log: {', '.join(HEADERS)})"
+                )
             continue
         values = {name: _cell_text(cells[index]) if index < len(cells) else "" for index, name in columns.items()}
         yield SheetRow(line, values)
@@ -218,8 +273,9 @@ def parse_time(text: str, tz: ZoneInfo) -> datetime | None:
         moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
     elif match := _DATE_TIME.match(text):
         year, month, day, hour, minute, second = match.groups()
-        moment = datetime.combine(date(int(year), int(month), int(day)),
-                                  time(int(hour or 0), int(minute or 0), int(second or 0)))  # fmt: skip
+        moment = datetime.combine(
+            date(int(year), int(month), int(day)), time(int(hour or 0), int(minute or 0), int(second or 0))
+        )
     else:
         moment = datetime.fromisoformat(text)
     moment = moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
@@ -324,16 +380,39 @@ def row_intake(row: SheetRow, *, file_name: str, timezone_name: str, received_at
     ticket = ids.ticket_id(facts.channel, key)
     actions = []
     if facts.first_response_at is not None:
-        actions.append(TicketAction(action_id=ids.action_id(ticket, "sheet:first-response"), ticket_id=ticket,
-                                    type="reply", by=facts.handler, at=facts.first_response_at,
-                                    channel=facts.channel, note="first response (request log)"))  # fmt: skip
+        actions.append(
+            TicketAction(
+                action_id=ids.action_id(ticket, "sheet:first-response"),
+                ticket_id=ticket,
+                type="reply",
+                by=facts.handler,
+                at=facts.first_response_at,
+                channel=facts.channel,
+                note="first response (request log)",
+            )
+        )
     if facts.resolved_at is not None:
-        actions.append(TicketAction(action_id=ids.action_id(ticket, "sheet:resolved"), ticket_id=ticket,
-                                    type="resolve", by=facts.handler, at=facts.resolved_at, channel=facts.channel,
-                                    note="resolved (request log)"))  # fmt: skip
-    return Intake(channel=facts.channel, adapter=ADAPTER, idempotency_key=key, content_type=CONTENT_TYPE,
-                  body=body.decode("utf-8"), received_at=received_at, sender=facts.customer,
-                  actions=tuple(actions))  # fmt: skip
+        actions.append(
+            TicketAction(
+                action_id=ids.action_id(ticket, "sheet:resolved"),
+                ticket_id=ticket,
+                type="resolve",
+                by=facts.handler,
+                at=facts.resolved_at,
+                channel=facts.channel,
+                note="resolved (request log)",
+            )
+        )
+    return Intake(
+        channel=facts.channel,
+        adapter=ADAPTER,
+        idempotency_key=key,
+        content_type=CONTENT_TYPE,
+        body=body.decode("utf-8"),
+        received_at=received_at,
+        sender=facts.customer,
+        actions=tuple(actions),
+    )
 
 
 def parse(envelope: RawEnvelope) -> Parsed | Rejection:
@@ -346,8 +425,11 @@ def parse(envelope: RawEnvelope) -> Parsed | Rejection:
     facts = row_facts(values, tz)
     if isinstance(facts, Rejection):
         return facts
-    return Parsed(RequestSubmission(customer=facts.customer, text=facts.text, subject=facts.subject,
-                                    submitted_at=facts.submitted_at))  # fmt: skip
+    return Parsed(
+        RequestSubmission(
+            customer=facts.customer, text=facts.text, subject=facts.subject, submitted_at=facts.submitted_at
+        )
+    )
 
 
-assert set(channel for _, channel in _CHANNEL_WORDS) <= set(CHANNELS)
+assert {channel for _, channel in _CHANNEL_WORDS} <= set(CHANNELS)

@@ -68,7 +68,9 @@ def verify_signature(request: HttpInput, secret: bytes | None, max_age: timedelt
         )
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
         return authentication_failure("bad_signature", f"{TIMESTAMP_HEADER} must be unix seconds")
-    if not hmac.compare_digest(sign(secret, timestamp, request.body).encode(), signature.strip().encode("utf-8", "replace")):
+    if not hmac.compare_digest(
+        sign(secret, timestamp, request.body).encode(), signature.strip().encode("utf-8", "replace")
+    ):
         return authentication_failure("bad_signature", "the signature does not match the body and timestamp")
     skew = abs(request.received_at.timestamp() - int(timestamp))
     if skew > max_age.total_seconds():
@@ -193,33 +195,52 @@ def _app(doc: AppFeedback) -> tuple[str, CustomerRef, str | None, RequestSubmiss
     text = doc.content
     if doc.screenshots:
         text += "\n" + "\n".join(f"[screenshot] {url}" for url in doc.screenshots)
-    return doc.feedback_id, customer, handle, RequestSubmission(
-        customer=customer, text=text[:20_000], subject=subject, submitted_at=doc.created_at)
+    return (
+        doc.feedback_id,
+        customer,
+        handle,
+        RequestSubmission(customer=customer, text=text[:20_000], subject=subject, submitted_at=doc.created_at),
+    )
 
 
 def _webchat(doc: WebChatMessage) -> tuple[str, CustomerRef, str | None, RequestSubmission]:
     visitor = doc.visitor
     customer = CustomerRef(id=visitor.customer_number, name=visitor.name, phone=visitor.phone, email=visitor.email)
     handle = f"webchat-visitor:{visitor.visitor_id}" if visitor.visitor_id else None
-    return doc.conversation_id, customer, handle, RequestSubmission(
-        customer=customer, text=doc.text, subject=None, submitted_at=doc.sent_at)
+    return (
+        doc.conversation_id,
+        customer,
+        handle,
+        RequestSubmission(customer=customer, text=doc.text, subject=None, submitted_at=doc.sent_at),
+    )
 
 
 def _social(doc: SocialMessage) -> tuple[str, CustomerRef, str | None, RequestSubmission]:
     customer = CustomerRef(name=doc.sender.nickname, phone=doc.sender.phone)
     handle = f"social:{doc.platform}:{doc.sender.user_id}"
-    return f"{doc.platform}:{doc.message_id}", customer, handle, RequestSubmission(
-        customer=customer, text=doc.text, subject=f"{doc.platform} DM", submitted_at=doc.sent_at)
+    return (
+        f"{doc.platform}:{doc.message_id}",
+        customer,
+        handle,
+        RequestSubmission(customer=customer, text=doc.text, subject=f"{doc.platform} DM", submitted_at=doc.sent_at),
+    )
 
 
 def _vip(doc: VipReport) -> tuple[str, CustomerRef, str | None, RequestSubmission]:
     person = doc.customer
     tier: CustomerTier = "vip"
-    customer = CustomerRef(id=person.customer_number, name=person.name, phone=person.phone, email=person.email,
-                           tier=tier)  # fmt: skip
+    customer = CustomerRef(
+        id=person.customer_number, name=person.name, phone=person.phone, email=person.email, tier=tier
+    )
     text = doc.summary + (f"\n\n{doc.details}" if doc.details else "")
-    return doc.report_id, customer, None, RequestSubmission(
-        customer=customer, text=text[:20_000], subject=doc.summary[:1_000], submitted_at=doc.reported_at)
+    return (
+        doc.report_id,
+        customer,
+        None,
+        RequestSubmission(
+            customer=customer, text=text[:20_000], subject=doc.summary[:1_000], submitted_at=doc.reported_at
+        ),
+    )
 
 
 CHANNELS = {
@@ -243,7 +264,9 @@ def _validate(channel: str, body: bytes | str) -> tuple[Any, tuple] | Rejection:
     return doc, understand(doc)
 
 
-def accept(channel: str, request: HttpInput, secret: bytes | None, max_age: timedelta = DEFAULT_MAX_AGE) -> Intake | Refusal:
+def accept(
+    channel: str, request: HttpInput, secret: bytes | None, max_age: timedelta = DEFAULT_MAX_AGE
+) -> Intake | Refusal:
     """A signed webhook call → the intake for raw.<channel> (or a web chat reply action)."""
     refused = verify_signature(request, secret, max_age)
     if refused is not None:
@@ -258,20 +281,47 @@ def accept(channel: str, request: HttpInput, secret: bytes | None, max_age: time
         ticket = ids.ticket_id(channel, doc.conversation_id)
         message_key = f"{doc.conversation_id}:{doc.message_id}"
         # The request this message is if the conversation's opening message never became a ticket.
-        unmatched = UnmatchedReply(channel="webchat", idempotency_key=doc.conversation_id,
-                                   received_at=request.received_at, message_key=message_key, sender_handle=handle,
-                                   submission=submission)  # fmt: skip
+        unmatched = UnmatchedReply(
+            channel="webchat",
+            idempotency_key=doc.conversation_id,
+            received_at=request.received_at,
+            message_key=message_key,
+            sender_handle=handle,
+            submission=submission,
+        )
         action = TicketAction(
-            action_id=ids.action_id(ticket, f"webchat:{doc.message_id}"), ticket_id=ticket, type="customer_reply",
-            by="customer", at=clamp_to(doc.sent_at, request.received_at), channel="webchat", note=doc.text[:2_000],
+            action_id=ids.action_id(ticket, f"webchat:{doc.message_id}"),
+            ticket_id=ticket,
+            type="customer_reply",
+            by="customer",
+            at=clamp_to(doc.sent_at, request.received_at),
+            channel="webchat",
+            note=doc.text[:2_000],
             unmatched=unmatched,
-        )  # fmt: skip
-        return Intake(channel=channel, adapter=ADAPTER, idempotency_key=message_key,
-                      content_type="application/json", body=body, received_at=request.received_at, sender=customer,
-                      sender_handle=handle, ticket_key=doc.conversation_id, publish_request=False,
-                      actions=(action,))  # fmt: skip
-    return Intake(channel=channel, adapter=ADAPTER, idempotency_key=key, content_type="application/json", body=body,
-                  received_at=request.received_at, sender=customer, sender_handle=handle)  # fmt: skip
+        )
+        return Intake(
+            channel=channel,
+            adapter=ADAPTER,
+            idempotency_key=message_key,
+            content_type="application/json",
+            body=body,
+            received_at=request.received_at,
+            sender=customer,
+            sender_handle=handle,
+            ticket_key=doc.conversation_id,
+            publish_request=False,
+            actions=(action,),
+        )
+    return Intake(
+        channel=channel,
+        adapter=ADAPTER,
+        idempotency_key=key,
+        content_type="application/json",
+        body=body,
+        received_at=request.received_at,
+        sender=customer,
+        sender_handle=handle,
+    )
 
 
 def parse(envelope: RawEnvelope) -> Parsed | Rejection:

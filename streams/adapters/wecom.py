@@ -155,8 +155,11 @@ def _created_at(root: ElementTree.Element) -> datetime | None | Rejection:
             raise ValueError(f"{created[:40]!r} is not unix seconds")
         return timestamps.from_unix(int(created[:20]))
     except ValueError as exc:
-        return Rejection("invalid_request", f"CreateTime: {exc}",
-                         [{"field": "CreateTime", "problem": str(exc), "kind": "value_error"}])  # fmt: skip
+        return Rejection(
+            "invalid_request",
+            f"CreateTime: {exc}",
+            [{"field": "CreateTime", "problem": str(exc), "kind": "value_error"}],
+        )
 
 
 # -- the edge ------------------------------------------------------------------------------------
@@ -181,8 +184,16 @@ def _fresh(timestamp: str, received_at: datetime, max_age: timedelta) -> Refusal
     return None
 
 
-def _open(crypto: WeComCrypto, msg_signature: str, timestamp: str, nonce: str, encrypted: str, *,
-          received_at: datetime, max_age: timedelta) -> bytes | Refusal:  # fmt: skip
+def _open(
+    crypto: WeComCrypto,
+    msg_signature: str,
+    timestamp: str,
+    nonce: str,
+    encrypted: str,
+    *,
+    received_at: datetime,
+    max_age: timedelta,
+) -> bytes | Refusal:
     """Verify the signature over a ciphertext and its age, decrypt it and check it was meant for our corp."""
     if not crypto.signature_ok(msg_signature, timestamp, nonce, encrypted):
         return authentication_failure("bad_signature", "msg_signature does not match the encrypted message")
@@ -220,8 +231,9 @@ def accept(request: HttpInput, crypto: WeComCrypto, max_age: timedelta = DEFAULT
     encrypted = _field(outer, "Encrypt")
     if not encrypted:
         return Refusal(400, Rejection("invalid_xml", "the callback XML has no <Encrypt> element"), publish=False)
-    message = _open(crypto, msg_signature, timestamp, nonce, encrypted, received_at=request.received_at,
-                    max_age=max_age)  # fmt: skip
+    message = _open(
+        crypto, msg_signature, timestamp, nonce, encrypted, received_at=request.received_at, max_age=max_age
+    )
     if isinstance(message, Refusal):
         return message
     # Verified from here on: whatever is wrong is kept on requests.invalid (decrypted form).
@@ -239,11 +251,19 @@ def accept(request: HttpInput, crypto: WeComCrypto, max_age: timedelta = DEFAULT
     created = _created_at(inner)
     if isinstance(created, Rejection):
         return invalid(created.error_code, created.reason, message, errors=created.errors)
-    key = _field(inner, "MsgId") or digest_key("event", sender, _field(inner, "CreateTime") or "",
-                                                 _field(inner, "Event") or "", message)  # fmt: skip
-    return Intake(channel="wecom", adapter=ADAPTER, idempotency_key=key, content_type=CONTENT_TYPE, body=body,
-                  received_at=request.received_at, sender=CustomerRef(wecom_id=sender),
-                  reply=Reply(200, ""))  # fmt: skip
+    key = _field(inner, "MsgId") or digest_key(
+        "event", sender, _field(inner, "CreateTime") or "", _field(inner, "Event") or "", message
+    )
+    return Intake(
+        channel="wecom",
+        adapter=ADAPTER,
+        idempotency_key=key,
+        content_type=CONTENT_TYPE,
+        body=body,
+        received_at=request.received_at,
+        sender=CustomerRef(wecom_id=sender),
+        reply=Reply(200, ""),
+    )
 
 
 # -- normalize -------------------------------------------------------------------------------------

@@ -99,8 +99,12 @@ def register(app: TicketflowApp) -> CareAgents:
         started = time.monotonic()
         placed = stage.rebuild(owned, time.time())
         care.recoveries += 1
-        log.info("care: partitions %s recovered; %d customers in the calendar (%.2fs)", sorted(owned), placed,
-                 time.monotonic() - started)  # fmt: skip
+        log.info(
+            "care: partitions %s recovered; %d customers in the calendar (%.2fs)",
+            sorted(owned),
+            placed,
+            time.monotonic() - started,
+        )
 
     @app.on_partitions_revoked.connect
     async def drop_revoked_care(sender, revoked, **kwargs) -> None:  # noqa: ANN001

@@ -166,8 +166,11 @@ def register(app: TicketflowApp) -> LifecycleAgents:
         lifecycle.recoveries += 1
         log.info(
             "lifecycle: partitions %s recovered; %d tickets scheduled, %d open (%.2fs)",
-            sorted(owned), stage.index.scheduled(), stage.open_tickets.total(), time.monotonic() - started,
-        )  # fmt: skip
+            sorted(owned),
+            stage.index.scheduled(),
+            stage.open_tickets.total(),
+            time.monotonic() - started,
+        )
 
     @app.on_partitions_revoked.connect
     async def drop_revoked_partitions(sender, revoked, **kwargs) -> None:  # noqa: ANN001

@@ -25,8 +25,10 @@ def register(app: TicketflowApp) -> SlaWindowsStage:
         store=store,
         zone=settings.report_timezone,
         grace_seconds=settings.window_grace_seconds,
-        retention_seconds={"hour": settings.hour_window_retention_hours * 3600,
-                           "day": settings.day_window_retention_days * 86400},  # fmt: skip
+        retention_seconds={
+            "hour": settings.hour_window_retention_hours * 3600,
+            "day": settings.day_window_retention_days * 86400,
+        },
         partition_of=lambda department: partition_of(department, settings.partitions),
     )
     pending_writes = PendingWrites(store.write_changelog)
@@ -37,8 +39,9 @@ def register(app: TicketflowApp) -> SlaWindowsStage:
     async def count_sla_windows(stream):  # noqa: ANN001 - faust stream
         async for events in stream.take_events(500, within=0.5):
             written: list[tuple[int, str]] = []
-            stage.on_facts([(event.message.partition, event.message.offset, event.value) for event in events],
-                           deferred=written)  # fmt: skip
+            stage.on_facts(
+                [(event.message.partition, event.message.offset, event.value) for event in events], deferred=written
+            )
             pending_writes.add([], written)
 
     @app.timer(interval=5.0, name="streams.agents.windows.close_sla_windows")

@@ -14,9 +14,20 @@ def main() -> None:
 
 
 for command in (
-    processes.broker, processes.topics, processes.worker, processes.gateway, processes.imap_poll,
-    stack.up, stack.demo, intake.import_sheet,
-    classification.classify, classification.train, classification.import_data, classification.evaluate_command,
-    sla.sla, contract.contract, report,
-):  # fmt: skip
+    processes.broker,
+    processes.topics,
+    processes.worker,
+    processes.gateway,
+    processes.imap_poll,
+    stack.up,
+    stack.demo,
+    intake.import_sheet,
+    classification.classify,
+    classification.train,
+    classification.import_data,
+    classification.evaluate_command,
+    sla.sla,
+    contract.contract,
+    report,
+):
     main.add_command(command)

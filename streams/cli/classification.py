@@ -42,8 +42,14 @@ def classify(routing_file: Path | None, policy_file: Path | None) -> None:
             customer = document.get("customer") or {}
             tier = customer.get("tier") if isinstance(customer, dict) else None
         result = classifier.classify(text, subject, segment=tier)
-        facts = {"channel": channel, "type": result.type, "urgency": result.urgency,
-                 "complaint_grade": result.complaint_grade, "tier": result.segment, "aspects": result.aspects}  # fmt: skip
+        facts = {
+            "channel": channel,
+            "type": result.type,
+            "urgency": result.urgency,
+            "complaint_grade": result.complaint_grade,
+            "tier": result.segment,
+            "aspects": result.aspects,
+        }
         decision = route(routing, facts, result.confidence)
         policy = policies.select({**facts, "department": decision.department})
         click.echo(
@@ -69,10 +75,18 @@ def classify(routing_file: Path | None, policy_file: Path | None) -> None:
 
 
 @click.command()
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder with train/ (default: the repository's data/).")
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Where to write the artefact (default: the one the worker loads).")  # fmt: skip
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder with train/ (default: the repository's data/).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the artefact (default: the one the worker loads).",
+)
 def train(data_dir: Path | None, output: Path | None) -> None:
     """Train the classification model from data/train/ and write the artefact the worker loads."""
     from streams.domain.model import default_artefact_path
@@ -86,10 +100,19 @@ def train(data_dir: Path | None, output: Path | None) -> None:
 
 
 @click.command(name="import-data")
-@click.option("--datasets", "datasets_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="The public data sets (default: ../shared/datasets).")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Where train/ is written (default: the repository's data/).")  # fmt: skip
+@click.option(
+    "--datasets",
+    "datasets_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The public data sets (default: ../shared/datasets).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where train/ is written (default: the repository's data/).",
+)
 def import_data(datasets_dir: Path | None, data_dir: Path | None) -> None:
     """Copy the development rows of the public data sets into data/train/ (held-out rows never)."""
     from streams.training.datasets import (
@@ -103,17 +126,37 @@ def import_data(datasets_dir: Path | None, data_dir: Path | None) -> None:
 
 
 @click.command(name="eval")
-@click.option("--datasets", "datasets_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="The public data sets (default: ../shared/datasets).")
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder with testset/ (default: the repository's data/).")
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("eval-results/eval.json"),
-              show_default=True, help="JSON report.")
+@click.option(
+    "--datasets",
+    "datasets_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The public data sets (default: ../shared/datasets).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder with testset/ (default: the repository's data/).",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("eval-results/eval.json"),
+    show_default=True,
+    help="JSON report.",
+)
 @click.option("--sample", type=int, default=None, help="Evaluate an even sample of N rows per data set.")
 @click.option("--misses", is_flag=True, help="Also print the test-set requests classified wrongly.")
 @routing_option
-def evaluate_command(datasets_dir: Path | None, data_dir: Path | None, output: Path, sample: int | None,
-                     misses: bool, routing_file: Path | None) -> None:  # fmt: skip
+def evaluate_command(
+    datasets_dir: Path | None,
+    data_dir: Path | None,
+    output: Path,
+    sample: int | None,
+    misses: bool,
+    routing_file: Path | None,
+) -> None:
     """Accuracy, macro-F1 and confusion matrices on every evaluation split and the test set."""
     from streams.training.datasets import default_data_dir, default_datasets_dir
     from streams.training.evaluate import as_json, evaluate, render_table
@@ -123,8 +166,14 @@ def evaluate_command(datasets_dir: Path | None, data_dir: Path | None, output: P
     datasets_dir = datasets_dir or default_datasets_dir()
     if not datasets_dir.is_dir():
         raise click.ClickException(f"{datasets_dir}: no such folder (set --datasets)")
-    results = evaluate(classifier, settings.routing, datasets_dir=datasets_dir, data_dir=data_dir or default_data_dir(),
-                       sample=sample, log=lambda line: click.echo(line, err=True))  # fmt: skip
+    results = evaluate(
+        classifier,
+        settings.routing,
+        datasets_dir=datasets_dir,
+        data_dir=data_dir or default_data_dir(),
+        sample=sample,
+        log=lambda line: click.echo(line, err=True),
+    )
     click.echo(render_table(results, classifier.version))
     document = as_json(results, classifier.version)
     if misses:

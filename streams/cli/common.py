@@ -60,7 +60,9 @@ policy_option = click.option("--policy-file", type=click.Path(path_type=Path), d
 routing_option = click.option("--routing-file", type=click.Path(path_type=Path), default=None, help="Routing YAML.")
 
 
-smtp_port_option = click.option("--smtp-port", type=int, default=None, help="Inbound SMTP port (default 2525, 0 = off).")
+smtp_port_option = click.option(
+    "--smtp-port", type=int, default=None, help="Inbound SMTP port (default 2525, 0 = off)."
+)
 
 
 def ensure_topics(settings: Settings) -> list[str]:
@@ -86,8 +88,10 @@ def refuse_taken_ports(ports: dict[str, tuple[str, int, str]]) -> None:
     for entry in taken:
         name = settings_by_port[entry]
         flag = FLAG_FOR_SETTING.get(name)
-        lines.append(f"  {entry} is in use by another process: stop it, or set TICKETFLOW_{name.upper()}"
-                     + (f" ({flag})" if flag else ""))  # fmt: skip
+        lines.append(
+            f"  {entry} is in use by another process: stop it, or set TICKETFLOW_{name.upper()}"
+            + (f" ({flag})" if flag else "")
+        )
     raise click.ClickException("cannot start:\n" + "\n".join(lines))
 
 

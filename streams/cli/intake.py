@@ -41,12 +41,17 @@ def import_sheet(file: Path, sheet_name: str | None, dry_run: bool) -> None:
     async def run():  # noqa: ANN202
         if dry_run:
             return await import_rows(rows, None, file_name=file.name, timezone_name=settings.sheet_timezone)
-        publisher = KafkaPublisher(settings.bootstrap_servers, linger_ms=settings.producer_linger_ms,
-                                   single_record_batches=settings.uses_single_record_batches,
-                                   client_id="ticketflow-import")  # fmt: skip
+        publisher = KafkaPublisher(
+            settings.bootstrap_servers,
+            linger_ms=settings.producer_linger_ms,
+            single_record_batches=settings.uses_single_record_batches,
+            client_id="ticketflow-import",
+        )
         await publisher.start()
         try:
-            sink = IntakeSink(publisher, TopicCatalog(settings.topic_prefix), max_record_bytes=settings.max_record_bytes)
+            sink = IntakeSink(
+                publisher, TopicCatalog(settings.topic_prefix), max_record_bytes=settings.max_record_bytes
+            )
             return await import_rows(rows, sink, file_name=file.name, timezone_name=settings.sheet_timezone)
         finally:
             await publisher.stop()
@@ -59,8 +64,10 @@ def import_sheet(file: Path, sheet_name: str | None, dry_run: bool) -> None:
         click.echo(f"{file.name} line {line}: {reason.removeprefix(f'{file.name} line {line}: ')}", err=True)
     channels = ", ".join(f"{channel} {count}" for channel, count in sorted(report.by_channel.items()))
     verb = "valid" if dry_run else "published"
-    summary = (f"{report.rows} rows: {report.published} {verb} ({channels or 'none'}), {report.actions} actions, "
-               f"{len(report.invalid)} invalid")  # fmt: skip
+    summary = (
+        f"{report.rows} rows: {report.published} {verb} ({channels or 'none'}), {report.actions} actions, "
+        f"{len(report.invalid)} invalid"
+    )
     if dry_run:
         summary += "; dry run, nothing published"
     elif report.invalid:

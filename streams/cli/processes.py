@@ -58,10 +58,13 @@ def topics(partitions: int | None) -> None:
 @partitions_option
 @policy_option
 @routing_option
-def worker(worker_port: int | None, partitions: int | None, policy_file: Path | None, routing_file: Path | None) -> None:
+def worker(
+    worker_port: int | None, partitions: int | None, policy_file: Path | None, routing_file: Path | None
+) -> None:
     """Run the stream worker (all agents and the SLA timer) against TICKETFLOW_BROKER_URL."""
-    settings = load_settings(worker_port=worker_port, partitions=partitions, policy_file=policy_file,
-                             routing_file=routing_file)  # fmt: skip
+    settings = load_settings(
+        worker_port=worker_port, partitions=partitions, policy_file=policy_file, routing_file=routing_file
+    )
     refuse_taken_ports({"worker port": (settings.worker_host, settings.worker_port, "worker_port")})
     ensure_topics(settings)
     # faust creates only the last level of its data folder (TICKETFLOW_STATE_DIR/<app id>).
@@ -118,8 +121,12 @@ def gateway(gateway_port: int | None, smtp_port: int | None) -> None:
             loop.add_signal_handler(signum, stopping, signum)
         await serve(settings, stop=stop)
 
-    refuse_taken_ports({"gateway port": (settings.gateway_host, settings.gateway_port, "gateway_port"),
-                         "SMTP port": (settings.smtp_host, settings.smtp_port, "smtp_port")})  # fmt: skip
+    refuse_taken_ports(
+        {
+            "gateway port": (settings.gateway_host, settings.gateway_port, "gateway_port"),
+            "SMTP port": (settings.smtp_host, settings.smtp_port, "smtp_port"),
+        }
+    )
     try:
         asyncio.run(run())
     except PublishError as exc:
@@ -145,17 +152,24 @@ def imap_poll(once: bool) -> None:
     configure_logging(settings.log_level)
 
     async def run() -> None:
-        publisher = KafkaPublisher(settings.bootstrap_servers, linger_ms=settings.producer_linger_ms,
-                                   single_record_batches=settings.uses_single_record_batches,
-                                   client_id="ticketflow-imap")  # fmt: skip
+        publisher = KafkaPublisher(
+            settings.bootstrap_servers,
+            linger_ms=settings.producer_linger_ms,
+            single_record_batches=settings.uses_single_record_batches,
+            client_id="ticketflow-imap",
+        )
         await publisher.start()
         try:
-            sink = IntakeSink(publisher, TopicCatalog(settings.topic_prefix), max_record_bytes=settings.max_record_bytes)
+            sink = IntakeSink(
+                publisher, TopicCatalog(settings.topic_prefix), max_record_bytes=settings.max_record_bytes
+            )
             poller = ImapPoller.from_settings(sink, settings)
             if once:
                 result = await poller.poll_once()
-                click.echo(f"{result.seen} new mail(s): {result.accepted} accepted, {result.refused} refused, "
-                           f"{result.retry} left for later")  # fmt: skip
+                click.echo(
+                    f"{result.seen} new mail(s): {result.accepted} accepted, {result.refused} refused, "
+                    f"{result.retry} left for later"
+                )
                 return
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()

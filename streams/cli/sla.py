@@ -37,21 +37,43 @@ def since_moment(text: str | None, local_zone: str) -> float | None:
     try:
         return time.time() - parse_duration(text).seconds
     except ValueError:
-        raise click.BadParameter(f"{text!r} is neither an ISO 8601 time nor a duration like 24h", param_hint="--from")
+        raise click.BadParameter(
+            f"{text!r} is neither an ISO 8601 time nor a duration like 24h", param_hint="--from"
+        ) from None
 
 
 @sla.command()
-@click.option("--policy", "policy_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True,
-              help="The new policy file.")  # fmt: skip
-@click.option("--current-policy", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
-              help="The policy file the live clocks were computed with (default: TICKETFLOW_POLICY_FILE).")  # fmt: skip
-@click.option("--from", "since", default=None,
-              help="Only tickets with activity since this time (ISO 8601; without a zone, local time in "
-                   "TICKETFLOW_REPORT_TIMEZONE) or this long ago (24h).")  # fmt: skip
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    required=True,
+    help="The new policy file.",
+)
+@click.option(
+    "--current-policy",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="The policy file the live clocks were computed with (default: TICKETFLOW_POLICY_FILE).",
+)
+@click.option(
+    "--from",
+    "since",
+    default=None,
+    help="Only tickets with activity since this time (ISO 8601; without a zone, local time in "
+    "TICKETFLOW_REPORT_TIMEZONE) or this long ago (24h).",
+)
 @click.option("--apply", is_flag=True, help="Publish repairs for the open tickets that change.")
-@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write every change to this file.")  # fmt: skip
-def replay(policy_file: Path, current_policy: Path | None, since: str | None, apply: bool, json_path: Path | None) -> None:
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write every change to this file.",
+)
+def replay(
+    policy_file: Path, current_policy: Path | None, since: str | None, apply: bool, json_path: Path | None
+) -> None:
     """Recompute every clock from the log under a new policy file and report (or apply) the changes."""
     from streams.catalog import TopicCatalog
     from streams.domain.config_files import load_yaml_model
@@ -65,9 +87,17 @@ def replay(policy_file: Path, current_policy: Path | None, since: str | None, ap
         proposed = load_yaml_model(policy_file, PolicyFile)
     except ConfigFileError as exc:
         raise click.ClickException(str(exc)) from None
-    report = asyncio.run(run_replay(bootstrap=settings.bootstrap_servers, catalog=TopicCatalog(settings.topic_prefix),
-                                    routing=settings.routing, current=settings.policies, proposed=proposed,
-                                    since=since_moment(since, settings.report_timezone), apply=apply))  # fmt: skip
+    report = asyncio.run(
+        run_replay(
+            bootstrap=settings.bootstrap_servers,
+            catalog=TopicCatalog(settings.topic_prefix),
+            routing=settings.routing,
+            current=settings.policies,
+            proposed=proposed,
+            since=since_moment(since, settings.report_timezone),
+            apply=apply,
+        )
+    )
     click.echo(("applied" if apply else "what-if (nothing changed; --apply publishes repairs)") + ":")
     for line in report.summary_lines():
         click.echo(f"  {line}")

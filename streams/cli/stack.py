@@ -46,11 +46,13 @@ def with_run_token(settings: Settings, log_dir: Path) -> Settings:
 def _start_stack(settings: Settings, log_dir: Path):  # noqa: ANN202
     from streams.supervisor import Supervisor
 
-    refuse_taken_ports({
-        "gateway port": (settings.gateway_host, settings.gateway_port, "gateway_port"),
-        "SMTP port": (settings.smtp_host, settings.smtp_port, "smtp_port"),
-        "worker port": (settings.worker_host, settings.worker_port, "worker_port"),
-    })  # fmt: skip
+    refuse_taken_ports(
+        {
+            "gateway port": (settings.gateway_host, settings.gateway_port, "gateway_port"),
+            "SMTP port": (settings.smtp_host, settings.smtp_port, "smtp_port"),
+            "worker port": (settings.worker_host, settings.worker_port, "worker_port"),
+        }
+    )
     settings = with_run_token(settings, log_dir)
     status_url = f"http://{settings.worker_host}:{settings.worker_port}/v1/status"
     settings = Settings.model_validate({**settings.model_dump(), "readiness_worker_url": status_url})
@@ -84,15 +86,19 @@ def _print_where_to_look(settings: Settings, log_dir: Path) -> None:
 
     catalog = TopicCatalog(settings.topic_prefix)
     click.echo(f"broker   {settings.broker_url} ({settings.broker_kind})")
-    click.echo(f"gateway  http://{settings.gateway_host}:{settings.gateway_port}  (POST /v1/requests/<channel>, "
-               "/v1/channels/<channel>/…, POST /v1/tickets/<id>/actions, GET /healthz, GET /metrics)")  # fmt: skip
+    click.echo(
+        f"gateway  http://{settings.gateway_host}:{settings.gateway_port}  (POST /v1/requests/<channel>, "
+        "/v1/channels/<channel>/…, POST /v1/tickets/<id>/actions, GET /healthz, GET /metrics)"
+    )
     click.echo(f"board    http://{settings.gateway_host}:{settings.gateway_port}/board  (the floor's live board)")
     if settings.smtp_port:
         click.echo(f"smtp     {settings.smtp_host}:{settings.smtp_port}  (mail to the support address → raw.email)")
     click.echo(f"worker   http://{settings.worker_host}:{settings.worker_port}/metrics  /v1/status  /v1/tickets/<id>")
-    click.echo(f"topics   {catalog.name('raw.<channel>')} → {catalog.requests_normalized} → "
-               f"{catalog.requests_classified} → {catalog.name('dept.<department>')}, {catalog.sla_events}, "
-               f"{catalog.requests_invalid}")  # fmt: skip
+    click.echo(
+        f"topics   {catalog.name('raw.<channel>')} → {catalog.requests_normalized} → "
+        f"{catalog.requests_classified} → {catalog.name('dept.<department>')}, {catalog.sla_events}, "
+        f"{catalog.requests_invalid}"
+    )
     if (log_dir / "api-token").exists():
         click.echo(f"token    {log_dir / 'api-token'}  (Authorization: Bearer <token>; client 'local', this run only)")
     click.echo(f"logs     {log_dir}")
@@ -166,8 +172,10 @@ def demo(rate: float, duration: float | None, **flags: Any) -> None:
         click.echo("ready: the worker owns its partitions and has recovered its tables")
         click.echo(f"policy   {supervisor.settings.policy_file} (time-compressed targets for the demo)")
         mail = "mail over SMTP (email)" if supervisor.settings.smtp_port else "generic JSON (email: SMTP is off)"
-        click.echo("traffic  signed webhooks (app, webchat, social, vip), CTI call events (phone), WeChat Work "
-                   f"callbacks (wecom), {mail}, generic JSON (store); channel secrets generated for this run")  # fmt: skip
+        click.echo(
+            "traffic  signed webhooks (app, webchat, social, vip), CTI call events (phone), WeChat Work "
+            f"callbacks (wecom), {mail}, generic JSON (store); channel secrets generated for this run"
+        )
         run_demo(supervisor, rate=rate, duration=duration)
     finally:
         say("\nstopping …")

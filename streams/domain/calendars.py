@@ -90,7 +90,7 @@ class CalendarSpec(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _some_working_day(self) -> "CalendarSpec":
+    def _some_working_day(self) -> CalendarSpec:
         if not self.weekdays:
             raise ValueError("a calendar needs at least one working weekday")
         return self

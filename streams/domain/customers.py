@@ -25,9 +25,71 @@ REPEAT_SIMILARITY = 0.4
 RECENT_KEPT = 20
 _LONG_NUMBER = re.compile(r"^\d{6,}$")
 _STOP_TOKENS = frozenset(
-    "的 了 吗 呢 啊 吧 我 你 们 是 在 有 和 就 都 也 还 很 要 会 能 请 请问 一下 一个 这个 那个 什么 怎么 "
-    "the a an to of and or is are was i my me you your it this that for on in at with please can could "
-    "would be have has do does not no".split()
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "啊",
+        "吧",
+        "我",
+        "你",
+        "们",
+        "是",
+        "在",
+        "有",
+        "和",
+        "就",
+        "都",
+        "也",
+        "还",
+        "很",
+        "要",
+        "会",
+        "能",
+        "请",
+        "请问",
+        "一下",
+        "一个",
+        "这个",
+        "那个",
+        "什么",
+        "怎么",
+        "the",
+        "a",
+        "an",
+        "to",
+        "of",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "i",
+        "my",
+        "me",
+        "you",
+        "your",
+        "it",
+        "this",
+        "that",
+        "for",
+        "on",
+        "in",
+        "at",
+        "with",
+        "please",
+        "can",
+        "could",
+        "would",
+        "be",
+        "have",
+        "has",
+        "do",
+        "does",
+        "not",
+        "no",
+    ]
 )
 
 
@@ -82,9 +144,14 @@ def _similar(one: list[str], other: list[str]) -> bool:
 
 
 def find_repeat(
-    record: CustomerRecord | None, *, ticket_id: str, request_type: str, tokens: list[str], submitted_at: float,
+    record: CustomerRecord | None,
+    *,
+    ticket_id: str,
+    request_type: str,
+    tokens: list[str],
+    submitted_at: float,
     window: float,
-) -> str | None:  # fmt: skip
+) -> str | None:
     """The most recent earlier ticket this request repeats, if any."""
     if record is None:
         return None
@@ -99,12 +166,19 @@ def find_repeat(
 
 
 def remember(
-    record: CustomerRecord | None, *, ticket_id: str, request_type: str, tokens: list[str], submitted_at: float,
+    record: CustomerRecord | None,
+    *,
+    ticket_id: str,
+    request_type: str,
+    tokens: list[str],
+    submitted_at: float,
     window: float,
-) -> CustomerRecord:  # fmt: skip
+) -> CustomerRecord:
     """Add the request to the customer's recent requests, dropping those out of the window."""
     record = record or CustomerRecord()
-    recent = [item for item in record.recent if submitted_at - item.submitted_at <= window and item.ticket_id != ticket_id]
+    recent = [
+        item for item in record.recent if submitted_at - item.submitted_at <= window and item.ticket_id != ticket_id
+    ]
     recent.append(RecentRequest(ticket_id=ticket_id, type=request_type, submitted_at=submitted_at, tokens=tokens))
     record.recent = recent[-RECENT_KEPT:]
     return record

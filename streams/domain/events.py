@@ -6,7 +6,7 @@ kind, level), so a consumer can drop a redelivered copy.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from streams import ids
@@ -22,7 +22,7 @@ SOURCE_ROUTER = "/ticketflow/route"
 def iso(moment: float | None) -> str | None:
     if moment is None:
         return None
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def cloudevent(*, event_id: str, source: str, event_type: str, time: float, subject: str, data: dict) -> dict[str, Any]:

@@ -44,18 +44,21 @@ def _present(keys: Iterable[str | None]) -> list[str]:
 
 def profile_contact_keys(profile: CustomerProfile) -> list[str]:
     contacts = profile.contacts
-    return _present([
-        *(number_key(number) for number in contacts.customer_numbers),
-        *(phone_key(phone) for phone in contacts.phones),
-        *(email_key(address) for address in contacts.emails),
-        *(wecom_key(wecom_id) for wecom_id in contacts.wecom_ids),
-    ])  # fmt: skip
+    return _present(
+        [
+            *(number_key(number) for number in contacts.customer_numbers),
+            *(phone_key(phone) for phone in contacts.phones),
+            *(email_key(address) for address in contacts.emails),
+            *(wecom_key(wecom_id) for wecom_id in contacts.wecom_ids),
+        ]
+    )
 
 
 def request_contact_keys(customer: CustomerRef) -> list[str]:
     """A request's contact ids, the most specific first."""
-    return _present([number_key(customer.id), phone_key(customer.phone), email_key(customer.email),
-                     wecom_key(customer.wecom_id)])  # fmt: skip
+    return _present(
+        [number_key(customer.id), phone_key(customer.phone), email_key(customer.email), wecom_key(customer.wecom_id)]
+    )
 
 
 def resolve_customer(customer: CustomerRef, lookup: Lookup | None, fallback: str) -> tuple[str, str]:
@@ -66,8 +69,13 @@ def resolve_customer(customer: CustomerRef, lookup: Lookup | None, fallback: str
             found = lookup(key)
             if found:
                 return found, "profile:" + key.split(":", 1)[0]
-    return ids.customer_id_for(explicit_id=customer.id, phone=customer.phone, email=customer.email,
-                               wecom_id=customer.wecom_id, fallback=fallback)  # fmt: skip
+    return ids.customer_id_for(
+        explicit_id=customer.id,
+        phone=customer.phone,
+        email=customer.email,
+        wecom_id=customer.wecom_id,
+        fallback=fallback,
+    )
 
 
 def contact_customer_id(customer: CustomerRef, fallback: str) -> str:

@@ -96,7 +96,7 @@ class TextModel:
         self._urgent_weights: dict[str, float] = urgent_part["weights"] if urgent_part else {}
 
     @classmethod
-    def load(cls, path: str | Path) -> "TextModel":
+    def load(cls, path: str | Path) -> TextModel:
         path = Path(path)
         try:
             document = json.loads(path.read_text(encoding="utf-8"))

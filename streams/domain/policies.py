@@ -137,7 +137,7 @@ class PolicyFile(_Strict):
         return _ladder(value) or ()
 
     @model_validator(mode="after")
-    def _consistent(self) -> "PolicyFile":
+    def _consistent(self) -> PolicyFile:
         names = [policy.name for policy in self.policies]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:

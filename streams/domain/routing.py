@@ -69,7 +69,7 @@ class RoutingConfig(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _referenced_departments_exist(self) -> "RoutingConfig":
+    def _referenced_departments_exist(self) -> RoutingConfig:
         known = set(self.departments)
         problems = []
 

@@ -78,7 +78,9 @@ class Clock(BaseModel):
 
     def elapsed(self, calendar: Calendar, now: float) -> float:
         """Business seconds counted against the target so far (pauses excluded)."""
-        end = self.stopped_at if self.stopped_at is not None else (self.paused_at if self.paused_at is not None else now)
+        end = (
+            self.stopped_at if self.stopped_at is not None else (self.paused_at if self.paused_at is not None else now)
+        )
         return max(0.0, calendar.between(self.started_at, end) - self.paused_total)
 
 
@@ -111,8 +113,9 @@ def start_clock(
     warn_at: Sequence[float] = (),
     ladder: Sequence[tuple[int, float]] = (),
 ) -> tuple[Clock, SlaEvent]:
-    clock = Clock(metric=metric, cycle=cycle, started_at=started_at, target=target, warn_at=tuple(warn_at),
-                  ladder=tuple(ladder))  # fmt: skip
+    clock = Clock(
+        metric=metric, cycle=cycle, started_at=started_at, target=target, warn_at=tuple(warn_at), ladder=tuple(ladder)
+    )
     _schedule(clock, calendar)
     return clock, SlaEvent("activated", metric, cycle, 0, clock.due_at, started_at, now)
 

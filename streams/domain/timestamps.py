@@ -11,16 +11,16 @@ TICKETFLOW_TIMESTAMP_AHEAD_SECONDS (`configure` is called once at start-up).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 @dataclass(frozen=True)
 class TimestampRange:
-    earliest: datetime = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    earliest: datetime = datetime(2000, 1, 1, tzinfo=UTC)
     ahead: timedelta = timedelta(days=1)
 
     def latest(self, now: datetime | None = None) -> datetime:
-        return (now or datetime.now(timezone.utc)) + self.ahead
+        return (now or datetime.now(UTC)) + self.ahead
 
     def problem(self, moment: datetime, now: datetime | None = None) -> str | None:
         """Why `moment` (aware) is out of range, or None when it is fine."""
@@ -36,7 +36,7 @@ _range = TimestampRange()
 
 def configure(earliest: datetime, ahead: timedelta) -> None:
     global _range
-    _range = TimestampRange(earliest if earliest.tzinfo else earliest.replace(tzinfo=timezone.utc), ahead)
+    _range = TimestampRange(earliest if earliest.tzinfo else earliest.replace(tzinfo=UTC), ahead)
 
 
 def current() -> TimestampRange:
@@ -47,9 +47,9 @@ def to_utc(value: datetime) -> datetime:
     """A timestamp in UTC (naive = UTC), or ValueError when it is outside the accepted range
     (including values whose conversion to UTC overflows)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     try:
-        utc = value.astimezone(timezone.utc)
+        utc = value.astimezone(UTC)
     except OverflowError:  # within a day of year 1 or 9999: out of range either way
         early = value.replace(tzinfo=None) < _range.earliest.replace(tzinfo=None)
         problem = _range.problem(_range.earliest - timedelta(days=1) if early else _range.latest() + timedelta(days=1))
@@ -64,7 +64,7 @@ def to_utc(value: datetime) -> datetime:
 def from_unix(seconds: int) -> datetime:
     """Unix seconds → an aware UTC datetime in range, or ValueError."""
     try:
-        value = datetime.fromtimestamp(seconds, timezone.utc)
+        value = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         raise ValueError(f"{seconds} is not a unix time in the representable range") from None
     return to_utc(value)

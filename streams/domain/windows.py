@@ -36,7 +36,7 @@ class WindowKey:
         return f"{self.size}|{self.start:.0f}|{self.department}|{self.channel}|{self.priority}"
 
     @classmethod
-    def decode(cls, text: str) -> "WindowKey":
+    def decode(cls, text: str) -> WindowKey:
         size, start, department, channel, priority = text.split("|")
         return cls(size, float(start), department, channel, priority)
 
@@ -47,10 +47,24 @@ class WindowKey:
         return (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-def fact(kind: str, *, at: float, department: str, channel: str, priority: str, metric: str | None = None,
-         within_target: bool | None = None, elapsed: float | None = None) -> dict[str, Any]:  # fmt: skip
-    document: dict[str, Any] = {"kind": kind, "at": at, "department": department, "channel": channel,
-                                "priority": priority}  # fmt: skip
+def fact(
+    kind: str,
+    *,
+    at: float,
+    department: str,
+    channel: str,
+    priority: str,
+    metric: str | None = None,
+    within_target: bool | None = None,
+    elapsed: float | None = None,
+) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "kind": kind,
+        "at": at,
+        "department": department,
+        "channel": channel,
+        "priority": priority,
+    }
     if metric is not None:
         document["metric"] = metric
     if within_target is not None:

@@ -25,7 +25,7 @@ import hmac
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -69,6 +69,7 @@ ANONYMOUS = "anonymous"
 OFF_LOOP_BYTES = 16 * 1024
 WEBHOOK_CHANNELS = tuple(webhook.CHANNELS)
 
+
 class Gateway:
     def __init__(self, settings: Settings, publisher: Publisher) -> None:
         self.settings = settings
@@ -81,9 +82,11 @@ class Gateway:
         self.max_age = timedelta(seconds=settings.webhook_max_age_seconds)
         self.wecom: wecom.WeComCrypto | None = None
         if settings.wecom_token and settings.wecom_aes_key and settings.wecom_corp_id:
-            self.wecom = wecom.WeComCrypto.create(settings.wecom_token.get_secret_value(),
-                                                  settings.wecom_aes_key.get_secret_value(),
-                                                  settings.wecom_corp_id)  # fmt: skip
+            self.wecom = wecom.WeComCrypto.create(
+                settings.wecom_token.get_secret_value(),
+                settings.wecom_aes_key.get_secret_value(),
+                settings.wecom_corp_id,
+            )
 
     def build(self) -> web.Application:
         application = web.Application(client_max_size=self.settings.max_body_bytes)
@@ -126,8 +129,12 @@ class Gateway:
 
     @staticmethod
     def _unauthorized() -> web.Response:
-        return error_response(401, "unauthorized", "send Authorization: Bearer <API token> (TICKETFLOW_API_TOKENS)",
-                      headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        return error_response(
+            401,
+            "unauthorized",
+            "send Authorization: Bearer <API token> (TICKETFLOW_API_TOKENS)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
     async def submit_request(self, request: web.Request) -> web.Response:
         channel = request.match_info["channel"]
@@ -139,7 +146,7 @@ class Gateway:
         return response
 
     async def _submit_request(self, request: web.Request, channel: str, client: str) -> web.Response:
-        received_at = datetime.now(timezone.utc)
+        received_at = datetime.now(UTC)
         body = await self._read_body(request)
         if isinstance(body, web.Response):
             await self._refuse(request, channel, Refusal(413, Rejection("body_too_large", body.text or ""), True))
@@ -157,9 +164,16 @@ class Gateway:
         if client == ANONYMOUS and submission.customer.tier is not None:  # nobody vouches for a declared tier
             submission.customer.tier = None
             body = submission.model_dump_json(exclude_none=True).encode()
-        intake = Intake(channel=channel, adapter=ADAPTER, idempotency_key=idempotency_key,
-                        content_type="application/json", body=body.decode("utf-8"), received_at=received_at,
-                        sender=submission.customer, key_namespace=ids.CLIENT_KEYS)  # fmt: skip
+        intake = Intake(
+            channel=channel,
+            adapter=ADAPTER,
+            idempotency_key=idempotency_key,
+            content_type="application/json",
+            body=body.decode("utf-8"),
+            received_at=received_at,
+            sender=submission.customer,
+            key_namespace=ids.CLIENT_KEYS,
+        )
         return await self._accept(request, intake)
 
     # -- channel adapters ------------------------------------------------------------------------
@@ -169,15 +183,20 @@ class Gateway:
         if channel not in WEBHOOK_CHANNELS:
             note(request, channel="unknown", error="unknown_channel")
             HTTP_REQUESTS.labels("channel", "unknown", "404").inc()
-            return error_response(404, "unknown_channel", f"webhooks exist for {list(WEBHOOK_CHANNELS)}; "
-                          "phone events and the WeChat Work callback have their own paths")  # fmt: skip
+            return error_response(
+                404,
+                "unknown_channel",
+                f"webhooks exist for {list(WEBHOOK_CHANNELS)}; "
+                "phone events and the WeChat Work callback have their own paths",
+            )
         secret = self.settings.channel_secret(channel)
         return await self._channel(request, channel, lambda http: webhook.accept(channel, http, secret, self.max_age))
 
     async def phone_events(self, request: web.Request) -> web.Response:
         secret = self.settings.channel_secret("phone")
-        response = await self._channel(request, "phone", lambda http: cti.accept(http, secret, self.max_age),
-                                       on_accepted=self._observe_call)  # fmt: skip
+        response = await self._channel(
+            request, "phone", lambda http: cti.accept(http, secret, self.max_age), on_accepted=self._observe_call
+        )
         return response
 
     async def wecom_verify(self, request: web.Request) -> web.Response:
@@ -188,8 +207,9 @@ class Gateway:
 
     def _wecom(self, http: HttpInput, step: Callable) -> Intake | Refusal | Reply:  # noqa: ANN401
         if self.wecom is None:
-            return Refusal(403, Rejection("channel_not_configured", "the WeChat Work callback is not configured"),
-                           publish=False)  # fmt: skip
+            return Refusal(
+                403, Rejection("channel_not_configured", "the WeChat Work callback is not configured"), publish=False
+            )
         return step(http, self.wecom, self.max_age)
 
     def _observe_call(self, intake: Intake) -> None:
@@ -197,17 +217,25 @@ class Gateway:
         if isinstance(event, cti.CallEvent):
             self.calls.observe(event, self.settings.call_answer_target_seconds)
 
-    async def _channel(self, request: web.Request, channel: str,
-                       handle: Callable[[HttpInput], Intake | Refusal | Reply],
-                       on_accepted: Callable[[Intake], None] | None = None) -> web.Response:  # fmt: skip
+    async def _channel(
+        self,
+        request: web.Request,
+        channel: str,
+        handle: Callable[[HttpInput], Intake | Refusal | Reply],
+        on_accepted: Callable[[Intake], None] | None = None,
+    ) -> web.Response:
         note(request, channel=channel)
         response = await self._channel_response(request, channel, handle, on_accepted)
         HTTP_REQUESTS.labels("channel", channel, str(response.status)).inc()
         return response
 
-    async def _channel_response(self, request: web.Request, channel: str,
-                                handle: Callable[[HttpInput], Intake | Refusal | Reply],
-                                on_accepted: Callable[[Intake], None] | None) -> web.Response:  # fmt: skip
+    async def _channel_response(
+        self,
+        request: web.Request,
+        channel: str,
+        handle: Callable[[HttpInput], Intake | Refusal | Reply],
+        on_accepted: Callable[[Intake], None] | None,
+    ) -> web.Response:
         body = await self._read_body(request)
         if isinstance(body, web.Response):  # cannot be verified: counted, not kept
             await self._refuse(request, channel, Refusal(413, Rejection("body_too_large", body.text or ""), False))
@@ -226,8 +254,9 @@ class Gateway:
 
     # -- shared --------------------------------------------------------------------------------
 
-    async def _accept(self, request: web.Request, intake: Intake,
-                      on_accepted: Callable[[Intake], None] | None = None) -> web.Response:  # fmt: skip
+    async def _accept(
+        self, request: web.Request, intake: Intake, on_accepted: Callable[[Intake], None] | None = None
+    ) -> web.Response:
         try:
             answer, duplicate = await self.sink.accept(intake)
         except RecordTooLarge as exc:
@@ -241,8 +270,9 @@ class Gateway:
         if on_accepted is not None and not duplicate:
             on_accepted(intake)
         if intake.reply is not None:
-            return web.Response(status=intake.reply.status, text=intake.reply.text,
-                                content_type=intake.reply.content_type)  # fmt: skip
+            return web.Response(
+                status=intake.reply.status, text=intake.reply.text, content_type=intake.reply.content_type
+            )
         return web.json_response({**answer, "duplicate": duplicate}, status=202)
 
     async def _refuse(self, request: web.Request, channel: str, refusal: Refusal) -> None:
@@ -272,9 +302,7 @@ class Gateway:
             await self.sink.refuse("unknown", refusal, replay_topic=self.catalog.tickets_actions)
             return error_response(refusal.status, code, reason, details)
         if submission.type == "transfer" and submission.department not in self.departments:
-            reason = (
-                f"a transfer needs 'department', one of {sorted(self.departments)}; got {submission.department!r}"
-            )
+            reason = f"a transfer needs 'department', one of {sorted(self.departments)}; got {submission.department!r}"
             refusal = Refusal(422, Rejection("unknown_department", reason), True, body)
             await self.sink.refuse("unknown", refusal, replay_topic=self.catalog.tickets_actions)
             return error_response(422, "unknown_department", reason)
@@ -285,7 +313,7 @@ class Gateway:
             ticket_id=ticket_id,
             type=submission.type,
             by=submission.by,
-            at=submission.at or datetime.now(timezone.utc),
+            at=submission.at or datetime.now(UTC),
             automated=submission.automated,
             department=submission.department,
             channel=submission.channel,
@@ -336,7 +364,9 @@ class Gateway:
     async def _read_body(self, request: web.Request) -> bytes | web.Response:
         limit = self.settings.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
-            return error_response(413, "body_too_large", f"body of {request.content_length} bytes exceeds the {limit}-byte limit")
+            return error_response(
+                413, "body_too_large", f"body of {request.content_length} bytes exceeds the {limit}-byte limit"
+            )
         try:
             return await request.read()
         except web.HTTPRequestEntityTooLarge:
@@ -345,9 +375,11 @@ class Gateway:
     @staticmethod
     def _unavailable() -> web.Response:
         return error_response(
-            503, "broker_unavailable", "the broker did not acknowledge the record; retry later (nothing was accepted)",
+            503,
+            "broker_unavailable",
+            "the broker did not acknowledge the record; retry later (nothing was accepted)",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )  # fmt: skip
+        )
 
 
 async def _worker_ready(url: str) -> bool:
@@ -357,7 +389,7 @@ async def _worker_ready(url: str) -> bool:
     try:
         async with ClientSession(timeout=ClientTimeout(total=2)) as session, session.get(url) as response:
             return response.status == 200 and (await response.json()).get("ready") is True
-    except (ClientError, asyncio.TimeoutError, ValueError):
+    except (TimeoutError, ClientError, ValueError):
         return False
 
 
@@ -376,13 +408,19 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None, stop: as
     # and /healthz says the broker is unreachable.
     publisher.connect_in_background()
     if settings.allow_anonymous_writes_insecure:
-        log.warning("TICKETFLOW_ALLOW_ANONYMOUS_WRITES_INSECURE is on: /v1/requests and /v1/tickets/…/actions "
-                    "accept writes without a token; use it on a closed development network only")  # fmt: skip
+        log.warning(
+            "TICKETFLOW_ALLOW_ANONYMOUS_WRITES_INSECURE is on: /v1/requests and /v1/tickets/…/actions "
+            "accept writes without a token; use it on a closed development network only"
+        )
     elif not settings.client_tokens:
-        log.warning("no API token is set (TICKETFLOW_API_TOKENS): /v1/requests and /v1/tickets/…/actions refuse "
-                    "every write with 401")  # fmt: skip
+        log.warning(
+            "no API token is set (TICKETFLOW_API_TOKENS): /v1/requests and /v1/tickets/…/actions refuse "
+            "every write with 401"
+        )
     gateway = Gateway(settings, publisher)
-    runner = web.AppRunner(gateway.build(), access_log_class=JsonAccessLogger, access_log=logging.getLogger("ticketflow.access"))
+    runner = web.AppRunner(
+        gateway.build(), access_log_class=JsonAccessLogger, access_log=logging.getLogger("ticketflow.access")
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.gateway_host, settings.gateway_port)
     smtp_server: asyncio.AbstractServer | None = None
@@ -393,19 +431,37 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None, stop: as
         log.info("gateway listening on http://%s:%d", settings.gateway_host, settings.gateway_port)
         if settings.smtp_port:
             tls = settings.smtp_tls_context()
-            smtp_server = await start_smtp(gateway.sink, settings.smtp_host, settings.smtp_port, settings.mail_max_bytes,
-                                           tls_context=tls, require_tls=tls is not None and settings.smtp_requires_tls,
-                                           allowed_peers=settings.smtp_allowed_networks,
-                                           limits=SmtpLimits(settings.smtp_max_recipients, settings.smtp_max_connections,
-                                                             settings.smtp_peer_connections_per_minute))  # fmt: skip
-            log.info("SMTP intake listening on %s:%d (STARTTLS %s, peers: %s)", settings.smtp_host, settings.smtp_port,
-                     ("required" if settings.smtp_requires_tls else "offered") if tls else "off",
-                     settings.smtp_allowed_peers or "any")  # fmt: skip
+            smtp_server = await start_smtp(
+                gateway.sink,
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.mail_max_bytes,
+                tls_context=tls,
+                require_tls=tls is not None and settings.smtp_requires_tls,
+                allowed_peers=settings.smtp_allowed_networks,
+                limits=SmtpLimits(
+                    settings.smtp_max_recipients,
+                    settings.smtp_max_connections,
+                    settings.smtp_peer_connections_per_minute,
+                ),
+            )
+            log.info(
+                "SMTP intake listening on %s:%d (STARTTLS %s, peers: %s)",
+                settings.smtp_host,
+                settings.smtp_port,
+                ("required" if settings.smtp_requires_tls else "offered") if tls else "off",
+                settings.smtp_allowed_peers or "any",
+            )
         if settings.imap_host:
             poller = ImapPoller.from_settings(gateway.sink, settings)
             poller_task = asyncio.create_task(poller.run(stopping))
-            log.info("polling IMAP mailbox %s on %s:%d every %gs", settings.imap_mailbox, settings.imap_host,
-                     settings.imap_port, settings.imap_poll_seconds)  # fmt: skip
+            log.info(
+                "polling IMAP mailbox %s on %s:%d every %gs",
+                settings.imap_mailbox,
+                settings.imap_host,
+                settings.imap_port,
+                settings.imap_poll_seconds,
+            )
         if ready is not None:
             ready.set()
         await stopping.wait()

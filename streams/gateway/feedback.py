@@ -73,21 +73,24 @@ async def _submit(gateway: Gateway, request: web.Request) -> web.Response:
             submission = FeedbackSubmission.model_validate({**submission.model_dump(), "idempotency_key": header_key})
         except ValidationError as exc:
             reason, details = describe_validation_error(exc)
-            return await _refuse(gateway, 422, Rejection("invalid_feedback", f"Idempotency-Key: {reason}", details),
-                                 body)  # fmt: skip
+            return await _refuse(
+                gateway, 422, Rejection("invalid_feedback", f"Idempotency-Key: {reason}", details), body
+            )
     received = time.time()
     record_id = feedback_id(submission, received_at=received)
     known = gateway.cache.get(_SCOPE, record_id)
     if known is not None:
         answer = await known if isinstance(known, asyncio.Future) else known
         return web.json_response({**answer, "duplicate": True}, status=202)
-    record = Feedback(**submission.model_dump(), feedback_id=record_id,
-                      received_at=datetime.fromtimestamp(received, UTC))  # fmt: skip
+    record = Feedback(
+        **submission.model_dump(), feedback_id=record_id, received_at=datetime.fromtimestamp(received, UTC)
+    )
     answer = {"feedback_id": record_id, "ticket_id": submission.ticket_id}
     gateway.cache.begin(_SCOPE, record_id)
     try:
-        await gateway.sink.publish(gateway.catalog.feedback, submission.ticket_id.encode(),
-                                   record.model_dump_json().encode())  # fmt: skip
+        await gateway.sink.publish(
+            gateway.catalog.feedback, submission.ticket_id.encode(), record.model_dump_json().encode()
+        )
     except PublishError as exc:
         gateway.cache.finish(_SCOPE, record_id, None, exc)
         log.warning("publish failed: %s", exc)

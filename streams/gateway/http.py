@@ -23,8 +23,13 @@ HTTP_REQUESTS = Counter(
 )
 
 
-def error_response(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None,
-           headers: dict[str, str] | None = None) -> web.Response:  # fmt: skip
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
     body: dict[str, Any] = {"error": code, "message": message}
     if details:
         body["details"] = details

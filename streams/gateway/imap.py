@@ -26,9 +26,12 @@ from streams.gateway.intake import IntakeSink
 from streams.gateway.smtp import receive_mail
 from streams.settings import Settings
 
-IMAP_POLL_FAILURES = Counter("ticketflow_imap_poll_failures", "IMAP polls of the support mailbox that failed (retried next interval).")
+IMAP_POLL_FAILURES = Counter(
+    "ticketflow_imap_poll_failures", "IMAP polls of the support mailbox that failed (retried next interval)."
+)
 IMAP_MESSAGE_FAILURES = Counter(
-    "ticketflow_imap_message_failures", "Mails the IMAP poller could not fetch or mark this poll (tried again next poll)."
+    "ticketflow_imap_message_failures",
+    "Mails the IMAP poller could not fetch or mark this poll (tried again next poll).",
 )
 
 log = logging.getLogger("ticketflow.imap")
@@ -72,10 +75,17 @@ class ImapPoller:
     @classmethod
     def from_settings(cls, sink: IntakeSink, settings: Settings) -> ImapPoller:
         assert settings.imap_host and settings.imap_user and settings.imap_password
-        return cls(sink=sink, host=settings.imap_host, port=settings.imap_port, user=settings.imap_user,
-                   password=settings.imap_password.get_secret_value(), mailbox=settings.imap_mailbox,
-                   ssl=settings.imap_ssl, interval=settings.imap_poll_seconds,
-                   max_bytes=settings.mail_max_bytes)  # fmt: skip
+        return cls(
+            sink=sink,
+            host=settings.imap_host,
+            port=settings.imap_port,
+            user=settings.imap_user,
+            password=settings.imap_password.get_secret_value(),
+            mailbox=settings.imap_mailbox,
+            ssl=settings.imap_ssl,
+            interval=settings.imap_poll_seconds,
+            max_bytes=settings.mail_max_bytes,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set; a failing poll is logged and tried again next interval."""
@@ -83,9 +93,14 @@ class ImapPoller:
             try:
                 result = await self.poll_once()
                 if result.seen:
-                    log.info("IMAP poll: %d new, %d accepted, %d refused, %d left for later",
-                             result.seen, result.accepted, result.refused, result.retry)  # fmt: skip
-            except (ImapError, OSError, asyncio.TimeoutError) as exc:
+                    log.info(
+                        "IMAP poll: %d new, %d accepted, %d refused, %d left for later",
+                        result.seen,
+                        result.accepted,
+                        result.refused,
+                        result.retry,
+                    )
+            except (TimeoutError, ImapError, OSError) as exc:
                 log.warning("IMAP poll of %s:%d failed: %s", self.host, self.port, exc)
                 IMAP_POLL_FAILURES.inc()
             except Exception:  # noqa: BLE001 - e.g. aioimaplib's Abort or CommandTimeout: keep polling
@@ -93,7 +108,7 @@ class ImapPoller:
                 IMAP_POLL_FAILURES.inc()
             try:
                 await asyncio.wait_for(stop.wait(), self.interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _client(self) -> IMAP4:
@@ -124,7 +139,7 @@ class ImapPoller:
                 result.seen += 1
                 try:
                     outcome = await self._take(client, uid.decode())
-                except (ImapError, asyncio.TimeoutError) as exc:  # this mail only: the next ones are taken
+                except (TimeoutError, ImapError) as exc:  # this mail only: the next ones are taken
                     log.warning("IMAP: UID %s skipped this poll: %s", uid.decode(), exc)
                     result.errors.append(f"UID {uid.decode()}: {exc}")
                     IMAP_MESSAGE_FAILURES.inc()
@@ -135,7 +150,7 @@ class ImapPoller:
         finally:
             try:
                 await asyncio.wait_for(client.logout(), self.timeout)
-            except (asyncio.TimeoutError, OSError, Exception):  # noqa: BLE001 - best effort
+            except (TimeoutError, OSError, Exception):  # noqa: BLE001 - best effort
                 pass
         return result
 

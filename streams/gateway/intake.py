@@ -107,7 +107,9 @@ class RecordTooLarge(ValueError):
     """An accepted payload whose record would exceed the largest record the broker takes."""
 
     def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"the record would be {size} bytes; at most {limit} are published (TICKETFLOW_MAX_RECORD_BYTES)")
+        super().__init__(
+            f"the record would be {size} bytes; at most {limit} are published (TICKETFLOW_MAX_RECORD_BYTES)"
+        )
         self.size, self.limit = size, limit
 
 
@@ -117,8 +119,14 @@ KEPT_PREFIX_BYTES = 64 * 1024
 
 
 class IntakeSink:
-    def __init__(self, publisher: Publisher, catalog: TopicCatalog, cache: IdempotencyCache | None = None, *,
-                 max_record_bytes: int = 1_000_000) -> None:  # fmt: skip
+    def __init__(
+        self,
+        publisher: Publisher,
+        catalog: TopicCatalog,
+        cache: IdempotencyCache | None = None,
+        *,
+        max_record_bytes: int = 1_000_000,
+    ) -> None:
         self.publisher = publisher
         self.catalog = catalog
         self.cache = cache if cache is not None else IdempotencyCache()
@@ -161,8 +169,13 @@ class IntakeSink:
         """(topic, key, value) of what an intake publishes; RecordTooLarge before anything is sent."""
         records = []
         if intake.publish_request:
-            records.append((self.catalog.raw(intake.channel), intake.sender_id().encode(),
-                            intake.envelope().model_dump_json().encode()))  # fmt: skip
+            records.append(
+                (
+                    self.catalog.raw(intake.channel),
+                    intake.sender_id().encode(),
+                    intake.envelope().model_dump_json().encode(),
+                )
+            )
         for action in intake.actions:
             records.append((self.catalog.tickets_actions, action.ticket_id.encode(), action.model_dump_json().encode()))
         for _, _, value in records:
@@ -182,11 +195,21 @@ class IntakeSink:
             replay_topic = self.catalog.raw(channel)
         rejection, raw = refusal.rejection, refusal.raw
         if len(raw) > self.max_record_bytes // 2:  # its invalid record could not be published whole
-            rejection = Rejection(rejection.error_code, f"{rejection.reason} (only the first {KEPT_PREFIX_BYTES} of "
-                                  f"{len(raw)} bytes are kept here)", rejection.errors)  # fmt: skip
+            rejection = Rejection(
+                rejection.error_code,
+                f"{rejection.reason} (only the first {KEPT_PREFIX_BYTES} of {len(raw)} bytes are kept here)",
+                rejection.errors,
+            )
             raw = raw[:KEPT_PREFIX_BYTES]
-        output = invalid_output(self.catalog, stage="gateway", channel=label, rejection=rejection,
-                                raw=raw, source=None, replay_topic=replay_topic)  # fmt: skip
+        output = invalid_output(
+            self.catalog,
+            stage="gateway",
+            channel=label,
+            rejection=rejection,
+            raw=raw,
+            source=None,
+            replay_topic=replay_topic,
+        )
         try:
             await self.publisher.publish(output.topic, output.key, output.value)
         except PublishError as exc:

@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -77,7 +77,7 @@ async def receive_mail(sink: IntakeSink, raw: bytes, adapter: str = SMTP_ADAPTER
     event loop goes on serving HTTP, SMTP and IMAP meanwhile. A refusal is answered for good
     (5xx) only once its record is on requests.invalid; until then the sender keeps the mail (451).
     """
-    outcome = await asyncio.to_thread(mail_intake, raw, datetime.now(timezone.utc), adapter)
+    outcome = await asyncio.to_thread(mail_intake, raw, datetime.now(UTC), adapter)
     if isinstance(outcome, Refusal):
         if not await sink.refuse("email", outcome):
             return "retry", UNAVAILABLE
@@ -132,8 +132,14 @@ class MailHandler:
         self.sink = sink
         self.limits = limits
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,  # noqa: N802
-                          rcpt_options: list[str]) -> str:  # fmt: skip
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,  # noqa: N802
+        rcpt_options: list[str],
+    ) -> str:
         if len(envelope.rcpt_tos) >= self.limits.max_recipients:
             SMTP_REFUSED.labels("too_many_recipients").inc()
             return f"452 4.5.3 too many recipients (at most {self.limits.max_recipients} per message)"
@@ -197,9 +203,18 @@ async def start_smtp(
     handler = MailHandler(sink, limits or SmtpLimits())
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: IntakeSMTP(handler, allowed_peers=allowed_peers, data_size_limit=max_bytes, enable_SMTPUTF8=True,
-                           decode_data=False, hostname="ticketflow", ident="Ticketflow intake", timeout=60,
-                           tls_context=tls_context, require_starttls=require_tls),  # fmt: skip
+        lambda: IntakeSMTP(
+            handler,
+            allowed_peers=allowed_peers,
+            data_size_limit=max_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname="ticketflow",
+            ident="Ticketflow intake",
+            timeout=60,
+            tls_context=tls_context,
+            require_starttls=require_tls,
+        ),
         host=host,
         port=port,
     )

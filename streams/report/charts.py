@@ -22,8 +22,14 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
 )
-COLOURS = {"bar": "#4472c4", "accent": "#c0504d", "ok": "#2e7d32", "line": "#ed7d31", "grey": "#7f7f7f",
-           "muted": "#a5b8e0"}  # fmt: skip
+COLOURS = {
+    "bar": "#4472c4",
+    "accent": "#c0504d",
+    "ok": "#2e7d32",
+    "line": "#ed7d31",
+    "grey": "#7f7f7f",
+    "muted": "#a5b8e0",
+}
 
 
 class FontMissing(RuntimeError):
@@ -52,23 +58,24 @@ def _pyplot():  # noqa: ANN202
     import matplotlib
 
     matplotlib.use("svg")
-    from matplotlib import font_manager
-    from matplotlib import pyplot
+    from matplotlib import font_manager, pyplot
 
     path = find_cjk_font()
     font_manager.fontManager.addfont(str(path))
     name = font_manager.FontProperties(fname=str(path)).get_name()
-    matplotlib.rcParams.update({
-        "svg.fonttype": "path",
-        "svg.hashsalt": "ticketflow-report",  # stable ids: the same data gives the same file
-        "font.family": "sans-serif",
-        "font.sans-serif": [name, "DejaVu Sans"],
-        "axes.unicode_minus": False,
-        "font.size": 9,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "figure.dpi": 100,
-    })  # fmt: skip
+    matplotlib.rcParams.update(
+        {
+            "svg.fonttype": "path",
+            "svg.hashsalt": "ticketflow-report",  # stable ids: the same data gives the same file
+            "font.family": "sans-serif",
+            "font.sans-serif": [name, "DejaVu Sans"],
+            "axes.unicode_minus": False,
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "figure.dpi": 100,
+        }
+    )
     return pyplot
 
 
@@ -80,7 +87,7 @@ def _svg(fig: Any, prefix: str) -> str:
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     _pyplot().close(fig)
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     # Each chart's ids get their own prefix: several SVGs share one HTML document.
     text = _ID.sub(lambda m: f'{m.group(1)}="{m.group(2) or ""}{prefix}-{m.group(3)}', text)
     text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 width="100%"', text, count=1)
@@ -97,7 +104,9 @@ def pareto_chart(rows: Sequence[dict[str, Any]], title: str, prefix: str, limit:
     labels = [row["label"] for row in rows]
     colours = [COLOURS["bar"] if row["vital"] else COLOURS["muted"] for row in rows]
     axis.bar(range(len(rows)), [row["count"] for row in rows], color=colours)
-    axis.set_xticks(range(len(rows)), labels, rotation=30 if len(rows) > 5 else 0, ha="right" if len(rows) > 5 else "center")
+    axis.set_xticks(
+        range(len(rows)), labels, rotation=30 if len(rows) > 5 else 0, ha="right" if len(rows) > 5 else "center"
+    )
     axis.set_ylabel("件数 count")
     axis.set_title(title, loc="left", fontsize=10)
     share = axis.twinx()

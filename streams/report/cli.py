@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
@@ -45,8 +45,18 @@ class _Progress:
             self.bar.close()
 
 
-def make_report(*, bootstrap: str, prefix: str, first: date, last: date, zone: str, kpi_path: Path | None,
-                output_format: str, follow_days: float, progress: _Progress | None = None) -> tuple[str, Review]:  # fmt: skip
+def make_report(
+    *,
+    bootstrap: str,
+    prefix: str,
+    first: date,
+    last: date,
+    zone: str,
+    kpi_path: Path | None,
+    output_format: str,
+    follow_days: float,
+    progress: _Progress | None = None,
+) -> tuple[str, Review]:
     """Read the topics and render the review; returns (document, review)."""
     from streams.report import reader
     from streams.report.facts import Folder
@@ -59,15 +69,17 @@ def make_report(*, bootstrap: str, prefix: str, first: date, last: date, zone: s
     current_bounds, previous_bounds = period.bounds(), previous.bounds()
     folder = Folder(current_bounds, previous_bounds)
     plan = reader.read(
-        bootstrap, TopicCatalog(prefix), folder,
+        bootstrap,
+        TopicCatalog(prefix),
+        folder,
         since=previous_bounds[0] - 3600,  # an hour of slack for producers' clocks
         until=current_bounds[1] + follow_days * 86400 if follow_days > 0 else None,
         on_plan=(lambda p: progress.plan(p.total)) if progress else None,
         progress=progress.advance if progress else None,
-    )  # fmt: skip
+    )
     if progress:
         progress.close()
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     review = build(folder, period, kpi_file, generated_at=generated, missing_topics=plan.missing)
     if output_format == "markdown":
         from streams.report.markdown import render
@@ -81,13 +93,23 @@ def make_report(*, bootstrap: str, prefix: str, first: date, last: date, zone: s
 @click.option("--to", "last", required=True, help="Last day of the period, inclusive (YYYY-MM-DD).")
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="File to write.")
 @click.option("--format", "output_format", type=click.Choice(["html", "markdown"]), default="html", show_default=True)
-@click.option("--kpi-file", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="KPI targets (default: the bundled kpis.yaml, seed 000; kpis-seed002.yaml, kpis-seed004.yaml).")
+@click.option(
+    "--kpi-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="KPI targets (default: the bundled kpis.yaml, seed 000; kpis-seed002.yaml, kpis-seed004.yaml).",
+)
 @click.option("--broker", default=None, help="Bootstrap servers (default: TICKETFLOW_BROKER_URL).")
-@click.option("--follow-days", type=float, default=14.0, show_default=True,
-              help="Read events about the period's tickets up to this many days after it ends (0: to the end).")
-def report(first: str, last: str, out: Path, output_format: str, kpi_file: Path | None, broker: str | None,
-           follow_days: float) -> None:  # fmt: skip
+@click.option(
+    "--follow-days",
+    type=float,
+    default=14.0,
+    show_default=True,
+    help="Read events about the period's tickets up to this many days after it ends (0: to the end).",
+)
+def report(
+    first: str, last: str, out: Path, output_format: str, kpi_file: Path | None, broker: str | None, follow_days: float
+) -> None:
     """Write the review of a period: KPIs against targets, Pareto, trends, breached and reopened tickets."""
     start_day, end_day = _date(first, "--from"), _date(last, "--to")
     if end_day < start_day:
@@ -105,10 +127,16 @@ def report(first: str, last: str, out: Path, output_format: str, kpi_file: Path 
     progress = _Progress(sys.stderr.isatty())
     try:
         document, review = make_report(
-            bootstrap=settings.bootstrap_servers, prefix=settings.topic_prefix, first=start_day, last=end_day,
-            zone=settings.report_timezone, kpi_path=kpi_file, output_format=output_format, follow_days=follow_days,
+            bootstrap=settings.bootstrap_servers,
+            prefix=settings.topic_prefix,
+            first=start_day,
+            last=end_day,
+            zone=settings.report_timezone,
+            kpi_path=kpi_file,
+            output_format=output_format,
+            follow_days=follow_days,
             progress=progress,
-        )  # fmt: skip
+        )
     except ConfigFileError as exc:
         raise click.ClickException(str(exc)) from None
     except (FontMissing, ReadError) as exc:
@@ -118,5 +146,7 @@ def report(first: str, last: str, out: Path, output_format: str, kpi_file: Path 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, encoding="utf-8")
     met = sum(1 for target in review.targets if target["met"])
-    click.echo(f"{out}: {review.counts['requests']:,} requests, {review.counts['breached']:,} breached, "
-               f"{met}/{len(review.targets)} targets met ({time.monotonic() - started:.1f}s)")  # fmt: skip
+    click.echo(
+        f"{out}: {review.counts['requests']:,} requests, {review.counts['breached']:,} breached, "
+        f"{met}/{len(review.targets)} targets met ({time.monotonic() - started:.1f}s)"
+    )

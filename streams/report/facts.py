@@ -28,14 +28,46 @@ def epoch(text: str | None) -> float | None:
 
 class TicketFacts:
     __slots__ = (
-        "ticket_id", "period", "submitted", "channel", "type", "priority", "grade", "aspects", "repeat",
-        "department", "cc", "transferred", "first_response_at", "first_response_elapsed",
-        "first_response_within", "resolved_at", "resolution_elapsed", "resolution_within", "resolutions",
-        "breaches", "escalation_level", "reopened", "csat", "nps", "answered_at", "survey_due",
-    )  # fmt: skip
+        "ticket_id",
+        "period",
+        "submitted",
+        "channel",
+        "type",
+        "priority",
+        "grade",
+        "aspects",
+        "repeat",
+        "department",
+        "cc",
+        "transferred",
+        "first_response_at",
+        "first_response_elapsed",
+        "first_response_within",
+        "resolved_at",
+        "resolution_elapsed",
+        "resolution_within",
+        "resolutions",
+        "breaches",
+        "escalation_level",
+        "reopened",
+        "csat",
+        "nps",
+        "answered_at",
+        "survey_due",
+    )
 
-    def __init__(self, ticket_id: str, period: int, submitted: float, channel: str, type_: str, priority: str,
-                 grade: int | None, aspects: tuple[str, ...], repeat: bool) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ticket_id: str,
+        period: int,
+        submitted: float,
+        channel: str,
+        type_: str,
+        priority: str,
+        grade: int | None,
+        aspects: tuple[str, ...],
+        repeat: bool,
+    ) -> None:
         self.ticket_id = ticket_id
         self.period = period
         self.submitted = submitted
@@ -153,10 +185,16 @@ class Folder:
             return True
         aspects = classification.get("aspects")
         self.tickets[ticket_id] = TicketFacts(
-            ticket_id, period, submitted, intern(request["channel"]), intern(classification["type"]),
-            intern(classification["urgency"]), classification.get("complaint_grade"),
-            tuple(intern(aspect) for aspect in aspects) if aspects else (), bool(classification.get("repeat_of")),
-        )  # fmt: skip
+            ticket_id,
+            period,
+            submitted,
+            intern(request["channel"]),
+            intern(classification["type"]),
+            intern(classification["urgency"]),
+            classification.get("complaint_grade"),
+            tuple(intern(aspect) for aspect in aspects) if aspects else (),
+            bool(classification.get("repeat_of")),
+        )
         return True
 
     # -- dept.<department> --------------------------------------------------------------------
@@ -174,7 +212,7 @@ class Folder:
             at = head.find(_DEPARTMENT, head.find(b'"role":"owner"'))
             end = head.find(b'"', at + len(_DEPARTMENT)) if at >= 0 else -1
             if end > at >= 0:
-                ticket.department = intern(head[at + len(_DEPARTMENT):end].decode())
+                ticket.department = intern(head[at + len(_DEPARTMENT) : end].decode())
             else:
                 ticket.department = orjson.loads(raw)["data"]["department"]
         elif b'"role":"cc"' in head:

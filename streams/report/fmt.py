@@ -5,10 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-TYPE_NAMES = {"inquiry": "咨询 inquiry", "after_sales": "售后 after-sales", "product_issue": "产品/技术 product issue",
-              "service_request": "服务办理 service request", "complaint": "投诉 complaint", "suggestion": "建议 suggestion"}  # fmt: skip
-CHANNEL_NAMES = {"phone": "热线 phone", "app": "APP", "wecom": "企业微信 WeCom", "email": "邮件 e-mail",
-                 "social": "社交媒体 social", "webchat": "在线客服 web chat", "store": "门店 store", "vip": "VIP"}  # fmt: skip
+TYPE_NAMES = {
+    "inquiry": "咨询 inquiry",
+    "after_sales": "售后 after-sales",
+    "product_issue": "产品/技术 product issue",
+    "service_request": "服务办理 service request",
+    "complaint": "投诉 complaint",
+    "suggestion": "建议 suggestion",
+}
+CHANNEL_NAMES = {
+    "phone": "热线 phone",
+    "app": "APP",
+    "wecom": "企业微信 WeCom",
+    "email": "邮件 e-mail",
+    "social": "社交媒体 social",
+    "webchat": "在线客服 web chat",
+    "store": "门店 store",
+    "vip": "VIP",
+}
 BOUND_SIGNS = {"at_least": "≥", "at_most": "≤", "above": ">", "below": "<"}
 
 

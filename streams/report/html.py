@@ -7,8 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from html import escape
 from typing import Any
 
-from streams.report import charts
-from streams.report import fmt
+from streams.report import charts, fmt
 from streams.report.review import Review
 from streams.report.targets import KPIS
 
@@ -43,10 +42,15 @@ figure { margin: 6px 0; } figure svg { max-width: 100%; height: auto; }
 """
 
 
-def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: set[int] = frozenset(),
-           row_class: Callable[[int], str] | None = None) -> str:  # fmt: skip
-    head = "".join(f'<th class="num">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>"
-                   for i, h in enumerate(headers))  # fmt: skip
+def _table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    numeric: set[int] = frozenset(),
+    row_class: Callable[[int], str] | None = None,
+) -> str:
+    head = "".join(
+        f'<th class="num">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>" for i, h in enumerate(headers)
+    )
     body = []
     for index, row in enumerate(rows):
         cells = []
@@ -78,108 +82,259 @@ def _figure(svg: str | None, empty: str = "no data") -> str:
 
 
 def _cards(review: Review) -> str:
-    picks = [("需求量 requests", "requests", "count", "higher"), ("首次响应 first response (mean)", "first_response_mean", "seconds", "lower"),
-             ("解决率 resolved", "resolution_rate", "rate", "higher"), ("超时率 breached", "breach_rate", "rate", "lower"),
-             ("投诉率 complaints", "complaint_rate", "rate", "lower"), ("满意度 CSAT", "csat", "rate", "higher"),
-             ("NPS", "nps", "nps", "higher"), ("升级率 escalated", "escalation_rate", "rate", "lower")]  # fmt: skip
+    picks = [
+        ("需求量 requests", "requests", "count", "higher"),
+        ("首次响应 first response (mean)", "first_response_mean", "seconds", "lower"),
+        ("解决率 resolved", "resolution_rate", "rate", "higher"),
+        ("超时率 breached", "breach_rate", "rate", "lower"),
+        ("投诉率 complaints", "complaint_rate", "rate", "lower"),
+        ("满意度 CSAT", "csat", "rate", "higher"),
+        ("NPS", "nps", "nps", "higher"),
+        ("升级率 escalated", "escalation_rate", "rate", "lower"),
+    ]
     cards = []
     for label, name, unit, better in picks:
         now, before = review.kpis.get(name), review.kpis_previous.get(name)
         shown = f"{int(now):,}" if unit == "count" and now is not None else fmt.value(unit, now)
         delta = fmt.change("nps" if unit == "count" else unit, now, before)
-        cards.append(f'<div class="card"><div class="label">{escape(label)}</div><div class="value">{escape(shown)}</div>'
-                     f'<div class="delta {fmt.direction(better, now, before)}">{escape(delta)} vs previous</div></div>')  # fmt: skip
+        cards.append(
+            f'<div class="card"><div class="label">{escape(label)}</div><div class="value">{escape(shown)}</div>'
+            f'<div class="delta {fmt.direction(better, now, before)}">{escape(delta)} vs previous</div></div>'
+        )
     met = sum(1 for row in review.targets if row["met"])
     known = sum(1 for row in review.targets if row["met"] is not None)
-    cards.append(f'<div class="card"><div class="label">目标达成 targets met</div><div class="value">{met} / {len(review.targets)}'
-                 f'</div><div class="delta na">{len(review.targets) - known} without data</div></div>')  # fmt: skip
+    cards.append(
+        f'<div class="card"><div class="label">目标达成 targets met</div><div class="value">{met} / {len(review.targets)}'
+        f'</div><div class="delta na">{len(review.targets) - known} without data</div></div>'
+    )
     return f'<div class="cards">{"".join(cards)}</div>'
 
 
 def render(review: Review, title: str = "客户需求复盘 Service review") -> str:
     zone = review.period.zone
-    parts = [f"<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{escape(title)} {review.period}</title>"
-             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{CSS}</style></head><body>"]  # fmt: skip
-    parts.append(f"<header><h1>{escape(title)}</h1><div class=\"meta\">Period {review.period} ({review.period.days} days, "
-                 f"{escape(zone)}) · compared with {review.previous} · targets: {escape(review.kpi_file.name)} · "
-                 f"events up to {fmt.moment(review.as_of, zone)} · generated {escape(review.generated_at)}</div></header>")  # fmt: skip
+    parts = [
+        f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)} {review.period}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head><body>'
+    ]
+    parts.append(
+        f'<header><h1>{escape(title)}</h1><div class="meta">Period {review.period} ({review.period.days} days, '
+        f"{escape(zone)}) · compared with {review.previous} · targets: {escape(review.kpi_file.name)} · "
+        f"events up to {fmt.moment(review.as_of, zone)} · generated {escape(review.generated_at)}</div></header>"
+    )
     parts.append(_cards(review))
     if review.notes:
         parts.append('<ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in review.notes) + "</ul>")
 
     parts.append("<section><h2>1. 目标达成 KPIs against targets</h2>")
-    parts.append(_table(["KPI", "scope", "value", "target", "status", "previous", "change", "source"], (
-        [row["label"], row["scope"] or "all", fmt.value(row["unit"], row["value"]), fmt.target_text(row), _status(row["met"]),
-         fmt.value(row["unit"], row["previous"]), _change(row["unit"], row["better"], row["value"], row["previous"]),
-         row["source"]] for row in review.targets), numeric={2, 3, 5, 6}))  # fmt: skip
+    parts.append(
+        _table(
+            ["KPI", "scope", "value", "target", "status", "previous", "change", "source"],
+            (
+                [
+                    row["label"],
+                    row["scope"] or "all",
+                    fmt.value(row["unit"], row["value"]),
+                    fmt.target_text(row),
+                    _status(row["met"]),
+                    fmt.value(row["unit"], row["previous"]),
+                    _change(row["unit"], row["better"], row["value"], row["previous"]),
+                    row["source"],
+                ]
+                for row in review.targets
+            ),
+            numeric={2, 3, 5, 6},
+        )
+    )
     parts.append(f'<p class="note">{escape(review.kpi_file.description)}</p></section>')
 
     parts.append("<section><h2>2. 与上期对比 What changed against the previous period</h2>")
     rows = []
     for name, info in KPIS.items():
         now, before = review.kpis.get(name), review.kpis_previous.get(name)
-        rows.append([info.label, fmt.value(info.unit, now), fmt.value(info.unit, before), _change(info.unit, info.better, now, before)])
-    counts = [[f"count: {name}", f"{review.counts[name]:,}", f"{review.counts_previous[name]:,}",
-               f"{review.counts[name] - review.counts_previous[name]:+,}"] for name in review.counts]  # fmt: skip
+        rows.append(
+            [
+                info.label,
+                fmt.value(info.unit, now),
+                fmt.value(info.unit, before),
+                _change(info.unit, info.better, now, before),
+            ]
+        )
+    counts = [
+        [
+            f"count: {name}",
+            f"{review.counts[name]:,}",
+            f"{review.counts_previous[name]:,}",
+            f"{review.counts[name] - review.counts_previous[name]:+,}",
+        ]
+        for name in review.counts
+    ]
     parts.append(_table(["KPI", str(review.period), str(review.previous), "change"], rows + counts, numeric={1, 2, 3}))
     parts.append("</section>")
 
     parts.append("<section><h2>3. 每日趋势 Daily trends</h2>")
     parts.append(_figure(charts.daily_chart(review.daily, "daily")))
-    parts.append(_table(["day", "requests", "complaints", "resolved", "breached", "first response (mean)", "CSAT"], (
-        [d["date"], d["received"], d["complaints"], d["resolved"], d["breached"], fmt.duration(d["first_response_mean"]),
-         fmt.percent(d["csat"])] for d in review.daily), numeric={1, 2, 3, 4, 5, 6}))  # fmt: skip
+    parts.append(
+        _table(
+            ["day", "requests", "complaints", "resolved", "breached", "first response (mean)", "CSAT"],
+            (
+                [
+                    d["date"],
+                    d["received"],
+                    d["complaints"],
+                    d["resolved"],
+                    d["breached"],
+                    fmt.duration(d["first_response_mean"]),
+                    fmt.percent(d["csat"]),
+                ]
+                for d in review.daily
+            ),
+            numeric={1, 2, 3, 4, 5, 6},
+        )
+    )
     parts.append("</section>")
 
-    parts.append("<section><h2>4. 帕累托分析 Pareto: what drives the volume and the complaints</h2><div class=\"grid2\">")
+    parts.append('<section><h2>4. 帕累托分析 Pareto: what drives the volume and the complaints</h2><div class="grid2">')
     type_rows = [dict(row, label=fmt.type_name(row["label"])) for row in review.pareto_types]
-    parts.append("<div>" + _figure(charts.pareto_chart(type_rows, "需求类型 request types", "pareto-types")) + _pareto_table(type_rows) + "</div>")
-    parts.append("<div>" + _figure(charts.pareto_chart(review.pareto_causes, "投诉原因 complaint causes (aspects)", "pareto-causes"),
-                                   "no complaints in the period") + _pareto_table(review.pareto_causes))  # fmt: skip
+    parts.append(
+        "<div>"
+        + _figure(charts.pareto_chart(type_rows, "需求类型 request types", "pareto-types"))
+        + _pareto_table(type_rows)
+        + "</div>"
+    )
+    parts.append(
+        "<div>"
+        + _figure(
+            charts.pareto_chart(review.pareto_causes, "投诉原因 complaint causes (aspects)", "pareto-causes"),
+            "no complaints in the period",
+        )
+        + _pareto_table(review.pareto_causes)
+    )
     if review.grades:
-        parts.append("<h3>投诉分级 complaint grades</h3>" + _table(["grade", "complaints"], review.grades.items(), numeric={1}))
+        parts.append(
+            "<h3>投诉分级 complaint grades</h3>" + _table(["grade", "complaints"], review.grades.items(), numeric={1})
+        )
     parts.append('</div></div><p class="note">Highlighted rows make up the first 80 % (the vital few).</p></section>')
 
-    parts.append("<section><h2>5. 渠道 Channels: answer/reply rate</h2><div class=\"grid2\">")
-    parts.append(_figure(charts.rate_bars([(fmt.channel_name(c["channel"]), c["answer_rate"]) for c in review.channels],
-                                          "接通率/回复率 answer/reply rate", 0.95, "channels")))  # fmt: skip
-    parts.append(_table(["channel", "requests", "answered", "rate", "first response (median, wall)", "≤ 10 min", "≤ 30 min"], (
-        [fmt.channel_name(c["channel"]), f"{c['requests']:,}", f"{c['answered']:,}", fmt.percent(c["answer_rate"]),
-         fmt.duration(c["first_response_median_wall"]), fmt.percent(c["within_10min"]), fmt.percent(c["within_30min"])]
-        for c in review.channels), numeric={1, 2, 3, 4, 5, 6}))  # fmt: skip
+    parts.append('<section><h2>5. 渠道 Channels: answer/reply rate</h2><div class="grid2">')
+    parts.append(
+        _figure(
+            charts.rate_bars(
+                [(fmt.channel_name(c["channel"]), c["answer_rate"]) for c in review.channels],
+                "接通率/回复率 answer/reply rate",
+                0.95,
+                "channels",
+            )
+        )
+    )
+    parts.append(
+        _table(
+            ["channel", "requests", "answered", "rate", "first response (median, wall)", "≤ 10 min", "≤ 30 min"],
+            (
+                [
+                    fmt.channel_name(c["channel"]),
+                    f"{c['requests']:,}",
+                    f"{c['answered']:,}",
+                    fmt.percent(c["answer_rate"]),
+                    fmt.duration(c["first_response_median_wall"]),
+                    fmt.percent(c["within_10min"]),
+                    fmt.percent(c["within_30min"]),
+                ]
+                for c in review.channels
+            ),
+            numeric={1, 2, 3, 4, 5, 6},
+        )
+    )
     parts.append("</div></section>")
 
-    parts.append("<section><h2>6. 需求类型 Request types: satisfaction and outcomes</h2><div class=\"grid2\">")
-    parts.append(_figure(charts.rate_bars([(fmt.type_name(t["type"]), t["csat"]) for t in review.types],
-                                          "各类型满意度 CSAT per type", 0.85, "types"), "no survey answers"))  # fmt: skip
-    parts.append(_table(["type", "requests", "share", "CSAT", "answers", "resolved", "FR in SLA", "breached"], (
-        [fmt.type_name(t["type"]), f"{t['requests']:,}", fmt.percent(t["share"]), fmt.percent(t["csat"]), t["csat_answers"],
-         fmt.percent(t["resolution_rate"]), fmt.percent(t["first_response_compliance"]), fmt.percent(t["breach_rate"])]
-        for t in review.types), numeric={1, 2, 3, 4, 5, 6, 7}))  # fmt: skip
+    parts.append('<section><h2>6. 需求类型 Request types: satisfaction and outcomes</h2><div class="grid2">')
+    parts.append(
+        _figure(
+            charts.rate_bars(
+                [(fmt.type_name(t["type"]), t["csat"]) for t in review.types],
+                "各类型满意度 CSAT per type",
+                0.85,
+                "types",
+            ),
+            "no survey answers",
+        )
+    )
+    parts.append(
+        _table(
+            ["type", "requests", "share", "CSAT", "answers", "resolved", "FR in SLA", "breached"],
+            (
+                [
+                    fmt.type_name(t["type"]),
+                    f"{t['requests']:,}",
+                    fmt.percent(t["share"]),
+                    fmt.percent(t["csat"]),
+                    t["csat_answers"],
+                    fmt.percent(t["resolution_rate"]),
+                    fmt.percent(t["first_response_compliance"]),
+                    fmt.percent(t["breach_rate"]),
+                ]
+                for t in review.types
+            ),
+            numeric={1, 2, 3, 4, 5, 6, 7},
+        )
+    )
     parts.append("</div></section>")
 
     parts.append("<section><h2>7. SLA 达标率 Compliance per department × channel × priority</h2>")
     parts.append("<h3>各部门 per department</h3>" + _compliance_table(review.compliance_departments, zone))
     if review.compliance_worst:
-        parts.append("<h3>最需关注 furthest below target (department × channel × priority)</h3>"
-                     + _compliance_table(review.compliance_worst, zone))  # fmt: skip
-    parts.append(f'<p class="note">Source: {escape(review.compliance_source)}. Every combination is in the appendix. '
-                 f'Rates under 90 % are in red.</p></section>')  # fmt: skip
+        parts.append(
+            "<h3>最需关注 furthest below target (department × channel × priority)</h3>"
+            + _compliance_table(review.compliance_worst, zone)
+        )
+    parts.append(
+        f'<p class="note">Source: {escape(review.compliance_source)}. Every combination is in the appendix. '
+        f"Rates under 90 % are in red.</p></section>"
+    )
 
-    parts.append(f"<section><h2>8. 超时工单 Breached tickets ({review.counts['breached']:,} tickets, "
-                 f"{review.breached_total:,} targets)</h2>")  # fmt: skip
-    parts.append(_table(["ticket", "department", "channel", "priority", "type", "target", "due", "late by", "status", "escalation"], (
-        [b["ticket_id"], b["department"], b["channel"], b["priority"], b["type"], b["metric"] + (f" (cycle {b['cycle']})" if b["cycle"] > 1 else ""),
-         fmt.moment(b["due"], zone), fmt.duration(b["late_seconds"]), b["status"], b["escalation_level"] or "–"]
-        for b in review.breached), numeric={7}))  # fmt: skip
+    parts.append(
+        f"<section><h2>8. 超时工单 Breached tickets ({review.counts['breached']:,} tickets, "
+        f"{review.breached_total:,} targets)</h2>"
+    )
+    parts.append(
+        _table(
+            ["ticket", "department", "channel", "priority", "type", "target", "due", "late by", "status", "escalation"],
+            (
+                [
+                    b["ticket_id"],
+                    b["department"],
+                    b["channel"],
+                    b["priority"],
+                    b["type"],
+                    b["metric"] + (f" (cycle {b['cycle']})" if b["cycle"] > 1 else ""),
+                    fmt.moment(b["due"], zone),
+                    fmt.duration(b["late_seconds"]),
+                    b["status"],
+                    b["escalation_level"] or "–",
+                ]
+                for b in review.breached
+            ),
+            numeric={7},
+        )
+    )
     if review.breached_total > len(review.breached):
-        parts.append(f'<p class="note">The {len(review.breached)} latest of {review.breached_total:,} breaches are listed.</p>')
+        parts.append(
+            f'<p class="note">The {len(review.breached)} latest of {review.breached_total:,} breaches are listed.</p>'
+        )
     parts.append(f"<h2>9. 重开工单 Reopened tickets ({review.reopened_total:,})</h2>")
-    parts.append(_table(["ticket", "department", "type", "channel", "reopened", "CSAT"], (
-        [r["ticket_id"], r["department"], fmt.type_name(r["type"]), r["channel"], r["times"], r["csat"] or "–"]
-        for r in review.reopened), numeric={4, 5}))  # fmt: skip
+    parts.append(
+        _table(
+            ["ticket", "department", "type", "channel", "reopened", "CSAT"],
+            (
+                [r["ticket_id"], r["department"], fmt.type_name(r["type"]), r["channel"], r["times"], r["csat"] or "–"]
+                for r in review.reopened
+            ),
+            numeric={4, 5},
+        )
+    )
     if review.reopened_total > len(review.reopened):
-        parts.append(f'<p class="note">{len(review.reopened)} of {review.reopened_total:,} reopened tickets are listed.</p>')
+        parts.append(
+            f'<p class="note">{len(review.reopened)} of {review.reopened_total:,} reopened tickets are listed.</p>'
+        )
     parts.append("</section>")
 
     parts.append("<section><h2>附录 Appendix: compliance, every department × channel × priority</h2>")
@@ -196,14 +351,43 @@ def _rate_cell(value: float | None) -> _Raw:
 
 
 def _compliance_table(rows: Sequence[dict[str, Any]], zone: str) -> str:
-    return _table(["department", "channel", "priority", "received", "responded", "FR in time", "resolved",
-                   "resolved in time", "breaches"], (
-        [r["department"], fmt.channel_name(r["channel"]), r["priority"], f"{r['received']:,}", f"{r['responded']:,}",
-         _rate_cell(r["first_response_compliance"]), f"{r['resolved']:,}", _rate_cell(r["resolution_compliance"]),
-         f"{r['breached']:,}"] for r in rows), numeric={3, 4, 5, 6, 7, 8})  # fmt: skip
+    return _table(
+        [
+            "department",
+            "channel",
+            "priority",
+            "received",
+            "responded",
+            "FR in time",
+            "resolved",
+            "resolved in time",
+            "breaches",
+        ],
+        (
+            [
+                r["department"],
+                fmt.channel_name(r["channel"]),
+                r["priority"],
+                f"{r['received']:,}",
+                f"{r['responded']:,}",
+                _rate_cell(r["first_response_compliance"]),
+                f"{r['resolved']:,}",
+                _rate_cell(r["resolution_compliance"]),
+                f"{r['breached']:,}",
+            ]
+            for r in rows
+        ),
+        numeric={3, 4, 5, 6, 7, 8},
+    )
 
 
 def _pareto_table(rows: Sequence[dict[str, Any]]) -> str:
-    return _table(["item", "count", "share", "cumulative"], (
-        [row["label"], f"{row['count']:,}", fmt.percent(row["share"]), fmt.percent(row["cumulative"])] for row in rows),
-        numeric={1, 2, 3}, row_class=lambda i: "vital" if rows[i]["vital"] else "")  # fmt: skip
+    return _table(
+        ["item", "count", "share", "cumulative"],
+        (
+            [row["label"], f"{row['count']:,}", fmt.percent(row["share"]), fmt.percent(row["cumulative"])]
+            for row in rows
+        ),
+        numeric={1, 2, 3},
+        row_class=lambda i: "vital" if rows[i]["vital"] else "",
+    )

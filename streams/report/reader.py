@@ -85,10 +85,20 @@ def _plan(consumer: Consumer, topics: list[str], existing: dict, since_ms: int) 
     return plan
 
 
-def _read(consumer: Consumer, ranges: dict[str, dict[int, tuple[int, int]]], handlers: dict[str, Callable[[bytes | None, bytes], bool]],
-          folder: Folder, progress: Progress | None, until_ms: int) -> None:  # fmt: skip
-    assignment = [TopicPartition(topic, p, start) for topic, parts in ranges.items() for p, (start, end) in parts.items()
-                  if end > start]  # fmt: skip
+def _read(
+    consumer: Consumer,
+    ranges: dict[str, dict[int, tuple[int, int]]],
+    handlers: dict[str, Callable[[bytes | None, bytes], bool]],
+    folder: Folder,
+    progress: Progress | None,
+    until_ms: int,
+) -> None:
+    assignment = [
+        TopicPartition(topic, p, start)
+        for topic, parts in ranges.items()
+        for p, (start, end) in parts.items()
+        if end > start
+    ]
     if not assignment:
         return
     ends = {(tp.topic, tp.partition): ranges[tp.topic][tp.partition][1] for tp in assignment}
@@ -150,25 +160,35 @@ def _read(consumer: Consumer, ranges: dict[str, dict[int, tuple[int, int]]], han
     consumer.unassign()
 
 
-def read(bootstrap: str, catalog: TopicCatalog, folder: Folder, *, since: float, until: float | None = None,
-         on_plan: Callable[[ReadPlan], None] | None = None, progress: Progress | None = None) -> ReadPlan:  # fmt: skip
+def read(
+    bootstrap: str,
+    catalog: TopicCatalog,
+    folder: Folder,
+    *,
+    since: float,
+    until: float | None = None,
+    on_plan: Callable[[ReadPlan], None] | None = None,
+    progress: Progress | None = None,
+) -> ReadPlan:
     """Fold every record of the report's topics from `since` (epoch seconds) into `folder`."""
     began_ms = int(time.time() * 1000)
     # Folding makes millions of small objects and no reference cycles: the cycle collector would
     # only walk the growing fact table again and again.
     collecting = gc.isenabled()
     gc.disable()
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": f"ticketflow-report-{uuid.uuid4().hex[:12]}",  # never committed: offsets are assigned
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "enable.partition.eof": True,
-        "fetch.max.bytes": 64 * 1024 * 1024,
-        "max.partition.fetch.bytes": 16 * 1024 * 1024,
-        "queued.max.messages.kbytes": 64 * 1024,
-        "fetch.wait.max.ms": 100,
-    })  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"ticketflow-report-{uuid.uuid4().hex[:12]}",  # never committed: offsets are assigned
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "enable.partition.eof": True,
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            "queued.max.messages.kbytes": 64 * 1024,
+            "fetch.wait.max.ms": 100,
+        }
+    )
     try:
         try:
             existing = consumer.list_topics(timeout=TIMEOUT).topics
@@ -179,8 +199,14 @@ def read(bootstrap: str, catalog: TopicCatalog, folder: Folder, *, since: float,
         if on_plan is not None:
             on_plan(plan)
         until_ms = min(int(until * 1000), began_ms) if until is not None else began_ms
-        handlers = {"classified": folder.classified, "routed": folder.routed, "sla_event": folder.sla_event,
-                    "window": folder.window, "feedback": folder.feedback, "followup": folder.followup}  # fmt: skip
+        handlers = {
+            "classified": folder.classified,
+            "routed": folder.routed,
+            "sla_event": folder.sla_event,
+            "window": folder.window,
+            "feedback": folder.feedback,
+            "followup": folder.followup,
+        }
         by_topic = {topic: handlers[kind] for topic, kind in order}
         first = order[0][0]  # requests.classified decides the tickets; then every other topic at once
         _read(consumer, {t: r for t, r in plan.ranges.items() if t == first}, by_topic, folder, progress, until_ms)

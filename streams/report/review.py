@@ -32,13 +32,15 @@ class Period:
         end = datetime(self.last.year, self.last.month, self.last.day, tzinfo=tz) + timedelta(days=1)
         return start.timestamp(), end.timestamp()
 
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         return Period(self.first - timedelta(days=self.days), self.first - timedelta(days=1), self.zone)
 
     def day_starts(self) -> list[float]:
         tz = ZoneInfo(self.zone)
-        return [datetime.combine(self.first + timedelta(days=i), datetime.min.time(), tz).timestamp()
-                for i in range(self.days)]  # fmt: skip
+        return [
+            datetime.combine(self.first + timedelta(days=i), datetime.min.time(), tz).timestamp()
+            for i in range(self.days)
+        ]
 
     def __str__(self) -> str:
         return f"{self.first.isoformat()} – {self.last.isoformat()}"
@@ -81,28 +83,50 @@ def pareto(counter: dict[str, int]) -> list[dict[str, Any]]:
     for label, count in sorted(counter.items(), key=lambda item: (-item[1], item[0])):
         before = running / total if total else 0.0
         running += count
-        rows.append({"label": label, "count": count, "share": count / total if total else 0.0,
-                     "cumulative": running / total if total else 0.0, "vital": before < PARETO_LINE})  # fmt: skip
+        rows.append(
+            {
+                "label": label,
+                "count": count,
+                "share": count / total if total else 0.0,
+                "cumulative": running / total if total else 0.0,
+                "vital": before < PARETO_LINE,
+            }
+        )
     return rows
 
 
-def _targets(kpi_file: KpiFile, current: list[TicketFacts], previous: list[TicketFacts],
-             overall: dict, overall_previous: dict) -> list[dict[str, Any]]:  # fmt: skip
+def _targets(
+    kpi_file: KpiFile, current: list[TicketFacts], previous: list[TicketFacts], overall: dict, overall_previous: dict
+) -> list[dict[str, Any]]:
     rows = []
     for target in kpi_file.targets:
         if target.channel or target.type:
+
             def keep(t: TicketFacts) -> bool:
                 return (target.channel is None or t.channel == target.channel) and (
-                    target.type is None or t.type == target.type)  # fmt: skip
+                    target.type is None or t.type == target.type
+                )
 
             value = kpi_math.compute([t for t in current if keep(t)])[target.kpi]
             before = kpi_math.compute([t for t in previous if keep(t)])[target.kpi]
         else:
             value, before = overall[target.kpi], overall_previous[target.kpi]
         bound, number = target.bound
-        rows.append({"kpi": target.kpi, "label": KPIS[target.kpi].label, "unit": KPIS[target.kpi].unit,
-                     "better": KPIS[target.kpi].better, "scope": target.scope, "bound": bound, "target": number,
-                     "value": value, "previous": before, "met": target.met(value), "source": target.source})  # fmt: skip
+        rows.append(
+            {
+                "kpi": target.kpi,
+                "label": KPIS[target.kpi].label,
+                "unit": KPIS[target.kpi].unit,
+                "better": KPIS[target.kpi].better,
+                "scope": target.scope,
+                "bound": bound,
+                "target": number,
+                "value": value,
+                "previous": before,
+                "met": target.met(value),
+                "source": target.source,
+            }
+        )
     return rows
 
 
@@ -111,9 +135,20 @@ def _compliance_from_windows(folder: Folder) -> list[dict[str, Any]]:
     for (period, _start, department, channel, priority), window in folder.windows.items():
         if period != CURRENT:
             continue
-        row = rows.setdefault((department, channel, priority), {
-            "department": department, "channel": channel, "priority": priority, "received": 0, "responded": 0,
-            "responded_in_time": 0, "resolved": 0, "resolved_in_time": 0, "breached": 0})  # fmt: skip
+        row = rows.setdefault(
+            (department, channel, priority),
+            {
+                "department": department,
+                "channel": channel,
+                "priority": priority,
+                "received": 0,
+                "responded": 0,
+                "responded_in_time": 0,
+                "resolved": 0,
+                "resolved_in_time": 0,
+                "breached": 0,
+            },
+        )
         for name in ("received", "responded", "responded_in_time", "resolved", "resolved_in_time"):
             row[name] += int(window.get(name) or 0)
         row["breached"] += sum(int(v) for v in (window.get("breached") or {}).values())
@@ -123,9 +158,20 @@ def _compliance_from_windows(folder: Folder) -> list[dict[str, Any]]:
 def _by_department(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     totals: dict[tuple, dict[str, Any]] = {}
     for row in rows:
-        total = totals.setdefault((row["department"], "all", "all"), {
-            "department": row["department"], "channel": "all", "priority": "all", "received": 0, "responded": 0,
-            "responded_in_time": 0, "resolved": 0, "resolved_in_time": 0, "breached": 0})  # fmt: skip
+        total = totals.setdefault(
+            (row["department"], "all", "all"),
+            {
+                "department": row["department"],
+                "channel": "all",
+                "priority": "all",
+                "received": 0,
+                "responded": 0,
+                "responded_in_time": 0,
+                "resolved": 0,
+                "resolved_in_time": 0,
+                "breached": 0,
+            },
+        )
         for name in ("received", "responded", "responded_in_time", "resolved", "resolved_in_time", "breached"):
             total[name] += row[name]
     return _finish_compliance(totals)
@@ -133,9 +179,16 @@ def _by_department(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _worst(rows: list[dict[str, Any]], limit: int = 12, least: int = 20) -> list[dict[str, Any]]:
     """The combinations furthest below target (at least `least` responses or resolutions)."""
+
     def score(row: dict[str, Any]) -> float:
-        rates = [rate for rate, count in ((row["first_response_compliance"], row["responded"]),
-                                          (row["resolution_compliance"], row["resolved"])) if rate is not None and count >= least]  # fmt: skip
+        rates = [
+            rate
+            for rate, count in (
+                (row["first_response_compliance"], row["responded"]),
+                (row["resolution_compliance"], row["resolved"]),
+            )
+            if rate is not None and count >= least
+        ]
         return min(rates) if rates else 2.0
 
     return [row for row in sorted(rows, key=score) if score(row) < 2.0][:limit]
@@ -145,9 +198,20 @@ def _compliance_from_facts(tickets: list[TicketFacts]) -> list[dict[str, Any]]:
     rows: dict[tuple, dict[str, Any]] = {}
     for t in tickets:
         key = (t.department or "unknown", t.channel, t.priority)
-        row = rows.setdefault(key, {"department": key[0], "channel": key[1], "priority": key[2], "received": 0,
-                                    "responded": 0, "responded_in_time": 0, "resolved": 0, "resolved_in_time": 0,
-                                    "breached": 0})  # fmt: skip
+        row = rows.setdefault(
+            key,
+            {
+                "department": key[0],
+                "channel": key[1],
+                "priority": key[2],
+                "received": 0,
+                "responded": 0,
+                "responded_in_time": 0,
+                "resolved": 0,
+                "resolved_in_time": 0,
+                "breached": 0,
+            },
+        )
         row["received"] += 1
         if t.first_response_within is not None:
             row["responded"] += 1
@@ -168,9 +232,20 @@ def _finish_compliance(rows: dict[tuple, dict[str, Any]]) -> list[dict[str, Any]
 
 def _daily(period: Period, tickets: list[TicketFacts]) -> list[dict[str, Any]]:
     starts = period.day_starts()
-    days = [{"date": (period.first + timedelta(days=i)).isoformat(), "received": 0, "complaints": 0, "resolved": 0,
-             "breached": 0, "first_response_sum": 0.0, "first_responses": 0, "csat_good": 0, "csat_answers": 0}
-            for i in range(len(starts))]  # fmt: skip
+    days = [
+        {
+            "date": (period.first + timedelta(days=i)).isoformat(),
+            "received": 0,
+            "complaints": 0,
+            "resolved": 0,
+            "breached": 0,
+            "first_response_sum": 0.0,
+            "first_responses": 0,
+            "csat_good": 0,
+            "csat_answers": 0,
+        }
+        for i in range(len(starts))
+    ]
     for t in tickets:
         day = days[max(0, bisect.bisect_right(starts, t.submitted) - 1)]
         day["received"] += 1
@@ -184,7 +259,9 @@ def _daily(period: Period, tickets: list[TicketFacts]) -> list[dict[str, Any]]:
             day["csat_answers"] += 1
             day["csat_good"] += t.csat >= 4
     for day in days:
-        day["first_response_mean"] = (day["first_response_sum"] / day["first_responses"]) if day["first_responses"] else None
+        day["first_response_mean"] = (
+            (day["first_response_sum"] / day["first_responses"]) if day["first_responses"] else None
+        )
         day["csat"] = kpi_math.ratio(day["csat_good"], day["csat_answers"])
         day["breach_rate"] = kpi_math.ratio(day["breached"], day["received"])
     return days
@@ -199,17 +276,28 @@ def _breached_rows(tickets: list[TicketFacts], as_of: float | None) -> list[dict
             end, status = (done, "done late") if done is not None else (as_of, "still open")
             if done is None and metric != "resolution" and t.resolved_at is not None:
                 end, status = t.resolved_at, "resolved without it"  # resolving stops every clock
-            rows.append({"ticket_id": t.ticket_id, "department": t.department or "unknown", "channel": t.channel,
-                         "priority": t.priority, "type": t.type, "metric": metric, "cycle": cycle, "due": due,
-                         "late_seconds": (end - due) if (end is not None and due is not None) else None,
-                         "status": status,
-                         "escalation_level": t.escalation_level})  # fmt: skip
+            rows.append(
+                {
+                    "ticket_id": t.ticket_id,
+                    "department": t.department or "unknown",
+                    "channel": t.channel,
+                    "priority": t.priority,
+                    "type": t.type,
+                    "metric": metric,
+                    "cycle": cycle,
+                    "due": due,
+                    "late_seconds": (end - due) if (end is not None and due is not None) else None,
+                    "status": status,
+                    "escalation_level": t.escalation_level,
+                }
+            )
     rows.sort(key=lambda r: (-(r["late_seconds"] or 0.0), r["ticket_id"], r["metric"]))
     return rows
 
 
-def build(folder: Folder, period: Period, kpi_file: KpiFile, *, generated_at: str,
-          missing_topics: list[str] = ()) -> Review:  # type: ignore[assignment]  # fmt: skip
+def build(
+    folder: Folder, period: Period, kpi_file: KpiFile, *, generated_at: str, missing_topics: list[str] = ()
+) -> Review:  # type: ignore[assignment]
     current = [t for t in folder.tickets.values() if t.period == CURRENT]
     previous = [t for t in folder.tickets.values() if t.period == PREVIOUS]
     overall, overall_previous = kpi_math.compute(current), kpi_math.compute(previous)
@@ -225,8 +313,10 @@ def build(folder: Folder, period: Period, kpi_file: KpiFile, *, generated_at: st
         compliance, source = windows, "sla.windows (closed day windows, counted when each event happened)"
         covered = len({key[1] for key in folder.windows if key[0] == CURRENT})
         if covered < period.days:
-            notes.append(f"sla.windows has closed day windows for {covered} of the period's {period.days} days: "
-                         "the compliance table covers those days only")  # fmt: skip
+            notes.append(
+                f"sla.windows has closed day windows for {covered} of the period's {period.days} days: "
+                "the compliance table covers those days only"
+            )
     else:
         compliance, source = _compliance_from_facts(current), "ticket facts (no closed sla.windows for the period)"
         notes.append("no closed day windows on sla.windows for this period: compliance is computed from sla.events")
@@ -235,10 +325,17 @@ def build(folder: Folder, period: Period, kpi_file: KpiFile, *, generated_at: st
     for channel, (done, total) in sorted(channel_rates.items(), key=lambda item: -item[1][1]):
         subset = [t for t in current if t.channel == channel]
         walls = sorted(w for w in (kpi_math.wall_response(t) for t in subset) if w is not None)
-        channels.append({"channel": channel, "requests": total, "answered": done, "answer_rate": done / total,
-                         "first_response_median_wall": kpi_math.quantile(walls, 0.5),
-                         "within_10min": kpi_math.ratio(sum(1 for w in walls if w <= 600), total),
-                         "within_30min": kpi_math.ratio(sum(1 for w in walls if w <= 1800), total)})  # fmt: skip
+        channels.append(
+            {
+                "channel": channel,
+                "requests": total,
+                "answered": done,
+                "answer_rate": done / total,
+                "first_response_median_wall": kpi_math.quantile(walls, 0.5),
+                "within_10min": kpi_math.ratio(sum(1 for w in walls if w <= 600), total),
+                "within_30min": kpi_math.ratio(sum(1 for w in walls if w <= 1800), total),
+            }
+        )
     type_counts: dict[str, int] = {}
     for t in current:
         type_counts[t.type] = type_counts.get(t.type, 0) + 1
@@ -247,10 +344,18 @@ def build(folder: Folder, period: Period, kpi_file: KpiFile, *, generated_at: st
     for kind, total in sorted(type_counts.items(), key=lambda item: -item[1]):
         good, answers = satisfaction.get(kind, (0, 0))
         subset = kpi_math.compute([t for t in current if t.type == kind])
-        types.append({"type": kind, "requests": total, "share": total / len(current), "csat": kpi_math.ratio(good, answers),
-                      "csat_answers": answers, "resolution_rate": subset["resolution_rate"],
-                      "first_response_compliance": subset["first_response_compliance"],
-                      "breach_rate": subset["breach_rate"]})  # fmt: skip
+        types.append(
+            {
+                "type": kind,
+                "requests": total,
+                "share": total / len(current),
+                "csat": kpi_math.ratio(good, answers),
+                "csat_answers": answers,
+                "resolution_rate": subset["resolution_rate"],
+                "first_response_compliance": subset["first_response_compliance"],
+                "breach_rate": subset["breach_rate"],
+            }
+        )
     causes: dict[str, int] = {}
     grades: dict[str, int] = {}
     for t in current:
@@ -261,16 +366,46 @@ def build(folder: Folder, period: Period, kpi_file: KpiFile, *, generated_at: st
         grade = f"grade {t.grade}" if t.grade else "ungraded"
         grades[grade] = grades.get(grade, 0) + 1
     breached = _breached_rows(current, as_of)
-    reopened = sorted(({"ticket_id": t.ticket_id, "department": t.department or "unknown", "type": t.type,
-                        "channel": t.channel, "times": t.reopened, "csat": t.csat} for t in current if t.reopened),
-                      key=lambda r: (-r["times"], r["ticket_id"]))  # fmt: skip
+    reopened = sorted(
+        (
+            {
+                "ticket_id": t.ticket_id,
+                "department": t.department or "unknown",
+                "type": t.type,
+                "channel": t.channel,
+                "times": t.reopened,
+                "csat": t.csat,
+            }
+            for t in current
+            if t.reopened
+        ),
+        key=lambda r: (-r["times"], r["ticket_id"]),
+    )
     return Review(
-        period=period, previous=period.previous(), kpi_file=kpi_file, generated_at=generated_at, as_of=as_of,
-        counts=counts, counts_previous=kpi_math.counts(previous), kpis=overall, kpis_previous=overall_previous,
-        targets=_targets(kpi_file, current, previous, overall, overall_previous), channels=channels, types=types,
-        pareto_types=pareto(type_counts), pareto_causes=pareto(causes), grades=dict(sorted(grades.items())),
-        compliance=compliance, compliance_departments=_by_department(compliance), compliance_worst=_worst(compliance),
-        compliance_source=source, daily=_daily(period, current),
-        breached=breached[:LIST_LIMIT], breached_total=len(breached), reopened=reopened[:LIST_LIMIT],
-        reopened_total=len(reopened), read=dict(folder.counts.read), notes=notes,
-    )  # fmt: skip
+        period=period,
+        previous=period.previous(),
+        kpi_file=kpi_file,
+        generated_at=generated_at,
+        as_of=as_of,
+        counts=counts,
+        counts_previous=kpi_math.counts(previous),
+        kpis=overall,
+        kpis_previous=overall_previous,
+        targets=_targets(kpi_file, current, previous, overall, overall_previous),
+        channels=channels,
+        types=types,
+        pareto_types=pareto(type_counts),
+        pareto_causes=pareto(causes),
+        grades=dict(sorted(grades.items())),
+        compliance=compliance,
+        compliance_departments=_by_department(compliance),
+        compliance_worst=_worst(compliance),
+        compliance_source=source,
+        daily=_daily(period, current),
+        breached=breached[:LIST_LIMIT],
+        breached_total=len(breached),
+        reopened=reopened[:LIST_LIMIT],
+        reopened_total=len(reopened),
+        read=dict(folder.counts.read),
+        notes=notes,
+    )

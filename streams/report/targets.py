@@ -91,7 +91,7 @@ class Target(BaseModel):
     source: str = ""
 
     @model_validator(mode="after")
-    def _one_bound(self) -> "Target":
+    def _one_bound(self) -> Target:
         bounds = [name for name in ("at_least", "at_most", "above", "below") if getattr(self, name) is not None]
         if len(bounds) != 1:
             raise ValueError(f"give exactly one of at_least, at_most, above, below (got {bounds or 'none'})")
@@ -114,8 +114,9 @@ class Target(BaseModel):
         if value is None:
             return None
         name, bound = self.bound
-        return {"at_least": value >= bound, "at_most": value <= bound, "above": value > bound,
-                "below": value < bound}[name]  # fmt: skip
+        return {"at_least": value >= bound, "at_most": value <= bound, "above": value > bound, "below": value < bound}[
+            name
+        ]
 
     @property
     def scope(self) -> str:

@@ -122,8 +122,9 @@ class CareStage:
         profile = record.profile
         if followup.via == "preferred" and profile is not None and profile.preferred_channel is not None:
             followup = followup.model_copy(update={"channel": profile.preferred_channel})
-        decision = fu.check_at_fire(followup, request.facts.facts(), record.contacts, self.followup_file,
-                                    min_gap_seconds=self.min_gap, now=now)  # fmt: skip
+        decision = fu.check_at_fire(
+            followup, request.facts.facts(), record.contacts, self.followup_file, min_gap_seconds=self.min_gap, now=now
+        )
         ticket_key = followup.ticket_id.encode()
         if decision.verdict == "hold":
             metrics.FOLLOWUPS_HELD.labels(decision.reason or "").inc()
@@ -133,8 +134,9 @@ class CareStage:
             metrics.FOLLOWUPS_CANCELLED.labels(followup.kind, decision.reason or "").inc()
             event = fu.followup_cancelled(followup, reason=decision.reason or "", detail=decision.detail, now=now)
             return [Output(self.catalog.followups, ticket_key, orjson.dumps(event), _HEADERS)]
-        metrics.FOLLOWUPS_SENT.labels(followup.kind, request.type or "unknown", followup.channel,
-                                      request.department or "unknown").inc()  # fmt: skip
+        metrics.FOLLOWUPS_SENT.labels(
+            followup.kind, request.type or "unknown", followup.channel, request.department or "unknown"
+        ).inc()
         metrics.FOLLOWUP_LATENESS.labels(followup.kind).observe(max(0.0, now - followup.fire_at))
         event = fu.followup_due(followup, now=now, late=decision.late)
         record.contacts = fu.record_contact(record.contacts, at=now, kind=followup.kind, key=key)
@@ -143,8 +145,9 @@ class CareStage:
 
     # -- care messages -------------------------------------------------------------------------
 
-    def _decide(self, partition: int, customer_id: str, record: CareRecord, due: fu.CareDue, now: float,
-                outputs: list[Output]) -> None:  # fmt: skip
+    def _decide(
+        self, partition: int, customer_id: str, record: CareRecord, due: fu.CareDue, now: float, outputs: list[Output]
+    ) -> None:
         """One care message at its moment: sent, held (kept in the record) or suppressed."""
         record.held = [held for held in record.held if held.key != due.key]
         decision = fu.check_care(due, record.profile, record.contacts, self.care, now=now)
@@ -167,8 +170,9 @@ class CareStage:
         """The care messages of one day for one owned partition."""
         return [o for outputs in self.run_day_in_chunks(partition, day, lambda: now, deferred) for o in outputs]
 
-    def run_day_in_chunks(self, partition: int, day: date, clock: Callable[[], float],
-                          deferred: Deferred | None = None, chunk: int = 200) -> Iterator[list[Output]]:  # fmt: skip
+    def run_day_in_chunks(
+        self, partition: int, day: date, clock: Callable[[], float], deferred: Deferred | None = None, chunk: int = 200
+    ) -> Iterator[list[Output]]:
         """One day's messages, `chunk` customers at a time, so the first go out while the rest are decided."""
         calendar = self.calendars.get(partition)
         if calendar is None:
@@ -185,8 +189,9 @@ class CareStage:
                     metrics.STAGE_ERRORS.labels("care").inc()
             yield outputs
 
-    def _run_customer(self, partition: int, customer_id: str, day: date, now: float, outputs: list[Output],
-                      deferred: Deferred | None) -> None:  # fmt: skip
+    def _run_customer(
+        self, partition: int, customer_id: str, day: date, now: float, outputs: list[Output], deferred: Deferred | None
+    ) -> None:
         record = self.store.get(customer_id)
         if record is None or record.profile is None:
             return
@@ -219,8 +224,9 @@ class CareStage:
                 deferred.extend(written)
         return found
 
-    def steps(self, clock: Callable[[], float], ahead: float | None = None
-              ) -> Iterator[tuple[list[Output], Deferred, float]]:  # fmt: skip
+    def steps(
+        self, clock: Callable[[], float], ahead: float | None = None
+    ) -> Iterator[tuple[list[Output], Deferred, float]]:
         """The care timer's step in chunks: (outputs, the customers to record once they are
         acknowledged, the moment to send them). A day is decided up to `ahead` seconds before its
         `send_at`, as of `send_at` (its contacts are recorded at that moment, so the budget holds
@@ -243,8 +249,9 @@ class CareStage:
             outputs = self.fire_held(partition, now, written)
             yield outputs, written, now
 
-    def fire_held(self, partition: int, now: float, deferred: Deferred | None = None,
-                  limit: int = 2000) -> list[Output]:  # fmt: skip
+    def fire_held(
+        self, partition: int, now: float, deferred: Deferred | None = None, limit: int = 2000
+    ) -> list[Output]:
         outputs: list[Output] = []
         for customer_id in self.held.pop_due(partition, now, limit):
             record = self.store.get(customer_id)

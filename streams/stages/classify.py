@@ -42,8 +42,15 @@ class ClassifyStage:
         self.local_zone = ZoneInfo(local_zone)  # the CRM's "customer since" is a local date
 
     def process(self, raw: bytes, source: Source | None = None, partition: int = 0) -> list[Output]:
-        return guard("classify", self.catalog, "unknown", raw, source, self.catalog.requests_normalized,
-                      lambda: self._process(raw, source, partition))  # fmt: skip
+        return guard(
+            "classify",
+            self.catalog,
+            "unknown",
+            raw,
+            source,
+            self.catalog.requests_normalized,
+            lambda: self._process(raw, source, partition),
+        )
 
     def on_profile(self, raw: bytes, partition: int, source: Source | None = None) -> None:
         """A CRM profile (customers.profiles): remember the customer's tier and since-date."""
@@ -56,8 +63,9 @@ class ClassifyStage:
         # Stored under the customer's own partition (where its requests arrive), whichever
         # partition the CRM's client produced the profile to.
         home = self.key_partition(profile.customer_id) if self.key_partition is not None else partition
-        self.customers.put(home, profile.customer_id,
-                           customers.apply_profile(self.customers.get(profile.customer_id), profile))  # fmt: skip
+        self.customers.put(
+            home, profile.customer_id, customers.apply_profile(self.customers.get(profile.customer_id), profile)
+        )
 
     def _process(self, raw: bytes, source: Source | None, partition: int) -> list[Output]:
         try:
@@ -66,11 +74,15 @@ class ClassifyStage:
             reason, details = describe_validation_error(exc)
             return [
                 invalid_output(
-                    self.catalog, stage="classify", channel="unknown", raw=raw, source=source,
+                    self.catalog,
+                    stage="classify",
+                    channel="unknown",
+                    raw=raw,
+                    source=source,
                     rejection=Rejection("invalid_request", f"not a normalized request: {reason}", details),
                     replay_topic=self.catalog.requests_normalized,
                 )
-            ]  # fmt: skip
+            ]
         record = self.customers.get(request.customer_id) if self.customers is not None else None
         today = request.submitted_at.astimezone(self.local_zone).date()
         segment = customers.segment(record, request.customer.tier, today, self.new_customer_days)
@@ -80,8 +92,13 @@ class ClassifyStage:
             body = f"{request.subject}\n{request.text}" if request.subject else request.text
             tokens = customers.significant_tokens(text.tokens(text.normalize(body)))
             submitted_at = request.submitted_at.timestamp()
-            facts = dict(ticket_id=request.ticket_id, request_type=classification.type, tokens=tokens,
-                         submitted_at=submitted_at, window=self.repeat_window)  # fmt: skip
+            facts = dict(
+                ticket_id=request.ticket_id,
+                request_type=classification.type,
+                tokens=tokens,
+                submitted_at=submitted_at,
+                window=self.repeat_window,
+            )
             repeat_of = customers.find_repeat(record, **facts)
             if repeat_of is not None:
                 classification.repeat_of = repeat_of
@@ -90,4 +107,6 @@ class ClassifyStage:
             self.customers.put(partition, request.customer_id, customers.remember(record, **facts))
         metrics.CLASSIFIED.labels(classification.type, classification.urgency).inc()
         classified = ClassifiedRequest(request=request, classification=classification)
-        return [Output(self.catalog.requests_classified, request.ticket_id.encode(), classified.model_dump_json().encode())]
+        return [
+            Output(self.catalog.requests_classified, request.ticket_id.encode(), classified.model_dump_json().encode())
+        ]

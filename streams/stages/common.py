@@ -18,15 +18,23 @@ log = logging.getLogger(__name__)
 CLOUDEVENT_HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", b"application/cloudevents+json; charset=utf-8"),)
 
 
-def invalid_output(catalog: TopicCatalog, *, stage: str, channel: str, rejection: Rejection, raw: bytes,
-                   **where: object) -> Output:  # fmt: skip
+def invalid_output(
+    catalog: TopicCatalog, *, stage: str, channel: str, rejection: Rejection, raw: bytes, **where: object
+) -> Output:
     """A rejected record for `requests.invalid` (streams/records.py), counted by stage and code."""
     metrics.INVALID_RECORDS.labels(channel, stage, rejection.error_code).inc()
     return records.invalid_output(catalog, stage=stage, channel=channel, rejection=rejection, raw=raw, **where)
 
 
-def guard(stage: str, catalog: TopicCatalog, channel: str, raw: bytes, source: Source | None, replay_topic: str | None,
-           step: Callable[[], list[Output]]) -> list[Output]:  # fmt: skip
+def guard(
+    stage: str,
+    catalog: TopicCatalog,
+    channel: str,
+    raw: bytes,
+    source: Source | None,
+    replay_topic: str | None,
+    step: Callable[[], list[Output]],
+) -> list[Output]:
     """Run one record's step; an unexpected error sends the record to requests.invalid."""
     try:
         return step()
@@ -36,9 +44,12 @@ def guard(stage: str, catalog: TopicCatalog, channel: str, raw: bytes, source: S
         rejection = Rejection("processing_error", f"{type(exc).__name__}: {exc}")
         return [
             invalid_output(
-                catalog, stage=stage, channel=channel, rejection=rejection, raw=raw, source=source,
+                catalog,
+                stage=stage,
+                channel=channel,
+                rejection=rejection,
+                raw=raw,
+                source=source,
                 replay_topic=replay_topic,
             )
-        ]  # fmt: skip
-
-
+        ]

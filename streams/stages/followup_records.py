@@ -48,8 +48,12 @@ class FactsSnapshot(BaseModel):
 
     @classmethod
     def of(cls, facts: TicketFacts) -> FactsSnapshot:
-        return cls(status=facts.status, cycle=facts.cycle, rated_cycles=sorted(facts.rated_cycles),
-                   latest_dissatisfied=facts.latest_dissatisfied)  # fmt: skip
+        return cls(
+            status=facts.status,
+            cycle=facts.cycle,
+            rated_cycles=sorted(facts.rated_cycles),
+            latest_dissatisfied=facts.latest_dissatisfied,
+        )
 
     def facts(self) -> TicketFacts:
         return TicketFacts(self.status, self.cycle, frozenset(self.rated_cycles), self.latest_dissatisfied)
@@ -94,13 +98,30 @@ class HeldCare(BaseModel):
 
     @classmethod
     def of(cls, due: CareDue, fire_at: float) -> HeldCare:
-        return cls(occasion=due.occasion, key=due.key, day=due.day, send_day=due.send_day, due_at=due.due_at,
-                   via=due.via, channel=due.channel, tier=due.tier, fire_at=fire_at)  # fmt: skip
+        return cls(
+            occasion=due.occasion,
+            key=due.key,
+            day=due.day,
+            send_day=due.send_day,
+            due_at=due.due_at,
+            via=due.via,
+            channel=due.channel,
+            tier=due.tier,
+            fire_at=fire_at,
+        )
 
     def due(self, customer_id: str) -> CareDue:
-        return CareDue(customer_id=customer_id, occasion=self.occasion,  # type: ignore[arg-type]
-                       key=self.key, day=self.day, send_day=self.send_day, due_at=self.due_at, via=self.via,
-                       channel=self.channel, tier=self.tier)  # fmt: skip
+        return CareDue(
+            customer_id=customer_id,
+            occasion=self.occasion,  # type: ignore[arg-type]
+            key=self.key,
+            day=self.day,
+            send_day=self.send_day,
+            due_at=self.due_at,
+            via=self.via,
+            channel=self.channel,
+            tier=self.tier,
+        )
 
 
 class CareRecord(BaseModel):

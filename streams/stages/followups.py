@@ -175,25 +175,54 @@ class FollowupStage:
 
     # -- feedback ----------------------------------------------------------------------------
 
-    def on_feedback(self, raw: bytes, partition: int, source: Source | None = None, *,
-                    deferred: Deferred | None = None) -> list[Output]:  # fmt: skip
-        return guard("followups", self.catalog, "unknown", raw, source, self.catalog.feedback,
-                     lambda: self._on_feedback(raw, partition, source, deferred))  # fmt: skip
+    def on_feedback(
+        self, raw: bytes, partition: int, source: Source | None = None, *, deferred: Deferred | None = None
+    ) -> list[Output]:
+        return guard(
+            "followups",
+            self.catalog,
+            "unknown",
+            raw,
+            source,
+            self.catalog.feedback,
+            lambda: self._on_feedback(raw, partition, source, deferred),
+        )
 
-    def _on_feedback(self, raw: bytes, partition: int, source: Source | None,
-                     deferred: Deferred | None) -> list[Output]:  # fmt: skip
+    def _on_feedback(
+        self, raw: bytes, partition: int, source: Source | None, deferred: Deferred | None
+    ) -> list[Output]:
         try:
             feedback = Feedback.model_validate_json(raw)
         except ValidationError as exc:
             reason, details = describe_validation_error(exc)
-            return [invalid_output(self.catalog, stage="followups", channel="unknown", raw=raw, source=source,
-                                   rejection=Rejection("invalid_feedback", f"not a feedback record: {reason}", details),
-                                   replay_topic=self.catalog.feedback)]  # fmt: skip
+            return [
+                invalid_output(
+                    self.catalog,
+                    stage="followups",
+                    channel="unknown",
+                    raw=raw,
+                    source=source,
+                    rejection=Rejection("invalid_feedback", f"not a feedback record: {reason}", details),
+                    replay_topic=self.catalog.feedback,
+                )
+            ]
         if self.key_partition is not None and (home := self.key_partition(feedback.ticket_id)) != partition:
-            rejection = Rejection("wrong_partition", f"ticket {feedback.ticket_id} belongs to partition {home}, the "
-                                  f"feedback came on partition {partition}: produce keyed by ticket id")  # fmt: skip
-            return [invalid_output(self.catalog, stage="followups", channel=feedback.channel or "unknown", raw=raw,
-                                   source=source, rejection=rejection, replay_topic=self.catalog.feedback)]  # fmt: skip
+            rejection = Rejection(
+                "wrong_partition",
+                f"ticket {feedback.ticket_id} belongs to partition {home}, the "
+                f"feedback came on partition {partition}: produce keyed by ticket id",
+            )
+            return [
+                invalid_output(
+                    self.catalog,
+                    stage="followups",
+                    channel=feedback.channel or "unknown",
+                    raw=raw,
+                    source=source,
+                    rejection=rejection,
+                    replay_topic=self.catalog.feedback,
+                )
+            ]
         now = self.clock()
         ticket = self.tickets.get(feedback.ticket_id)
         record = self.record(feedback.ticket_id) or FollowupRecord()
@@ -206,15 +235,19 @@ class FollowupStage:
         self._keep(partition, feedback.ticket_id, record, deferred)
         return outputs
 
-    def _feedback_outputs(self, outcome: fu.FeedbackOutcome, feedback: Feedback, ticket: TicketState | None,
-                          now: float):  # noqa: ANN202 - an iterator of outputs  # fmt: skip
+    def _feedback_outputs(
+        self, outcome: fu.FeedbackOutcome, feedback: Feedback, ticket: TicketState | None, now: float
+    ):  # noqa: ANN202 - an iterator of outputs
         answer = outcome.answer
         assert answer is not None
         labels = _labels(ticket)
         if outcome.unknown_ticket:
             metrics.FEEDBACK_OTHER.labels("unknown_ticket").inc()
-            log.warning("feedback %s for ticket %s, not known here: kept, drives nothing", feedback.feedback_id,
-                        feedback.ticket_id)  # fmt: skip
+            log.warning(
+                "feedback %s for ticket %s, not known here: kept, drives nothing",
+                feedback.feedback_id,
+                feedback.ticket_id,
+            )
         elif not answer.counted:
             metrics.FEEDBACK_OTHER.labels("amendment").inc()
         else:
@@ -232,10 +265,17 @@ class FollowupStage:
         if outcome.escalate and ticket is not None:
             metrics.RECOVERIES.labels(labels[0], labels[2], "escalate").inc()
             event = fu.followup_escalated(
-                ticket_id=ticket.ticket_id, customer_id=ticket.customer_id, feedback_id=feedback.feedback_id,
-                policy=ticket.policy, notify=fu.recovery_notify(self.policies, ticket), reasons=answer.reasons,
-                csat=answer.csat, nps=answer.nps, reopened=outcome.reopen is not None, now=now,
-            )  # fmt: skip
+                ticket_id=ticket.ticket_id,
+                customer_id=ticket.customer_id,
+                feedback_id=feedback.feedback_id,
+                policy=ticket.policy,
+                notify=fu.recovery_notify(self.policies, ticket),
+                reasons=answer.reasons,
+                csat=answer.csat,
+                nps=answer.nps,
+                reopened=outcome.reopen is not None,
+                now=now,
+            )
             yield Output(self.catalog.followups, key, orjson.dumps(event), CLOUDEVENT_HEADERS)
         if outcome.schedule is not None:
             metrics.FOLLOWUPS_PLANNED.labels("second_followup", labels[0]).inc()
@@ -268,8 +308,9 @@ class FollowupStage:
 
     # -- the timer ---------------------------------------------------------------------------
 
-    def fire_due(self, partition: int, now: float, limit: int = 2000, *,
-                 deferred: Deferred | None = None) -> list[Output]:  # fmt: skip
+    def fire_due(
+        self, partition: int, now: float, limit: int = 2000, *, deferred: Deferred | None = None
+    ) -> list[Output]:
         """Every follow-up of the partition due by `now`: cancelled, held, or handed to the customer side."""
         outputs: list[Output] = []
         for ticket_id in self.index.pop_due(partition, now, limit):
@@ -304,19 +345,23 @@ class FollowupStage:
             else:
                 snapshot = FactsSnapshot.of(facts) if facts else FactsSnapshot(status="gone", cycle=-1)
                 request = ContactRequest(
-                    followup=followup, facts=snapshot,
-                    department=ticket.department if ticket else None, type=ticket.type if ticket else None,
-                )  # fmt: skip
-                outputs.append(Output(self.requests_topic, followup.customer_id.encode(),
-                                      request.model_dump_json().encode()))  # fmt: skip
+                    followup=followup,
+                    facts=snapshot,
+                    department=ticket.department if ticket else None,
+                    type=ticket.type if ticket else None,
+                )
+                outputs.append(
+                    Output(self.requests_topic, followup.customer_id.encode(), request.model_dump_json().encode())
+                )
         record.pending = [f for f in kept if f.kind != "second_followup"]
         second = next((f for f in kept if f.kind == "second_followup"), None)
         record.feedback = record.feedback.model_copy(update={"second_followup": second})
         self._keep(partition, ticket_id, record, deferred)
         return outputs
 
-    def _retire(self, partition: int, ticket_id: str, record: FollowupRecord, ticket_gone: bool,
-                now: float) -> list[Output]:  # fmt: skip
+    def _retire(
+        self, partition: int, ticket_id: str, record: FollowupRecord, ticket_gone: bool, now: float
+    ) -> list[Output]:
         """Nothing due: once retention has run out and the ticket is retired too, the record goes
         (a tombstone); otherwise look again later."""
         wake = record.wake_at(self.retention)

@@ -17,7 +17,6 @@ from streams.state.stores import ContactStore
 log = logging.getLogger(__name__)
 
 
-
 class IdentityStage:
     """customers.profiles → the contact index: each contact id of a profile points at its
     customer id; contacts a profile dropped are removed. Entries: `c:<contact key>` → customer

@@ -28,13 +28,11 @@ from streams.state.stores import TicketStore
 log = logging.getLogger(__name__)
 
 
-
 _DURATION_HISTOGRAMS = {
     "first_response": metrics.FIRST_RESPONSE_SECONDS,
     "next_response": metrics.NEXT_RESPONSE_SECONDS,
     "resolution": metrics.RESOLUTION_SECONDS,
 }
-
 
 
 class LifecycleStage:
@@ -73,8 +71,9 @@ class LifecycleStage:
         self.catalog = catalog
         self.facts_topic = facts_topic
         self.key_partition = key_partition
-        self.retention = Retention(retention_seconds, orphan_retention_seconds, reply_hold_seconds,
-                                   chat_reply_hold_seconds)  # fmt: skip
+        self.retention = Retention(
+            retention_seconds, orphan_retention_seconds, reply_hold_seconds, chat_reply_hold_seconds
+        )
         self.routing = routing
         self.policies = policies
         self.store = store
@@ -86,22 +85,39 @@ class LifecycleStage:
 
     # -- inputs -----------------------------------------------------------------------------
 
-    def on_classified(self, raw: bytes, partition: int, source: Source | None = None, *,
-                      deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
+    def on_classified(
+        self, raw: bytes, partition: int, source: Source | None = None, *, deferred: list[tuple[int, str]] | None = None
+    ) -> list[Output]:
         """A classified request. With `deferred`, the new ticket state is kept in memory and
         listed there instead of written to the changelog: the caller writes it once the
         outputs are acknowledged (streams/state/pending_writes.py)."""
-        return guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.requests_classified,
-                      lambda: self._on_classified(raw, partition, source, deferred))  # fmt: skip
+        return guard(
+            "lifecycle",
+            self.catalog,
+            "unknown",
+            raw,
+            source,
+            self.catalog.requests_classified,
+            lambda: self._on_classified(raw, partition, source, deferred),
+        )
 
-    def on_action(self, raw: bytes, partition: int, source: Source | None = None, *,
-                  deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
+    def on_action(
+        self, raw: bytes, partition: int, source: Source | None = None, *, deferred: list[tuple[int, str]] | None = None
+    ) -> list[Output]:
         """An action on a ticket; `deferred` as for `on_classified`."""
-        return guard("lifecycle", self.catalog, "unknown", raw, source, self.catalog.tickets_actions,
-                      lambda: self._on_action(raw, partition, source, deferred))  # fmt: skip
+        return guard(
+            "lifecycle",
+            self.catalog,
+            "unknown",
+            raw,
+            source,
+            self.catalog.tickets_actions,
+            lambda: self._on_action(raw, partition, source, deferred),
+        )
 
-    def _on_classified(self, raw: bytes, partition: int, source: Source | None,
-                       deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
+    def _on_classified(
+        self, raw: bytes, partition: int, source: Source | None, deferred: list[tuple[int, str]] | None = None
+    ) -> list[Output]:
         try:
             classified = ClassifiedRequest.model_validate_json(raw)
         except ValidationError as exc:
@@ -116,8 +132,9 @@ class LifecycleStage:
             return []
         return self._commit(partition, OpenTickets.key(before), outcome, classified, now, deferred=deferred)
 
-    def _on_action(self, raw: bytes, partition: int, source: Source | None,
-                   deferred: list[tuple[int, str]] | None = None) -> list[Output]:  # fmt: skip
+    def _on_action(
+        self, raw: bytes, partition: int, source: Source | None, deferred: list[tuple[int, str]] | None = None
+    ) -> list[Output]:
         try:
             action = TicketAction.model_validate_json(raw)
         except ValidationError as exc:
@@ -129,10 +146,17 @@ class LifecycleStage:
                 f"({sorted(self.routing.departments)})",
             )
             return [
-                invalid_output(self.catalog, stage="lifecycle", channel=action.channel or "unknown",
-                               rejection=rejection, raw=raw, source=source, request_id=action.action_id,
-                               replay_topic=self.catalog.tickets_actions)
-            ]  # fmt: skip
+                invalid_output(
+                    self.catalog,
+                    stage="lifecycle",
+                    channel=action.channel or "unknown",
+                    rejection=rejection,
+                    raw=raw,
+                    source=source,
+                    request_id=action.action_id,
+                    replay_topic=self.catalog.tickets_actions,
+                )
+            ]
         if (wrong := self._wrong_partition(action.ticket_id, partition, raw, source)) is not None:
             return [wrong]
         now = self.clock()
@@ -144,9 +168,18 @@ class LifecycleStage:
                 f"{self.max_awaiting} ticket ids already hold actions for a request not seen yet "
                 f"(TICKETFLOW_MAX_AWAITING_TICKETS); replay this action once its request has arrived",
             )
-            return [invalid_output(self.catalog, stage="lifecycle", channel=action.channel or "unknown",
-                                   rejection=rejection, raw=raw, source=source, request_id=action.action_id,
-                                   replay_topic=self.catalog.tickets_actions)]  # fmt: skip
+            return [
+                invalid_output(
+                    self.catalog,
+                    stage="lifecycle",
+                    channel=action.channel or "unknown",
+                    rejection=rejection,
+                    raw=raw,
+                    source=source,
+                    request_id=action.action_id,
+                    replay_topic=self.catalog.tickets_actions,
+                )
+            ]
         was_open = OpenTickets.key(before)  # before apply_action changes the state in place
         outcome = tickets.apply_action(before, action, policies=self.policies, now=now)
         if outcome.duplicate:
@@ -154,17 +187,29 @@ class LifecycleStage:
             return []
         if outcome.rejection is not None:
             return [
-                invalid_output(self.catalog, stage="lifecycle", channel=action.channel or "unknown",
-                               rejection=Rejection(outcome.rejection_code, outcome.rejection), raw=raw, source=source,
-                               request_id=action.action_id, replay_topic=None)
-            ]  # fmt: skip
+                invalid_output(
+                    self.catalog,
+                    stage="lifecycle",
+                    channel=action.channel or "unknown",
+                    rejection=Rejection(outcome.rejection_code, outcome.rejection),
+                    raw=raw,
+                    source=source,
+                    request_id=action.action_id,
+                    replay_topic=None,
+                )
+            ]
         metrics.ACTIONS.labels(action.type).inc()
         return self._commit(partition, was_open, outcome, None, now, deferred=deferred)
 
     def fire_due(
-        self, partition: int, now: float, limit: int = 2000, *, upto: float | None = None,
+        self,
+        partition: int,
+        now: float,
+        limit: int = 2000,
+        *,
+        upto: float | None = None,
         deferred: list[tuple[int, str]] | None = None,
-    ) -> list[Output]:  # fmt: skip
+    ) -> list[Output]:
         """The timer's step for one owned partition: emit every point due by `upto` (default
         `now`), publish held replies (e-mail, web chat) whose ticket did not turn up within the hold as
         requests of their own, and drop tickets whose retention has run out.
@@ -182,8 +227,11 @@ class LifecycleStage:
                     continue
                 outcome = tickets.fire_due(state, now=now, upto=upto, reply_hold=self.retention.reply_holds)
                 if outcome.state is not None:
-                    outputs.extend(self._commit(partition, OpenTickets.key(state), outcome, None, now,
-                                                deferred=deferred, from_timer=True))  # fmt: skip
+                    outputs.extend(
+                        self._commit(
+                            partition, OpenTickets.key(state), outcome, None, now, deferred=deferred, from_timer=True
+                        )
+                    )
                     continue
                 expires = state.expires_at(self.retention)
                 if expires is not None and expires <= upto and state.next_due() is None:
@@ -256,21 +304,39 @@ class LifecycleStage:
             "produce keyed by ticket id with Kafka's default partitioner (murmur2; librdkafka clients: "
             "partitioner=murmur2_random)",
         )
-        return invalid_output(self.catalog, stage="lifecycle", channel="unknown", rejection=rejection, raw=raw,
-                              source=source, replay_topic=source.topic if source else None)  # fmt: skip
+        return invalid_output(
+            self.catalog,
+            stage="lifecycle",
+            channel="unknown",
+            rejection=rejection,
+            raw=raw,
+            source=source,
+            replay_topic=source.topic if source else None,
+        )
 
     def _reject(self, raw: bytes, source: Source | None, exc: ValidationError, what: str, topic: str) -> Output:
         reason, details = describe_validation_error(exc)
         return invalid_output(
-            self.catalog, stage="lifecycle", channel="unknown", raw=raw, source=source,
-            rejection=Rejection("invalid_record", f"{what}: {reason}", details), replay_topic=topic,
-        )  # fmt: skip
+            self.catalog,
+            stage="lifecycle",
+            channel="unknown",
+            raw=raw,
+            source=source,
+            rejection=Rejection("invalid_record", f"{what}: {reason}", details),
+            replay_topic=topic,
+        )
 
     def _commit(
-        self, partition: int, was_open: tuple[str, str] | None, outcome: Outcome,
-        classified: ClassifiedRequest | None, now: float, *, deferred: list[tuple[int, str]] | None = None,
+        self,
+        partition: int,
+        was_open: tuple[str, str] | None,
+        outcome: Outcome,
+        classified: ClassifiedRequest | None,
+        now: float,
+        *,
+        deferred: list[tuple[int, str]] | None = None,
         from_timer: bool = False,
-    ) -> list[Output]:  # fmt: skip
+    ) -> list[Output]:
         """Build what the step emits, then record the new state (in memory at once; in the
         changelog now, or — `deferred` — once the caller has the events acknowledged)."""
         state = outcome.state
@@ -288,24 +354,35 @@ class LifecycleStage:
         """Facts for the SLA windows (received, responded, resolved, breached), keyed by department."""
         if self.facts_topic is None:
             return
-        where = {"department": state.department or "unknown", "channel": state.channel or "unknown",
-                 "priority": state.urgency or "unknown"}  # fmt: skip
+        where = {
+            "department": state.department or "unknown",
+            "channel": state.channel or "unknown",
+            "priority": state.urgency or "unknown",
+        }
         found = []
         if outcome.opened and state.submitted_at is not None:
             found.append(windows.fact("received", at=state.submitted_at, **where))
         for event in outcome.sla_events:
             if event.kind == "fulfilled" and event.metric in ("first_response", "resolution"):
                 kind = "responded" if event.metric == "first_response" else "resolved"
-                found.append(windows.fact(kind, at=event.at, within_target=event.within_target,
-                                          elapsed=event.elapsed, **where))  # fmt: skip
+                found.append(
+                    windows.fact(kind, at=event.at, within_target=event.within_target, elapsed=event.elapsed, **where)
+                )
             elif event.kind == "breached":
                 found.append(windows.fact("breached", at=event.at, metric=event.metric, **where))
         key = where["department"].encode()
         for document in found:
             yield Output(self.facts_topic, key, orjson.dumps(document))
 
-    def _emit(self, state: TicketState, outcome: Outcome, classified: ClassifiedRequest | None,
-              now: float, *, from_timer: bool = False) -> Iterator[Output]:  # fmt: skip
+    def _emit(
+        self,
+        state: TicketState,
+        outcome: Outcome,
+        classified: ClassifiedRequest | None,
+        now: float,
+        *,
+        from_timer: bool = False,
+    ) -> Iterator[Output]:
         key = state.ticket_id.encode()
         reasons = outcome.routing.reasons if outcome.routing else []
         labels = (state.department or "unknown", state.channel or "unknown", state.urgency or "unknown")
@@ -323,7 +400,9 @@ class LifecycleStage:
             elif sla_event.kind == "breached":
                 metrics.SLA_BREACHES.labels(sla_event.metric, *labels).inc()
             elif sla_event.kind == "fulfilled":
-                metrics.SLA_FULFILLED.labels(sla_event.metric, str(bool(sla_event.within_target)).lower(), *labels).inc()
+                metrics.SLA_FULFILLED.labels(
+                    sla_event.metric, str(bool(sla_event.within_target)).lower(), *labels
+                ).inc()
                 histogram = _DURATION_HISTOGRAMS.get(sla_event.metric)
                 if histogram is not None:
                     histogram.labels(*labels).observe(sla_event.elapsed or 0.0)
@@ -338,14 +417,24 @@ class LifecycleStage:
             document = events.sla_event(state, sla_event, notify=notify)
             yield Output(self.catalog.sla_events, key, orjson.dumps(document), CLOUDEVENT_HEADERS)
         for forwarded in outcome.forwarded:
-            log.info("ticket %s: customer reply %s continues ticket %s", state.ticket_id, forwarded.action_id,
-                     forwarded.ticket_id)  # fmt: skip
-            yield Output(self.catalog.tickets_actions, forwarded.ticket_id.encode(),
-                         forwarded.model_dump_json().encode())  # fmt: skip
+            log.info(
+                "ticket %s: customer reply %s continues ticket %s",
+                state.ticket_id,
+                forwarded.action_id,
+                forwarded.ticket_id,
+            )
+            yield Output(
+                self.catalog.tickets_actions, forwarded.ticket_id.encode(), forwarded.model_dump_json().encode()
+            )
         for promotion in outcome.promotions:
             assert promotion.action.unmatched is not None
             sender, envelope = replies.promoted_request(promotion.action.unmatched, promotion.origin())
             metrics.ORPHAN_REPLIES_PROMOTED.labels(promotion.channel, promotion.reason).inc()
-            log.info("ticket %s: customer reply %s becomes request %s (%s)", state.ticket_id,
-                     promotion.action.action_id, envelope.request_id, promotion.reason)  # fmt: skip
+            log.info(
+                "ticket %s: customer reply %s becomes request %s (%s)",
+                state.ticket_id,
+                promotion.action.action_id,
+                envelope.request_id,
+                promotion.reason,
+            )
             yield Output(self.catalog.raw(envelope.channel), sender.encode(), envelope.model_dump_json().encode())

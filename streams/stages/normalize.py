@@ -23,8 +23,15 @@ class NormalizeStage:
         self.contacts = contacts
 
     def process(self, raw: bytes, channel: str, source: Source | None = None) -> list[Output]:
-        return guard("normalize", self.catalog, channel, raw, source, self.catalog.raw(channel),
-                      lambda: self._process(raw, channel, source))  # fmt: skip
+        return guard(
+            "normalize",
+            self.catalog,
+            channel,
+            raw,
+            source,
+            self.catalog.raw(channel),
+            lambda: self._process(raw, channel, source),
+        )
 
     def _process(self, raw: bytes, channel: str, source: Source | None) -> list[Output]:
         found: list[str] = []
@@ -50,11 +57,19 @@ class NormalizeStage:
         if isinstance(result, Rejection):
             return [
                 invalid_output(
-                    self.catalog, stage="normalize", channel=channel, rejection=result, raw=raw, source=source,
-                    request_id=envelope.request_id if envelope else None, envelope=envelope,
+                    self.catalog,
+                    stage="normalize",
+                    channel=channel,
+                    rejection=result,
+                    raw=raw,
+                    source=source,
+                    request_id=envelope.request_id if envelope else None,
+                    envelope=envelope,
                     replay_topic=self.catalog.raw(channel),
                 )
-            ]  # fmt: skip
+            ]
         metrics.REQUESTS_NORMALIZED.labels(channel).inc()
         metrics.CUSTOMERS_RESOLVED.labels(f"profile:{found[0]}" if found else "fallback").inc()
-        return [Output(self.catalog.requests_normalized, result.customer_id.encode(), result.model_dump_json().encode())]
+        return [
+            Output(self.catalog.requests_normalized, result.customer_id.encode(), result.model_dump_json().encode())
+        ]

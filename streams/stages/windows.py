@@ -19,7 +19,6 @@ from streams.state.stores import WindowStore
 log = logging.getLogger(__name__)
 
 
-
 _APPLIED = "__applied__|"
 
 
@@ -125,7 +124,9 @@ class SlaWindowsStage:
                 subject=key.department,
                 data=summary,
             )
-            outputs.append(Output(self.catalog.sla_windows, key.department.encode(), orjson.dumps(event), CLOUDEVENT_HEADERS))
+            outputs.append(
+                Output(self.catalog.sla_windows, key.department.encode(), orjson.dumps(event), CLOUDEVENT_HEADERS)
+            )
             aggregate["emitted_revision"] = aggregate["revision"]
             self._put(partition, encoded, aggregate, deferred)
         return outputs
@@ -147,4 +148,6 @@ class SlaWindowsStage:
             summary["closed"] = now >= summary["end"]
             summary["start"], summary["end"] = events.iso(summary["start"]), events.iso(summary["end"])
             found.append(summary)
-        return sorted(found, key=lambda item: (item["start"], item["size"], item["channel"], item["priority"]), reverse=True)
+        return sorted(
+            found, key=lambda item: (item["start"], item["size"], item["channel"], item["priority"]), reverse=True
+        )

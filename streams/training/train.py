@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from streams.domain import text as textprep
@@ -147,8 +147,12 @@ def fit_temperatures(rows: list[Row]) -> dict[str, dict]:
 
         candidates = [round(0.2 + 0.05 * step, 2) for step in range(57)]  # 0.2 … 3.0
         best = min(candidates, key=log_loss)
-        fitted[language] = {"temperature": best, "rows": len(items), "log_loss": round(log_loss(best), 4),
-                            "log_loss_uncalibrated": round(log_loss(1.0), 4)}  # fmt: skip
+        fitted[language] = {
+            "temperature": best,
+            "rows": len(items),
+            "log_loss": round(log_loss(best), 4),
+            "log_loss_uncalibrated": round(log_loss(1.0), 4),
+        }
     return fitted
 
 
@@ -187,8 +191,11 @@ def harm_rows(data_dir: Path) -> list[Row]:
     """Written examples labelled with a complaint grade (or none): harm (grade 1) or not."""
     from streams.training.datasets import written_rows
 
-    return [Row(d["text"], "harm" if d.get("complaint_grade") == 1 else "other", "written", d["_where"])
-            for d in written_rows(data_dir) if "complaint_grade" in d]  # fmt: skip
+    return [
+        Row(d["text"], "harm" if d.get("complaint_grade") == 1 else "other", "written", d["_where"])
+        for d in written_rows(data_dir)
+        if "complaint_grade" in d
+    ]
 
 
 def train_harm_model(rows: list[Row], featurize: Callable[[str], list[str]] | None = None) -> dict:
@@ -204,8 +211,11 @@ def train_harm_model(rows: list[Row], featurize: Callable[[str], list[str]] | No
     harmed = [row.label == "harm" for row in rows]
     model = LogisticRegression(C=HARM_C, max_iter=3000, class_weight="balanced")
     model.fit(_matrix(feature_lists, vocabulary), harmed)
-    weights = {name: _round(float(model.coef_[0][index])) for name, index in vocabulary.items()
-               if abs(model.coef_[0][index]) >= 1e-3}  # fmt: skip
+    weights = {
+        name: _round(float(model.coef_[0][index]))
+        for name, index in vocabulary.items()
+        if abs(model.coef_[0][index]) >= 1e-3
+    }
     return {
         "classes": ["other", "harm"],
         "bias": _round(float(model.intercept_[0])),
@@ -221,16 +231,22 @@ def grade_rows(data_dir: Path) -> list[Row]:
     """Written complaints with their grade (docs/labels.md): what the grade layer learns from."""
     from streams.training.datasets import written_rows
 
-    return [Row(d["text"], str(d["complaint_grade"]), "written", d["_where"]) for d in written_rows(data_dir)
-            if d.get("type") == "complaint" and d.get("complaint_grade") in (1, 2, 3)]  # fmt: skip
+    return [
+        Row(d["text"], str(d["complaint_grade"]), "written", d["_where"])
+        for d in written_rows(data_dir)
+        if d.get("type") == "complaint" and d.get("complaint_grade") in (1, 2, 3)
+    ]
 
 
 def urgency_rows(data_dir: Path) -> list[Row]:
     """Written requests that carry an urgency: urgent or not, what the urgency layer learns from."""
     from streams.training.datasets import written_rows
 
-    return [Row(d["text"], "urgent" if d["urgency"] == "urgent" else "other", "written", d["_where"])
-            for d in written_rows(data_dir) if d.get("urgency")]  # fmt: skip
+    return [
+        Row(d["text"], "urgent" if d["urgency"] == "urgent" else "other", "written", d["_where"])
+        for d in written_rows(data_dir)
+        if d.get("urgency")
+    ]
 
 
 def train_grade_model(rows: list[Row], featurize: Callable[[str], list[str]] | None = None) -> dict:
@@ -250,8 +266,14 @@ def train_grade_model(rows: list[Row], featurize: Callable[[str], list[str]] | N
         row = [_round(float(model.coef_[index][column])) for index in range(len(classes))]
         if max(abs(value) for value in row) >= 1e-3:
             weights[name] = row
-    return {"classes": classes, "bias": [_round(float(b)) for b in model.intercept_], "weights": weights,
-            "features": "type features, class-balanced", "c": LAYER_C, "rows": dict(Counter(labels))}  # fmt: skip
+    return {
+        "classes": classes,
+        "bias": [_round(float(b)) for b in model.intercept_],
+        "weights": weights,
+        "features": "type features, class-balanced",
+        "c": LAYER_C,
+        "rows": dict(Counter(labels)),
+    }
 
 
 def train_urgency_model(rows: list[Row], featurize: Callable[[str], list[str]] | None = None) -> dict:
@@ -290,18 +312,24 @@ def train(data_dir: Path, output: Path, log: Callable[[str], None] = print) -> d
     harm_model = None
     if {row.label for row in harm_labelled} == {"harm", "other"}:  # needs examples of both
         harm_model = train_harm_model(harm_labelled)
-        log(f"harm model: {len(harm_model['weights'])} features from {harm_model['rows']}, "
-            f"{time.monotonic() - started:.0f}s")  # fmt: skip
+        log(
+            f"harm model: {len(harm_model['weights'])} features from {harm_model['rows']}, "
+            f"{time.monotonic() - started:.0f}s"
+        )
     graded = grade_rows(data_dir)
     grade_model = train_grade_model(graded) if len({row.label for row in graded}) == 3 else None
     if grade_model:
-        log(f"grade model: {len(grade_model['weights'])} features from {grade_model['rows']}, "
-            f"{time.monotonic() - started:.0f}s")  # fmt: skip
+        log(
+            f"grade model: {len(grade_model['weights'])} features from {grade_model['rows']}, "
+            f"{time.monotonic() - started:.0f}s"
+        )
     timed = urgency_rows(data_dir)
     urgency_model = train_urgency_model(timed) if {row.label for row in timed} == {"urgent", "other"} else None
     if urgency_model:
-        log(f"urgency model: {len(urgency_model['weights'])} features from {urgency_model['rows']}, "
-            f"{time.monotonic() - started:.0f}s")  # fmt: skip
+        log(
+            f"urgency model: {len(urgency_model['weights'])} features from {urgency_model['rows']}, "
+            f"{time.monotonic() - started:.0f}s"
+        )
     document = {
         "format": ARTEFACT_FORMAT,
         "type": type_model,
@@ -316,11 +344,13 @@ def train(data_dir: Path, output: Path, log: Callable[[str], None] = print) -> d
         },
     }
     document["version"] = model_version(document)
-    document["created_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    document["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_suffix(".tmp")
     temporary.write_text(json.dumps(document, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     temporary.replace(output)
-    log(f"wrote {output} ({output.stat().st_size / 2**20:.1f} MiB), version {document['version']}, "
-        f"{time.monotonic() - started:.0f}s")  # fmt: skip
+    log(
+        f"wrote {output} ({output.stat().st_size / 2**20:.1f} MiB), version {document['version']}, "
+        f"{time.monotonic() - started:.0f}s"
+    )
     return {"version": document["version"], "path": str(output), "sources": sources}

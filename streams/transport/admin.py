@@ -38,7 +38,7 @@ async def ensure_topics(
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout)
-    except (KafkaConnectionError, asyncio.TimeoutError, OSError) as exc:
+    except (TimeoutError, KafkaConnectionError, OSError) as exc:
         raise TopicSetupError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
     try:
         existing = await existing_topics(admin)

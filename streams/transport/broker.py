@@ -85,7 +85,7 @@ class EmbeddedBroker:
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def start(self, timeout: float = 15.0) -> "EmbeddedBroker":
+    def start(self, timeout: float = 15.0) -> EmbeddedBroker:
         if self.port == 0:
             self.port = free_port(self.host)
         elif port_in_use(self.host, self.port):
@@ -93,11 +93,18 @@ class EmbeddedBroker:
         url = f"tcp://{self.host}:{self.port}"
         command = [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        env = {key: value for key, value in os.environ.items() if key not in ("LISTENER_URL", "ADVERTISED_LISTENER_URL")}
+        env = {
+            key: value for key, value in os.environ.items() if key not in ("LISTENER_URL", "ADVERTISED_LISTENER_URL")
+        }
         env.setdefault("RUST_LOG", "warn")
         try:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent(signal.SIGKILL), env=env
+                command,
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=die_with_parent(signal.SIGKILL),
+                env=env,
             )
         finally:
             if log is not subprocess.DEVNULL:
@@ -126,7 +133,7 @@ class EmbeddedBroker:
             process.kill()
             process.wait(timeout=grace)
 
-    def __enter__(self) -> "EmbeddedBroker":
+    def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

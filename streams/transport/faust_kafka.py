@@ -31,8 +31,11 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
-async def commit_after_pending_writes(pending: Iterable[PendingWrites], commit: Callable[[], Awaitable[bool]],
-                                      crash: Callable[[BaseException], Awaitable[None]]) -> bool:  # fmt: skip
+async def commit_after_pending_writes(
+    pending: Iterable[PendingWrites],
+    commit: Callable[[], Awaitable[bool]],
+    crash: Callable[[BaseException], Awaitable[None]],
+) -> bool:
     """Commit once the pending changelog writes are done; crash (no commit) if an event was refused."""
     try:
         for queue in pending:

@@ -56,7 +56,7 @@ class KafkaPublisher:
         producer = AIOKafkaProducer(**self._options)
         try:
             await asyncio.wait_for(producer.start(), self.timeout)
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             await _quietly_stop(producer)
             raise PublishError(f"cannot connect to Kafka at {self.bootstrap}: {exc!r}") from exc
         self._producer = producer
@@ -88,7 +88,7 @@ class KafkaPublisher:
             raise PublishError(f"not connected to the broker at {self.bootstrap} yet")
         try:
             await asyncio.wait_for(producer.send_and_wait(topic, value=value, key=key), self.timeout)
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             raise PublishError(f"broker did not acknowledge the record for {topic}: {exc!r}") from exc
 
     async def missing_topics(self, topics: list[str], timeout: float = 3.0) -> list[str]:
@@ -98,7 +98,7 @@ class KafkaPublisher:
         client = self._producer.client
         try:
             metadata = await asyncio.wait_for(client.fetch_all_metadata(), timeout)
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             raise PublishError(f"broker unreachable: {exc!r}") from exc
         known = metadata.topics()
         return [topic for topic in topics if topic not in known]
@@ -108,5 +108,5 @@ async def _quietly_stop(producer: AIOKafkaProducer, timeout: float = 5.0) -> Non
     """Stop a producer without waiting for ever on a broker that is gone."""
     try:
         await asyncio.wait_for(producer.stop(), timeout)
-    except (KafkaError, OSError, asyncio.TimeoutError, RuntimeError):
+    except (TimeoutError, KafkaError, OSError, RuntimeError):
         pass

@@ -1,5 +1,5 @@
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from streams import ids
 from streams.adapters import cti
@@ -7,7 +7,7 @@ from streams.adapters.base import HttpInput, Intake, Parsed, Skip
 from tests.adapters import platforms
 
 SECRET = b"cti-secret-0123456789"
-NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 OFFERED = NOW - timedelta(minutes=12)
 ANSWERED = NOW - timedelta(minutes=9)
 
@@ -20,8 +20,15 @@ def event(kind: str, **fields):
 
 
 def wrap_up(**fields):
-    return event("wrap_up", offered_at=OFFERED.isoformat(), answered_at=ANSWERED.isoformat(), agent_id="a-17",
-                 notes="客户反映宽带断网，已报修", ivr_choice="2", **fields)  # fmt: skip
+    return event(
+        "wrap_up",
+        offered_at=OFFERED.isoformat(),
+        answered_at=ANSWERED.isoformat(),
+        agent_id="a-17",
+        notes="客户反映宽带断网，已报修",
+        ivr_choice="2",
+        **fields,
+    )
 
 
 def test_every_call_event_is_kept_with_the_call_and_event_as_key():

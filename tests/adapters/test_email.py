@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from streams import ids
 from streams.adapters import email, replies
@@ -6,7 +6,7 @@ from streams.adapters.base import Intake, Refusal, envelope_bytes
 from streams.domain.rejections import Rejection
 from tests.adapters import mails
 
-NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
 
 def test_gbk_multipart_mail_is_read_with_its_encoded_headers():
@@ -90,7 +90,10 @@ def test_reply_carries_the_request_it_becomes_if_its_ticket_is_not_found():
     unmatched = intake.actions[0].unmatched
     assert unmatched.idempotency_key == "reply-1@mail.example.cn" and unmatched.received_at == NOW
     assert unmatched.thread_message_id == "gbk-1@mail.example.cn" and unmatched.references == ["gbk-1@mail.example.cn"]
-    assert unmatched.submission.text == "另外，我想退掉上周买的耳机" and unmatched.submission.customer.email == "wang@example.cn"
+    assert (
+        unmatched.submission.text == "另外，我想退掉上周买的耳机"
+        and unmatched.submission.customer.email == "wang@example.cn"
+    )
     assert unmatched.ticket_id == ids.ticket_id("email", "reply-1@mail.example.cn")  # as if it had been a new mail
 
 
@@ -103,8 +106,13 @@ def _promoted(reason="no_ticket"):
     from streams.models import RequestOrigin
 
     action = email.mail_intake(mails.reply("<news-7@shop.example>", text="你们的会员怎么取消？"), NOW).actions[0]
-    origin = RequestOrigin(reason=reason, detail="no ticket turned up", thread_ticket=action.ticket_id,
-                           thread_message_id="news-7@shop.example", reply_action_id=action.action_id)  # fmt: skip
+    origin = RequestOrigin(
+        reason=reason,
+        detail="no ticket turned up",
+        thread_ticket=action.ticket_id,
+        thread_message_id="news-7@shop.example",
+        reply_action_id=action.action_id,
+    )
     return replies.promoted_request(action.unmatched, origin)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import time
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import Workbook
@@ -41,8 +41,10 @@ SHAPES = {
     "references": lambda size: header_mail("References", b" <a@b>", size),
     "quoted from": lambda size: header_mail("From", b' "a\\', size),
     "encoded subject": lambda size: header_mail("Subject", b" =?utf-8?q?a?=", size),
-    "many parts": lambda size: b"From: a@b.cn\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n"
-    + b"--zz\r\nContent-Type: text/html\r\n\r\n<a <a\r\n" * (size // 40),
+    "many parts": lambda size: (
+        b"From: a@b.cn\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=zz\r\n\r\n"
+        + b"--zz\r\nContent-Type: text/html\r\n\r\n<a <a\r\n" * (size // 40)
+    ),
 }
 
 
@@ -63,22 +65,27 @@ def test_crafted_mail_at_the_size_limit_parses_in_linear_time(shape):
 
 
 def test_html_only_mail_still_becomes_a_request_with_its_subject():
-    outcome = email.mail_intake(html_mail(b"<a ", MAX), datetime.now(timezone.utc))
+    outcome = email.mail_intake(html_mail(b"<a ", MAX), datetime.now(UTC))
     assert isinstance(outcome, Intake)
     parsed = email.parse(outcome.envelope())
     assert parsed.submission.text == "x"
 
 
 def test_html_text_keeps_paragraphs_and_drops_scripts():
-    assert email.html_to_text("<html><head><title>t</title><style>p{}</style></head><body><p>退货</p>"
-                              "<script>x()</script>请尽快<br>处理</body></html>") == "退货\n请尽快\n处理"  # fmt: skip
+    assert (
+        email.html_to_text(
+            "<html><head><title>t</title><style>p{}</style></head><body><p>退货</p>"
+            "<script>x()</script>请尽快<br>处理</body></html>"
+        )
+        == "退货\n请尽快\n处理"
+    )
 
 
 def test_a_date_that_overflows_is_ignored_and_the_mail_taken():
     raw = b"From: a@b.cn\r\nSubject: x\r\nDate: Fri, 31 Dec 9999 23:59:59 -2359\r\n\r\nhello"
     mail = email.parse_mail(raw)
     assert not isinstance(mail, Rejection) and mail.date is None
-    assert isinstance(email.mail_intake(raw, datetime.now(timezone.utc)), Intake)
+    assert isinstance(email.mail_intake(raw, datetime.now(UTC)), Intake)
 
 
 @pytest.mark.parametrize("moment", ["0002-03-04T00:00:00Z", "9999-12-31T23:59:59-23:59", "2999-01-01T00:00:00Z"])
@@ -90,7 +97,7 @@ def test_a_submission_time_outside_the_accepted_range_is_refused_naming_the_fiel
 def test_an_action_dated_in_the_future_is_refused():
     with pytest.raises(ValueError, match="at"):
         ActionSubmission.model_validate({"type": "reply", "by": "agent", "at": "2999-01-01T00:00:00Z"})
-    late = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    late = datetime.now(UTC).replace(microsecond=0).isoformat()
     assert ActionSubmission.model_validate({"type": "reply", "by": "agent", "at": late}).at is not None
 
 
@@ -103,8 +110,10 @@ def test_a_wecom_create_time_out_of_range_is_kept_as_invalid_naming_the_field():
 
 
 def test_xml_in_utf16_with_entities_is_refused_before_expansion():
-    document = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "' + "A" * 100 + '">'
-                '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Content>&b;&b;&b;</Content></xml>')  # fmt: skip
+    document = (
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "' + "A" * 100 + '">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><xml><Content>&b;&b;&b;</Content></xml>'
+    )
     result = wecom.parse_xml(document.encode("utf-16"))
     assert isinstance(result, Rejection) and result.error_code == "invalid_xml"
 
@@ -134,10 +143,14 @@ def test_a_workbook_declaring_a_far_cell_is_read_in_bounded_memory():
 
 
 def test_a_row_dated_year_one_is_a_row_error_and_the_rest_is_read():
-    rows = [sheet.SheetRow(2, {sheet.DESCRIPTION: "杯子坏了", sheet.SUBMITTED: "0001-01-01 00:00"}),
-            sheet.SheetRow(3, {sheet.DESCRIPTION: "杯子坏了", sheet.SUBMITTED: "2024-05-01 10:00"})]  # fmt: skip
-    outcomes = [sheet.row_intake(row, file_name="f.csv", timezone_name="Asia/Shanghai",
-                                 received_at=datetime.now(timezone.utc)) for row in rows]  # fmt: skip
+    rows = [
+        sheet.SheetRow(2, {sheet.DESCRIPTION: "杯子坏了", sheet.SUBMITTED: "0001-01-01 00:00"}),
+        sheet.SheetRow(3, {sheet.DESCRIPTION: "杯子坏了", sheet.SUBMITTED: "2024-05-01 10:00"}),
+    ]
+    outcomes = [
+        sheet.row_intake(row, file_name="f.csv", timezone_name="Asia/Shanghai", received_at=datetime.now(UTC))
+        for row in rows
+    ]
     assert isinstance(outcomes[0], Refusal) and sheet.SUBMITTED in outcomes[0].rejection.reason
     assert "2000-01-01" in outcomes[0].rejection.reason
     assert isinstance(outcomes[1], Intake)

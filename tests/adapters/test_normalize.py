@@ -104,8 +104,12 @@ def test_a_promoted_email_reply_becomes_a_request_that_keeps_its_origin():
     from tests.adapters import mails
 
     action = email.mail_intake(mails.reply("<news-7@shop.example>"), T0).actions[0]
-    origin = RequestOrigin(reason="no_ticket", detail="no ticket turned up", thread_ticket=action.ticket_id,
-                           reply_action_id=action.action_id)  # fmt: skip
+    origin = RequestOrigin(
+        reason="no_ticket",
+        detail="no ticket turned up",
+        thread_ticket=action.ticket_id,
+        reply_action_id=action.action_id,
+    )
     _, promoted = replies.promoted_request(action.unmatched, origin)
     result, _ = normalize_record(promoted.model_dump_json().encode())
     assert result.ticket_id == ids.ticket_id("email", "reply-1@mail.example.cn") and result.channel == "email"

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -7,7 +7,7 @@ from streams.adapters import sheet
 from streams.adapters.base import Intake, Refusal
 from tests.adapters import sheets
 
-NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))
 
 
@@ -37,7 +37,9 @@ def test_run_together_seed_times_are_local_store_time():
 def test_answered_and_resolved_rows_carry_the_actions_at_their_moments():
     first, _, third = intakes(sheet.read_csv(sheets.csv_bytes(sheets.SEED_ROWS)))
     assert [(a.type, a.at) for a in first.actions] == [
-        ("reply", datetime(2024, 5, 1, 14, 38, tzinfo=CST)), ("resolve", datetime(2024, 5, 2, 10, 0, tzinfo=CST))]
+        ("reply", datetime(2024, 5, 1, 14, 38, tzinfo=CST)),
+        ("resolve", datetime(2024, 5, 2, 10, 0, tzinfo=CST)),
+    ]
     assert [a.type for a in third.actions] == ["reply"]
     assert all(a.ticket_id == first.ticket_id and a.by == "客服*某" for a in first.actions)
 
@@ -64,12 +66,14 @@ def test_xlsx_round_trip_gives_the_same_requests_as_the_csv(tmp_path):
     from_csv = intakes(sheet.read_csv(sheets.csv_bytes(sheets.SEED_ROWS)))
     assert all(isinstance(intake, Intake) for intake in from_xlsx)
     assert [i.ticket_id for i in from_xlsx] == [i.ticket_id for i in from_csv]
-    assert [sheet.parse(i.envelope()).submission for i in from_xlsx] == [sheet.parse(i.envelope()).submission for i in from_csv]
+    assert [sheet.parse(i.envelope()).submission for i in from_xlsx] == [
+        sheet.parse(i.envelope()).submission for i in from_csv
+    ]
 
 
 def test_file_without_the_request_log_headers_is_refused_as_a_whole():
     with pytest.raises(sheet.SheetError, match="问题描述"):
-        list(sheet.read_csv("name,phone\nA,1\n".encode()))
+        list(sheet.read_csv(b"name,phone\nA,1\n"))
 
 
 def test_not_a_workbook_is_a_clear_error(tmp_path):
@@ -81,9 +85,13 @@ def test_not_a_workbook_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2024-05-0114:30", datetime(2024, 5, 1, 14, 30)), ("2024/5/1 9:05", datetime(2024, 5, 1, 9, 5)),
-     ("2024-05-01T14:30:10", datetime(2024, 5, 1, 14, 30, 10)), ("2024年5月1日 14:30", datetime(2024, 5, 1, 14, 30))],
-)  # fmt: skip
+    [
+        ("2024-05-0114:30", datetime(2024, 5, 1, 14, 30)),
+        ("2024/5/1 9:05", datetime(2024, 5, 1, 9, 5)),
+        ("2024-05-01T14:30:10", datetime(2024, 5, 1, 14, 30, 10)),
+        ("2024年5月1日 14:30", datetime(2024, 5, 1, 14, 30)),
+    ],
+)
 def test_time_cells_in_the_formats_offices_write(text, expected):
     assert sheet.parse_time(text, sheet.zone("Asia/Shanghai")) == expected.replace(tzinfo=sheet.zone("Asia/Shanghai"))
 

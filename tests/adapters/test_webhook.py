@@ -1,5 +1,5 @@
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
@@ -9,9 +9,14 @@ from streams.adapters.base import HttpInput, Intake, Refusal
 from tests.adapters import platforms
 
 SECRET = b"app-secret-0123456789"
-NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
-FEEDBACK = {"feedback_id": "fb-1", "user": {"user_id": "U7", "phone": "13800001111"}, "content": "APP闪退",
-            "category": "bug", "created_at": "2026-11-22T16:55:00+08:00"}  # fmt: skip
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+FEEDBACK = {
+    "feedback_id": "fb-1",
+    "user": {"user_id": "U7", "phone": "13800001111"},
+    "content": "APP闪退",
+    "category": "bug",
+    "created_at": "2026-11-22T16:55:00+08:00",
+}
 
 
 def call(body: dict | bytes, headers: dict | None = None, *, secret=SECRET, at=NOW):
@@ -76,12 +81,17 @@ def test_verified_body_that_is_not_json_is_a_400():
 def test_feedback_becomes_a_request_with_the_channel_timestamp():
     parsed = webhook.parse(webhook.accept("app", call(FEEDBACK), SECRET).envelope())
     assert parsed.submission.text == "APP闪退" and parsed.submission.customer.phone == "13800001111"
-    assert parsed.submission.submitted_at == datetime(2026, 11, 22, 8, 55, tzinfo=timezone.utc)
+    assert parsed.submission.submitted_at == datetime(2026, 11, 22, 8, 55, tzinfo=UTC)
 
 
 def test_first_web_chat_message_opens_the_conversation_ticket():
-    message = {"conversation_id": "cv-9", "message_id": "m-1", "seq": 1, "text": "在吗？订单还没发货",
-               "visitor": {"visitor_id": "v-3"}}  # fmt: skip
+    message = {
+        "conversation_id": "cv-9",
+        "message_id": "m-1",
+        "seq": 1,
+        "text": "在吗？订单还没发货",
+        "visitor": {"visitor_id": "v-3"},
+    }
     intake = webhook.accept("webchat", call(message), SECRET)
     assert intake.publish_request and intake.ticket_id == ids.ticket_id("webchat", "cv-9")
 
@@ -91,12 +101,21 @@ def test_later_web_chat_message_is_a_customer_reply_on_that_ticket():
     intake = webhook.accept("webchat", call(message), SECRET)
     assert not intake.publish_request
     (action,) = intake.actions
-    assert (action.type, action.ticket_id, action.note) == ("customer_reply", ids.ticket_id("webchat", "cv-9"), "还有发票")
+    assert (action.type, action.ticket_id, action.note) == (
+        "customer_reply",
+        ids.ticket_id("webchat", "cv-9"),
+        "还有发票",
+    )
 
 
-FOLLOW_UP = {"conversation_id": "cv-9", "message_id": "m-2", "seq": 2, "text": "还有发票",
-             "sent_at": "2026-11-22T16:58:00+08:00",
-             "visitor": {"visitor_id": "v-3", "customer_number": "C77", "name": "王女士"}}  # fmt: skip
+FOLLOW_UP = {
+    "conversation_id": "cv-9",
+    "message_id": "m-2",
+    "seq": 2,
+    "text": "还有发票",
+    "sent_at": "2026-11-22T16:58:00+08:00",
+    "visitor": {"visitor_id": "v-3", "customer_number": "C77", "name": "王女士"},
+}
 
 
 def test_a_web_chat_follow_up_carries_the_request_that_would_open_its_conversation():
@@ -111,7 +130,7 @@ def test_a_web_chat_follow_up_request_has_the_message_text_visitor_and_time():
     (action,) = webhook.accept("webchat", call(FOLLOW_UP), SECRET).actions
     submission = action.unmatched.submission
     assert submission.text == "还有发票" and submission.customer.id == "C77" and submission.customer.name == "王女士"
-    assert submission.submitted_at == datetime(2026, 11, 22, 8, 58, tzinfo=timezone.utc)
+    assert submission.submitted_at == datetime(2026, 11, 22, 8, 58, tzinfo=UTC)
     assert action.unmatched.sender_handle == "webchat-visitor:v-3" and action.unmatched.received_at == NOW
 
 
@@ -133,8 +152,12 @@ def test_a_promoted_web_chat_follow_up_is_read_back_as_the_conversation_request_
     from streams.models import RequestOrigin
 
     (action,) = webhook.accept("webchat", call(FOLLOW_UP), SECRET).actions
-    origin = RequestOrigin(reason="no_ticket", detail="the opening message never came", thread_ticket=action.ticket_id,
-                           reply_action_id=action.action_id)  # fmt: skip
+    origin = RequestOrigin(
+        reason="no_ticket",
+        detail="the opening message never came",
+        thread_ticket=action.ticket_id,
+        reply_action_id=action.action_id,
+    )
     _, envelope = replies.promoted_request(action.unmatched, origin)
     assert (envelope.channel, envelope.adapter, envelope.idempotency_key) == ("webchat", "webchat-reply/v1", "cv-9")
     assert envelope.ticket_id == ids.ticket_id("webchat", "cv-9") == action.ticket_id
@@ -148,8 +171,9 @@ def test_a_web_chat_follow_up_promoted_after_its_ticket_closed_gets_ids_of_its_o
     from streams.models import RequestOrigin
 
     (action,) = webhook.accept("webchat", call(FOLLOW_UP), SECRET).actions
-    origin = RequestOrigin(reason="ticket_closed", detail="closed", thread_ticket=action.ticket_id,
-                           reply_action_id=action.action_id)  # fmt: skip
+    origin = RequestOrigin(
+        reason="ticket_closed", detail="closed", thread_ticket=action.ticket_id, reply_action_id=action.action_id
+    )
     _, envelope = replies.promoted_request(action.unmatched, origin)
     assert envelope.ticket_id == ids.ticket_id("webchat", "cv-9:m-2") != action.ticket_id
     assert envelope.request_id == ids.request_id("webchat", "cv-9:m-2")
@@ -162,7 +186,12 @@ def test_social_dm_is_one_customer_per_platform_account():
 
 
 def test_vip_report_marks_the_customer_vip_and_needs_the_customer_named():
-    report = {"report_id": "r1", "manager": {"id": "am-1"}, "customer": {"customer_number": "C1"}, "summary": "加急退款"}
+    report = {
+        "report_id": "r1",
+        "manager": {"id": "am-1"},
+        "customer": {"customer_number": "C1"},
+        "summary": "加急退款",
+    }
     parsed = webhook.parse(webhook.accept("vip", call(report), SECRET).envelope())
     assert parsed.submission.customer.tier == "vip" and parsed.submission.customer.id == "C1"
     anonymous = {**report, "customer": {}}

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ def post(query, body, received_at=None):
 
 def signed_at(query) -> datetime:
     """The moment a documented vector was signed: it is received then, not years later."""
-    return datetime.fromtimestamp(int(query["timestamp"]), timezone.utc)
+    return datetime.fromtimestamp(int(query["timestamp"]), UTC)
 
 
 def test_documented_message_vector_is_verified_decrypted_and_kept_as_decrypted_xml():
@@ -49,8 +49,9 @@ def test_a_call_signed_within_the_allowed_age_is_accepted():
     query = platforms.KNOWN_MESSAGE_QUERY
     later = signed_at(query) + timedelta(minutes=4)
     assert isinstance(wecom.accept(post(query, platforms.KNOWN_MESSAGE_BODY, later), CRYPTO), Intake)
-    assert isinstance(wecom.accept(post(query, platforms.KNOWN_MESSAGE_BODY, later), CRYPTO, timedelta(minutes=3)),
-                      Refusal)  # fmt: skip
+    assert isinstance(
+        wecom.accept(post(query, platforms.KNOWN_MESSAGE_BODY, later), CRYPTO, timedelta(minutes=3)), Refusal
+    )
 
 
 def test_a_url_verification_with_an_old_timestamp_is_refused():
@@ -62,7 +63,9 @@ def test_a_url_verification_with_an_old_timestamp_is_refused():
 def test_signature_of_the_documented_vector_is_the_documented_one():
     encrypted = platforms.KNOWN_MESSAGE_BODY.split(b"<Encrypt><![CDATA[")[1].split(b"]]>")[0].decode()
     query = platforms.KNOWN_MESSAGE_QUERY
-    assert wecom.signature(platforms.WECOM_TOKEN, query["timestamp"], query["nonce"], encrypted) == query["msg_signature"]
+    assert (
+        wecom.signature(platforms.WECOM_TOKEN, query["timestamp"], query["nonce"], encrypted) == query["msg_signature"]
+    )
 
 
 def test_message_encrypted_as_the_platform_does_is_accepted_with_its_msg_id():
@@ -118,7 +121,7 @@ def test_text_message_becomes_a_request_from_the_wecom_user_at_create_time():
     query, body = platforms.wecom_post(platforms.wecom_text_message("APP闪退", sender="lisi", created=1763800000))
     parsed = wecom.parse(wecom.accept(post(query, body), CRYPTO).envelope())
     assert parsed.submission.text == "APP闪退" and parsed.submission.customer.wecom_id == "lisi"
-    assert parsed.submission.submitted_at == datetime.fromtimestamp(1763800000, timezone.utc)
+    assert parsed.submission.submitted_at == datetime.fromtimestamp(1763800000, UTC)
 
 
 def test_an_event_is_kept_in_the_log_but_is_not_a_request():
@@ -130,8 +133,9 @@ def test_an_event_is_kept_in_the_log_but_is_not_a_request():
 
 
 def test_image_message_is_a_request_naming_the_picture():
-    image = platforms.wecom_text_message("", msg_type="image",
-                                         extra="<PicUrl>https://p/1.jpg</PicUrl><MsgId>55</MsgId>")  # fmt: skip
+    image = platforms.wecom_text_message(
+        "", msg_type="image", extra="<PicUrl>https://p/1.jpg</PicUrl><MsgId>55</MsgId>"
+    )
     query, body = platforms.wecom_post(image)
     parsed = wecom.parse(wecom.accept(post(query, body), CRYPTO).envelope())
     assert "https://p/1.jpg" in parsed.submission.text

@@ -72,8 +72,9 @@ def test_the_agent_hands_what_it_sends_to_the_commit(app, monkeypatch):
 
 def test_two_apps_in_one_process_keep_their_own_settings(tmp_path):
     first = create_app(Settings(app_id="first", broker_url="127.0.0.1:1", state_dir=tmp_path, partitions=2))
-    second = create_app(Settings(app_id="second", broker_url="127.0.0.1:1", state_dir=tmp_path, partitions=6,
-                                 topic_prefix="b."))  # fmt: skip
+    second = create_app(
+        Settings(app_id="second", broker_url="127.0.0.1:1", state_dir=tmp_path, partitions=6, topic_prefix="b.")
+    )
     assert (first.conf.id, second.conf.id) == ("first", "second")
     assert first.pipeline_tables.tickets_table.partitions == 2 and second.pipeline_tables.tickets_table.partitions == 6
     assert second.pipeline_topics.requests_classified.get_topic_name() == "b.requests.classified"

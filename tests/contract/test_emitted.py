@@ -224,9 +224,9 @@ def _sla_kinds(sources) -> set[str]:
     kinds = {value for name, value in vars(sla).items() if name.isupper() and isinstance(value, str)}
     for _, tree in sources:
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "SlaEvent":
-                if node.args and isinstance(node.args[0], ast.Constant):
-                    kinds.add(node.args[0].value)
+            called = getattr(node.func, "id", getattr(node.func, "attr", None)) if isinstance(node, ast.Call) else None
+            if called == "SlaEvent" and node.args and isinstance(node.args[0], ast.Constant):
+                kinds.add(node.args[0].value)
     return kinds
 
 

@@ -27,8 +27,12 @@ def test_the_wired_stages_emit_declared_events():
     outputs += hop.tick(T0 + 12)  # suppressed: the customer was called back 9 s ago
     today = today_in(hop.care.care, hop.now)
     hop.care.days_done[0] = today  # today's run is done: a new profile is looked at at once
-    profile = CustomerProfile(customer_id="C-9", tier="churn_risk", birthday=date(1990, today.month, today.day),
-                              customer_since=today - timedelta(days=3))  # fmt: skip
+    profile = CustomerProfile(
+        customer_id="C-9",
+        tier="churn_risk",
+        birthday=date(1990, today.month, today.day),
+        customer_since=today - timedelta(days=3),
+    )
     # the callback now, the win-back after the gap, the birthday over the monthly cap (2)
     outputs += hop.care.on_profile(profile.model_dump_json().encode())
     outputs += hop.tick(hop.now + 3) + hop.tick(hop.now + 6)
@@ -36,5 +40,16 @@ def test_the_wired_stages_emit_declared_events():
     topics = {o.topic.removeprefix("t.") for o in outputs}
     assert {"followups", "tickets.actions"} <= topics
     declared = {spec.type for spec in EVENT_TYPES if spec.topic in ("followups", "care")}
-    assert {"followup.callback_due", "followup.second_followup_due", "followup.cancelled", "followup.escalated",
-            "care.new_customer_callback", "care.win_back", "care.suppressed"} <= seen <= declared  # fmt: skip
+    assert (
+        {
+            "followup.callback_due",
+            "followup.second_followup_due",
+            "followup.cancelled",
+            "followup.escalated",
+            "care.new_customer_callback",
+            "care.win_back",
+            "care.suppressed",
+        }
+        <= seen
+        <= declared
+    )

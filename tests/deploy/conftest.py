@@ -9,6 +9,8 @@ import pytest
 def promtool() -> str:
     found = shutil.which("promtool")
     if found is None:
-        pytest.fail("promtool is not installed: run `make test-tools` (installs Debian's prometheus package, "
-                    "which provides promtool) or `apt-get install prometheus`")  # fmt: skip
+        pytest.fail(
+            "promtool is not installed: run `make test-tools` (installs Debian's prometheus package, "
+            "which provides promtool) or `apt-get install prometheus`"
+        )
     return found

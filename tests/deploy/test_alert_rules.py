@@ -54,7 +54,9 @@ def test_every_alert_is_unit_tested_both_firing_and_silent():
                 (firing if check.get("exp_alerts") else silent).add(check["alertname"])
     names = {alert["alert"] for alert in alerts()}
     assert {"never seen firing": sorted(names - firing), "never seen silent": sorted(names - silent)} == {
-        "never seen firing": [], "never seen silent": []}  # fmt: skip
+        "never seen firing": [],
+        "never seen silent": [],
+    }
     assert (firing | silent) <= names, f"tests of alerts that do not exist: {sorted((firing | silent) - names)}"
 
 

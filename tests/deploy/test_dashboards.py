@@ -58,8 +58,20 @@ def test_every_dashboard_query_is_valid_promql(promtool, tmp_path):
         target["expr"] for path in DASHBOARDS for panel in dashboard_panels(path) for target in panel.get("targets", [])
     ]
     rule_file = tmp_path / "dashboard-queries.yml"
-    rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": [
-        {"record": f"dashboard:query_{number}", "expr": expr} for number, expr in enumerate(exprs)]}]}))  # fmt: skip
+    rule_file.write_text(
+        yaml.safe_dump(
+            {
+                "groups": [
+                    {
+                        "name": "dashboards",
+                        "rules": [
+                            {"record": f"dashboard:query_{number}", "expr": expr} for number, expr in enumerate(exprs)
+                        ],
+                    }
+                ]
+            }
+        )
+    )
     run_promtool(promtool, "check", "rules", rule_file)
 
 
@@ -68,8 +80,15 @@ def dropped_fields(original: Any, round_tripped: Any, path: str = "") -> list[st
     if isinstance(original, dict):
         if not isinstance(round_tripped, dict):
             return [path]
-        return [found for key, value in original.items()
-                for found in ([f"{path}.{key}"] if key not in round_tripped else dropped_fields(value, round_tripped[key], f"{path}.{key}"))]  # fmt: skip
+        return [
+            found
+            for key, value in original.items()
+            for found in (
+                [f"{path}.{key}"]
+                if key not in round_tripped
+                else dropped_fields(value, round_tripped[key], f"{path}.{key}")
+            )
+        ]
     if isinstance(original, list):
         if not isinstance(round_tripped, list) or len(original) != len(round_tripped):
             return [path]
@@ -83,8 +102,10 @@ def dropped_fields(original: Any, round_tripped: Any, path: str = "") -> list[st
 
 def schema_problems(document: dict) -> list[str]:
     dashboard = Dashboard.from_json(document)
-    problems = [f"not in Grafana's schema: {field}"
-                for field in dropped_fields(document, json.loads(json.dumps(dashboard, cls=JSONEncoder)))]  # fmt: skip
+    problems = [
+        f"not in Grafana's schema: {field}"
+        for field in dropped_fields(document, json.loads(json.dumps(dashboard, cls=JSONEncoder)))
+    ]
     uids = {source["uid"] for source in PROVISIONED["datasources"]}
     for panel in dashboard.panels or []:
         if isinstance(panel, RowPanel):

@@ -25,9 +25,19 @@ def local(moment: float, zone: ZoneInfo = SHANGHAI) -> str:
 
 def resolved_ticket(resolved: str, **changes) -> TicketState:
     fields = dict(
-        ticket_id="TKT-1", status="resolved", customer_id="C-1", channel="app", type="inquiry", urgency="normal",
-        segment="regular", department="service", policy="routine", submitted_at=at(resolved) - 3600,
-        first_response_at=at(resolved) - 1800, resolved_at=at(resolved), first_resolved_at=at(resolved),
+        ticket_id="TKT-1",
+        status="resolved",
+        customer_id="C-1",
+        channel="app",
+        type="inquiry",
+        urgency="normal",
+        segment="regular",
+        department="service",
+        policy="routine",
+        submitted_at=at(resolved) - 3600,
+        first_response_at=at(resolved) - 1800,
+        resolved_at=at(resolved),
+        first_resolved_at=at(resolved),
     )
     fields.update(changes)
     return TicketState(**fields)
@@ -40,8 +50,13 @@ def profile(**changes) -> CustomerProfile:
 
 
 def feedback(feedback_id: str, answered: str, ticket_id: str = "TKT-1", **answer) -> Feedback:
-    return Feedback(ticket_id=ticket_id, feedback_id=feedback_id, received_at=datetime.fromtimestamp(at(answered)),
-                    answered_at=datetime.fromtimestamp(at(answered)), **answer)
+    return Feedback(
+        ticket_id=ticket_id,
+        feedback_id=feedback_id,
+        received_at=datetime.fromtimestamp(at(answered)),
+        answered_at=datetime.fromtimestamp(at(answered)),
+        **answer,
+    )
 
 
 def day(text: str) -> date:

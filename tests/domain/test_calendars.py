@@ -65,7 +65,9 @@ def test_between_and_add_agree():
 
 
 def test_weekdays_without_holiday_data():
-    six_days = BusinessCalendar("six", CalendarSpec(hours=("10:00-20:00",), weekdays=("mon", "tue", "wed", "thu", "fri", "sat")))
+    six_days = BusinessCalendar(
+        "six", CalendarSpec(hours=("10:00-20:00",), weekdays=("mon", "tue", "wed", "thu", "fri", "sat"))
+    )
     assert six_days.is_working_day(datetime(2026, 10, 3).date())  # a Saturday, holidays not applied
     assert not six_days.is_working_day(datetime(2026, 10, 4).date())
 
@@ -76,10 +78,14 @@ def test_always_open_is_wall_clock_time():
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("timezone", "Mars/Olympus", "unknown time zone"), ("hours", ("18:00-09:00",), "end must be after"),
-     ("hours", ("9-12",), "must look like"), ("holidays", "XX", "no holiday data"),
-     ("weekdays", ("funday",), "unknown weekday")],
-)  # fmt: skip
+    [
+        ("timezone", "Mars/Olympus", "unknown time zone"),
+        ("hours", ("18:00-09:00",), "end must be after"),
+        ("hours", ("9-12",), "must look like"),
+        ("holidays", "XX", "no holiday data"),
+        ("weekdays", ("funday",), "unknown weekday"),
+    ],
+)
 def test_bad_calendar_settings_are_explained(field, value, message):
     document = {"hours": ("09:00-18:00",), field: value}
     with pytest.raises(ValueError, match=message):

@@ -6,11 +6,17 @@ import pytest
 
 from streams.domain.config_files import ConfigFileError, load_yaml_model
 from streams.domain.followups.care import (
-    CareCalendar, CareDue, check_care, days_sending_on, marks_of, occasion_key, occasions_on, tier_of,
-)  # fmt: skip
+    CareCalendar,
+    CareDue,
+    check_care,
+    days_sending_on,
+    marks_of,
+    occasion_key,
+    occasions_on,
+    tier_of,
+)
 from streams.domain.followups.contacts import record_contact, record_occasion_skipped
 from streams.domain.followups.files import CareFile
-
 from tests.domain.followup_helpers import CARE, CARE_DEMO, at, day, local, profile
 
 
@@ -66,7 +72,8 @@ def test_birthday_greeting_on_the_day_at_send_time():
 
 def test_a_birthday_on_national_day_is_sent_on_the_day():
     assert kinds(occasions_on(profile(birthday=date(1990, 10, 1)), day("2026-10-01"), CARE)) == [
-        ("birthday", "birthday:2026")]
+        ("birthday", "birthday:2026")
+    ]
 
 
 def test_29_february_birthdays_fall_on_28_february_in_other_years():
@@ -100,10 +107,12 @@ def test_new_customer_callback_on_a_holiday_moves_to_the_next_working_day():
 def test_a_moved_callback_lands_on_a_saturday_worked_in_lieu():
     customer = profile(customer_since=date(2026, 10, 8))  # day 3 is Sunday 11 October, off
     assert kinds(occasions_on(customer, day("2026-10-12"), CARE)) == [
-        ("new_customer_callback", "new_customer_callback")]
+        ("new_customer_callback", "new_customer_callback")
+    ]
     worked_saturday = profile(customer_since=date(2026, 10, 7))  # day 3 is Saturday 10 October, worked (调休)
     assert kinds(occasions_on(worked_saturday, day("2026-10-10"), CARE)) == [
-        ("new_customer_callback", "new_customer_callback")]
+        ("new_customer_callback", "new_customer_callback")
+    ]
 
 
 def test_win_back_for_churn_risk_once_per_quarter():
@@ -116,7 +125,10 @@ def test_win_back_for_churn_risk_once_per_quarter():
 def test_several_occasions_on_one_day_come_in_priority_order():
     customer = profile(tier="churn_risk", birthday=date(1990, 11, 18), first_purchase=date(2020, 11, 18))
     assert [item.occasion for item in occasions_on(customer, day("2026-11-18"), CARE)] == [
-        "win_back", "birthday", "anniversary"]
+        "win_back",
+        "birthday",
+        "anniversary",
+    ]
 
 
 def test_tiers_for_caps():

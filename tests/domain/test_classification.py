@@ -230,8 +230,10 @@ def test_polarity_never_says_neutral(classifier):
 
 @pytest.mark.parametrize(
     ("text", "negated"),
-    [("No need to refund anything, I just wanted to ask about vegan options", "refund"),
-     ("不需要退货，想问一下这个鞋怎么清洗", "退货")],
+    [
+        ("No need to refund anything, I just wanted to ask about vegan options", "refund"),
+        ("不需要退货，想问一下这个鞋怎么清洗", "退货"),
+    ],
 )
 def test_negation_cue_ending_in_a_filler_word_still_negates(classifier, text, negated):
     result = classifier.classify(text)
@@ -265,8 +267,13 @@ def test_a_concept_naming_a_group_it_does_not_have_is_refused():
 
     with pytest.raises(ValueError, match="do not exist"):
         Concept.model_validate({"all_of": ["scope"], "cues": {"effect": ["宕机"]}})
-    present = Concept.model_validate({"all_of": ["scope"], "any_of": ["effect", "since"],
-                                      "cues": {"scope": ["全部"], "effect": ["宕机"], "since": ["从早上"]}})  # fmt: skip
+    present = Concept.model_validate(
+        {
+            "all_of": ["scope"],
+            "any_of": ["effect", "since"],
+            "cues": {"scope": ["全部"], "effect": ["宕机"], "since": ["从早上"]},
+        }
+    )
     assert present.present({"scope", "since"}) and not present.present({"scope"}) and not present.present({"effect"})
 
 

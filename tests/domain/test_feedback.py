@@ -3,15 +3,19 @@
 import pytest
 from pydantic import ValidationError
 
+from streams.domain.config_files import bundled_file, load_yaml_model
 from streams.domain.followups.feedback import (
-    TicketFeedback, dissatisfaction, feedback_id, fire_facts, receive_feedback, recovery_notify,
+    TicketFeedback,
+    dissatisfaction,
+    feedback_id,
+    fire_facts,
+    receive_feedback,
+    recovery_notify,
     second_followup_done,
-)  # fmt: skip
+)
 from streams.domain.followups.surveys import check_at_fire
 from streams.domain.policies import PolicyFile
-from streams.domain.config_files import bundled_file, load_yaml_model
 from streams.models import FeedbackSubmission
-
 from tests.domain.followup_helpers import FOLLOWUPS, at, feedback, local, resolved_ticket
 
 POLICIES = load_yaml_model(bundled_file("policies.yaml"), PolicyFile)
@@ -39,8 +43,15 @@ def field_errors(body: dict) -> list[str]:
 
 def test_feedback_body_accepts_the_contract_fields():
     body = FeedbackSubmission.model_validate(
-        {"ticket_id": "TKT-1", "csat": 4, "nps": 9, "comment": "ok", "answered_at": "2026-11-18T10:00:00+08:00",
-         "channel": "wecom"})  # fmt: skip
+        {
+            "ticket_id": "TKT-1",
+            "csat": 4,
+            "nps": 9,
+            "comment": "ok",
+            "answered_at": "2026-11-18T10:00:00+08:00",
+            "channel": "wecom",
+        }
+    )
     assert (body.csat, body.nps, body.answered_at.isoformat()) == (4, 9, "2026-11-18T02:00:00+00:00")
 
 
@@ -81,7 +92,8 @@ def test_dissatisfied_by_score_flag_or_comment():
     assert dissatisfaction(3, None, None, None, rules) == []
     assert dissatisfaction(None, None, False, None, rules) == ["answered not satisfied"]
     assert dissatisfaction(5, None, None, "还是没修好", rules, judge) == [
-        "the comment says the matter is unresolved or negative"]
+        "the comment says the matter is unresolved or negative"
+    ]
     assert dissatisfaction(5, None, None, "还是没修好", rules) == []  # no judge, no verdict
     assert dissatisfaction(None, 3, None, None, rules) == []  # NPS alone counts only when nps_at_most is set
     assert dissatisfaction(None, 3, None, None, rules.model_copy(update={"nps_at_most": 6})) == ["nps 3 <= 6"]

@@ -4,17 +4,21 @@ from datetime import date
 
 from streams.domain.followups.care import occasions_on
 from streams.domain.followups.events import (
-    care_due, care_suppressed, followup_cancelled, followup_due, followup_escalated,
-)  # fmt: skip
+    care_due,
+    care_suppressed,
+    followup_cancelled,
+    followup_due,
+    followup_escalated,
+)
 from streams.domain.followups.feedback import receive_feedback
 from streams.domain.followups.surveys import ScheduledFollowup, plan_survey
-
 from tests.domain.followup_helpers import CARE, FOLLOWUPS, at, day, feedback, profile, resolved_ticket
 
 
 def survey() -> ScheduledFollowup:
-    plan = plan_survey(resolved_ticket("2026-11-18 22:30"), FOLLOWUPS, profile=profile(preferred_channel="app"),
-                       language="zh")  # fmt: skip
+    plan = plan_survey(
+        resolved_ticket("2026-11-18 22:30"), FOLLOWUPS, profile=profile(preferred_channel="app"), language="zh"
+    )
     assert isinstance(plan, ScheduledFollowup)
     return plan
 
@@ -43,8 +47,9 @@ def test_callback_and_cancelled_events_have_their_own_ids():
 
 def test_second_followup_events_differ_per_answer():
     ticket = resolved_ticket("2026-11-18 10:00")
-    first = receive_feedback(None, feedback("FB-1", "2026-11-19 10:00", csat=1), ticket, FOLLOWUPS,
-                             now=at("2026-11-19 10:00")).schedule  # fmt: skip
+    first = receive_feedback(
+        None, feedback("FB-1", "2026-11-19 10:00", csat=1), ticket, FOLLOWUPS, now=at("2026-11-19 10:00")
+    ).schedule
     second = first.model_copy(update={"feedback_key": "FB-3"})
     one, other = followup_due(first, now=first.due_at, late=False), followup_due(second, now=first.due_at, late=False)
     assert one["type"] == "followup.second_followup_due" and one["data"]["feedback_id"] == "FB-1"
@@ -52,9 +57,18 @@ def test_second_followup_events_differ_per_answer():
 
 
 def test_escalated_event_names_who_to_notify():
-    event = followup_escalated(ticket_id="TKT-1", customer_id="C-1", feedback_id="FB-1", policy="routine",
-                               notify=("senior_agent",), reasons=["csat 1 <= 2"], csat=1, nps=None, reopened=True,
-                               now=at("2026-11-19 10:00"))  # fmt: skip
+    event = followup_escalated(
+        ticket_id="TKT-1",
+        customer_id="C-1",
+        feedback_id="FB-1",
+        policy="routine",
+        notify=("senior_agent",),
+        reasons=["csat 1 <= 2"],
+        csat=1,
+        nps=None,
+        reopened=True,
+        now=at("2026-11-19 10:00"),
+    )
     assert event["type"] == "followup.escalated" and event["data"]["notify"] == ["senior_agent"]
 
 

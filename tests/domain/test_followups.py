@@ -8,7 +8,6 @@ from streams.domain.config_files import ConfigFileError, load_yaml_model
 from streams.domain.followups.contacts import ContactLog, record_contact
 from streams.domain.followups.files import FollowupFile
 from streams.domain.followups.surveys import ScheduledFollowup, Skipped, TicketFacts, check_at_fire, held, plan_survey
-
 from tests.domain.followup_helpers import FOLLOWUPS, FOLLOWUPS_DEMO, at, local, profile, resolved_ticket
 
 GAP = 4 * 3600
@@ -45,8 +44,11 @@ def test_an_unknown_via_is_named_with_its_key(tmp_path):
 
 
 def test_an_unknown_match_value_is_refused_like_in_the_policy_file(tmp_path):
-    path = write(tmp_path, "surveys:\n  - {name: d, match: {type: praise}, after_resolution: 1d}\n"
-                           "  - {name: e, match: {}, after_resolution: 1d}\n")
+    path = write(
+        tmp_path,
+        "surveys:\n  - {name: d, match: {type: praise}, after_resolution: 1d}\n"
+        "  - {name: e, match: {}, after_resolution: 1d}\n",
+    )
     with pytest.raises(ConfigFileError) as error:
         load_yaml_model(path, FollowupFile)
     assert "surveys.0.match.type" in str(error.value)
@@ -65,8 +67,10 @@ def test_working_days_need_a_calendar(tmp_path):
 
 
 def test_bad_quiet_hours_name_the_key(tmp_path):
-    path = write(tmp_path, "quiet_hours: {start: '25:00', end: '08:00'}\n"
-                           "surveys:\n  - {name: d, match: {}, after_resolution: 1d}\n")
+    path = write(
+        tmp_path,
+        "quiet_hours: {start: '25:00', end: '08:00'}\nsurveys:\n  - {name: d, match: {}, after_resolution: 1d}\n",
+    )
     with pytest.raises(ConfigFileError) as error:
         load_yaml_model(path, FollowupFile)
     assert "quiet_hours.start" in str(error.value)
@@ -137,8 +141,11 @@ def test_a_reopened_and_resolved_ticket_is_a_new_cycle():
     [
         ({}, {"repeat_of": "TKT-0"}, "duplicate"),
         ({"promoted_replies": ["TKT-9"]}, {}, "promoted_reply_parent"),
-        ({"status": "closed", "first_response_at": None, "resolved_at": None, "closed_at": 1.8e9}, {},
-         "closed_without_reply"),
+        (
+            {"status": "closed", "first_response_at": None, "resolved_at": None, "closed_at": 1.8e9},
+            {},
+            "closed_without_reply",
+        ),
         ({"status": "open"}, {}, "not_resolved"),
         ({"customer_id": None}, {}, "no_customer"),
     ],

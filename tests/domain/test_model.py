@@ -59,6 +59,12 @@ def test_artefact_of_another_format_is_refused(tmp_path):
 
 
 def test_shipped_artefact_loads_with_all_six_types(text_model):
-    assert text_model.type_classes == ("inquiry", "after_sales", "product_issue", "service_request", "complaint",
-                                       "suggestion")  # fmt: skip
+    assert text_model.type_classes == (
+        "inquiry",
+        "after_sales",
+        "product_issue",
+        "service_request",
+        "complaint",
+        "suggestion",
+    )
     assert text_model.version.startswith("model-")

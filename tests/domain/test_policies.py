@@ -36,7 +36,11 @@ def test_policy_without_calendar_runs_around_the_clock(policies):
 
 
 def test_grade_one_escalates_to_the_task_force_and_others_follow_the_default_ladder(policies):
-    assert policies.notify("complaint-grade-1", "resolution", 3) == ("complaint_taskforce", "business_owner", "management")
+    assert policies.notify("complaint-grade-1", "resolution", 3) == (
+        "complaint_taskforce",
+        "business_owner",
+        "management",
+    )
     assert [step.level for step in policies.ladder(policies.by_name("routine"), "first_response")] == [1, 2, 3]
     assert policies.notify("routine", "first_response", 2) == ("supervisor",)
 
@@ -78,8 +82,11 @@ def test_warning_points_must_be_fractions(tmp_path):
 
 def test_escalation_levels_must_increase(tmp_path):
     with pytest.raises(ConfigFileError, match="increasing order"):
-        load(tmp_path, "escalation: [{level: 2, after_breach: 0m, notify: [a]}, {level: 1, after_breach: 1h, notify: [b]}]\n"
-                       "policies:\n  - name: all\n    targets: {resolution: 1h}\n")  # fmt: skip
+        load(
+            tmp_path,
+            "escalation: [{level: 2, after_breach: 0m, notify: [a]}, {level: 1, after_breach: 1h, notify: [b]}]\n"
+            "policies:\n  - name: all\n    targets: {resolution: 1h}\n",
+        )
 
 
 def test_invalid_yaml_reports_the_line(tmp_path):

@@ -4,16 +4,28 @@ from streams.domain.routing import RoutingConfig, route
 
 
 def facts(**values):
-    base = {"type": "inquiry", "urgency": "normal", "complaint_grade": None, "channel": "app", "tier": "regular",
-            "aspects": []}  # fmt: skip
+    base = {
+        "type": "inquiry",
+        "urgency": "normal",
+        "complaint_grade": None,
+        "channel": "app",
+        "tier": "regular",
+        "aspects": [],
+    }
     return {**base, **values}
 
 
 @pytest.mark.parametrize(
     ("request_type", "department"),
-    [("product_issue", "product"), ("service_request", "operations"), ("inquiry", "operations"),
-     ("after_sales", "after_sales"), ("suggestion", "operations"), ("complaint", "cs_supervisor")],
-)  # fmt: skip
+    [
+        ("product_issue", "product"),
+        ("service_request", "operations"),
+        ("inquiry", "operations"),
+        ("after_sales", "after_sales"),
+        ("suggestion", "operations"),
+        ("complaint", "cs_supervisor"),
+    ],
+)
 def test_assignment_matrix_defaults(routing, request_type, department):
     grade = 3 if request_type == "complaint" else None
     assert route(routing, facts(type=request_type, complaint_grade=grade), 0.9).department == department

@@ -4,8 +4,16 @@ from tests.domain.test_calendars import OFFICE, at, local
 
 
 def clock(target=100.0, warn_at=(0.75, 0.9), started_at=1000.0, ladder=(), calendar=ALWAYS_OPEN):
-    made, _ = sla.start_clock("resolution", cycle=1, started_at=started_at, target=target, calendar=calendar,
-                              now=started_at, warn_at=warn_at, ladder=ladder)  # fmt: skip
+    made, _ = sla.start_clock(
+        "resolution",
+        cycle=1,
+        started_at=started_at,
+        target=target,
+        calendar=calendar,
+        now=started_at,
+        warn_at=warn_at,
+        ladder=ladder,
+    )
     return made
 
 
@@ -14,8 +22,9 @@ def kinds(events):
 
 
 def test_activation_carries_the_due_moment():
-    _, activated = sla.start_clock("first_response", cycle=1, started_at=50.0, target=10.0, calendar=ALWAYS_OPEN,
-                                   now=55.0)  # fmt: skip
+    _, activated = sla.start_clock(
+        "first_response", cycle=1, started_at=50.0, target=10.0, calendar=ALWAYS_OPEN, now=55.0
+    )
     assert (activated.kind, activated.due_at, activated.at) == ("activated", 60.0, 50.0)
 
 
@@ -106,8 +115,10 @@ def test_business_clock_points_fall_in_working_hours():
     start = at("2026-11-20 16:00")  # Friday
     running = clock(target=4 * 3600, warn_at=(0.5,), started_at=start, calendar=OFFICE, ladder=((1, 3600.0),))
     assert [(local(moment), kind) for moment, kind, _ in running.points] == [
-        ("2026-11-20 18:00", "warning"), ("2026-11-23 11:00", "breached"), ("2026-11-23 12:00", "escalated"),
-    ]  # fmt: skip
+        ("2026-11-20 18:00", "warning"),
+        ("2026-11-23 11:00", "breached"),
+        ("2026-11-23 12:00", "escalated"),
+    ]
 
 
 def test_pause_over_a_weekend_costs_no_business_time():

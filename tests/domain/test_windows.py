@@ -29,9 +29,14 @@ def test_window_key_round_trips():
 
 def test_counts_received_responded_resolved_and_breaches_by_metric():
     aggregate = windows.empty()
-    for document in (fact(), fact(), fact("responded", within_target=True, elapsed=120.0),
-                     fact("responded", within_target=False, elapsed=9000.0), fact("resolved", within_target=True),
-                     fact("breached", metric="first_response")):  # fmt: skip
+    for document in (
+        fact(),
+        fact(),
+        fact("responded", within_target=True, elapsed=120.0),
+        fact("responded", within_target=False, elapsed=9000.0),
+        fact("resolved", within_target=True),
+        fact("breached", metric="first_response"),
+    ):
         windows.add(aggregate, document)
     key = windows.window_keys(fact(), SHANGHAI)[0]
     summary = windows.summary(key, aggregate, SHANGHAI)

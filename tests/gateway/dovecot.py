@@ -53,8 +53,9 @@ def _users() -> tuple[str, str, str]:
 def start_dovecot(directory: Path) -> Dovecot:
     binary = dovecot_binary()
     if binary is None:
-        raise RuntimeError("dovecot is not installed: run `make test` (it installs dovecot-imapd) "
-                           "or `apt-get install dovecot-imapd`")  # fmt: skip
+        raise RuntimeError(
+            "dovecot is not installed: run `make test` (it installs dovecot-imapd) or `apt-get install dovecot-imapd`"
+        )
     internal, login, mail_user = _users()
     port = free_port()
     for sub in ("run", "state", "mail"):
@@ -98,8 +99,11 @@ service anvil {{
 }}
 """)
     shutil.chown(directory / "mail", mail_user, mail_user)
-    process = subprocess.Popen([binary, "-F", "-c", str(directory / "dovecot.conf")], stdout=subprocess.DEVNULL,
-                               stderr=open(directory / "stderr.log", "wb"))  # noqa: SIM115 # fmt: skip
+    process = subprocess.Popen(
+        [binary, "-F", "-c", str(directory / "dovecot.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=open(directory / "stderr.log", "wb"),
+    )  # noqa: SIM115
     server = Dovecot(process, port, directory)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -13,9 +13,14 @@ from streams.settings import Settings
 from streams.transport.publisher import PublishError
 from tests.adapters import platforms
 
-SECRETS = {f"{channel}_secret": f"{channel}-secret-0123456789" for channel in ("app", "webchat", "social", "vip", "phone")}
-WECOM = {"wecom_token": platforms.WECOM_TOKEN, "wecom_aes_key": platforms.WECOM_AES_KEY,
-         "wecom_corp_id": platforms.WECOM_CORP_ID}  # fmt: skip
+SECRETS = {
+    f"{channel}_secret": f"{channel}-secret-0123456789" for channel in ("app", "webchat", "social", "vip", "phone")
+}
+WECOM = {
+    "wecom_token": platforms.WECOM_TOKEN,
+    "wecom_aes_key": platforms.WECOM_AES_KEY,
+    "wecom_corp_id": platforms.WECOM_CORP_ID,
+}
 
 
 def secret(channel: str) -> bytes:
@@ -47,7 +52,9 @@ class RecordingPublisher:
 
 
 def settings(**overrides) -> Settings:
-    return Settings(broker_url="test:9092", **{"allow_anonymous_writes_insecure": True, **SECRETS, **WECOM, **overrides})
+    return Settings(
+        broker_url="test:9092", **{"allow_anonymous_writes_insecure": True, **SECRETS, **WECOM, **overrides}
+    )
 
 
 def call(publisher, requests, *, max_body=64 * 1024, **overrides):

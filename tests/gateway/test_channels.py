@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import time
+from datetime import UTC
 
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -30,8 +31,11 @@ def test_signed_webhook_is_published_once_to_its_raw_topic_after_the_ack():
     publisher = RecordingPublisher()
     status, answer = call(publisher, lambda c: signed_post(c, "app", FEEDBACK))
     assert status == 202
-    assert answer == {"request_id": ids.request_id("app", "fb-42"), "ticket_id": ids.ticket_id("app", "fb-42"),
-                      "duplicate": False}  # fmt: skip
+    assert answer == {
+        "request_id": ids.request_id("app", "fb-42"),
+        "ticket_id": ids.ticket_id("app", "fb-42"),
+        "duplicate": False,
+    }
     ((key, envelope),) = publisher.on("raw.app")
     assert envelope["adapter"] == "webhook/v1" and json.loads(envelope["body"]) == FEEDBACK
     assert key.startswith(b"CUS-")
@@ -86,7 +90,9 @@ def test_channel_without_a_configured_secret_is_refused():
 
 
 def test_unknown_webhook_channel_is_404():
-    status, answer = call(RecordingPublisher(), lambda c: signed_post(c, "app", FEEDBACK, path="/v1/channels/fax/webhook"))
+    status, answer = call(
+        RecordingPublisher(), lambda c: signed_post(c, "app", FEEDBACK, path="/v1/channels/fax/webhook")
+    )
     assert (status, answer["error"]) == (404, "unknown_channel")
 
 
@@ -104,8 +110,12 @@ def _wecom_verify_query(echo: bytes) -> dict[str, str]:
     """The URL check the platform sends now: the echostr encrypted and signed with a fresh timestamp."""
     encrypted = platforms.wecom_encrypt(echo)
     timestamp, nonce = str(int(time.time())), "1372623149"
-    return {"msg_signature": platforms.wecom_signature(platforms.WECOM_TOKEN, timestamp, nonce, encrypted),
-            "timestamp": timestamp, "nonce": nonce, "echostr": encrypted}  # fmt: skip
+    return {
+        "msg_signature": platforms.wecom_signature(platforms.WECOM_TOKEN, timestamp, nonce, encrypted),
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "echostr": encrypted,
+    }
 
 
 def test_wecom_url_verification_answers_the_decrypted_echostr():
@@ -143,23 +153,37 @@ def test_wecom_message_is_answered_200_and_published_decrypted():
 def test_wecom_message_with_a_bad_signature_is_401_and_not_published():
     publisher = RecordingPublisher()
     query, body = platforms.wecom_post(platforms.wecom_text_message("hi"))
-    status, answer = call(publisher, lambda c: _post(c, "/v1/channels/wecom/callback", body,
-                                                     {**query, "msg_signature": "f" * 40}))  # fmt: skip
+    status, answer = call(
+        publisher, lambda c: _post(c, "/v1/channels/wecom/callback", body, {**query, "msg_signature": "f" * 40})
+    )
     assert (status, answer["error"]) == (401, "bad_signature") and publisher.records == []
 
 
 def test_wecom_unconfigured_is_refused():
     query, body = platforms.wecom_post(platforms.wecom_text_message("hi"))
-    status, answer = call(RecordingPublisher(), lambda c: _post(c, "/v1/channels/wecom/callback", body, query),
-                          wecom_token=None, wecom_aes_key=None, wecom_corp_id=None)  # fmt: skip
+    status, answer = call(
+        RecordingPublisher(),
+        lambda c: _post(c, "/v1/channels/wecom/callback", body, query),
+        wecom_token=None,
+        wecom_aes_key=None,
+        wecom_corp_id=None,
+    )
     assert (status, answer["error"]) == (403, "channel_not_configured")
 
 
 def test_phone_wrap_up_publishes_the_request_and_the_first_response():
     publisher = RecordingPublisher()
     now = time.time()
-    event = {"event": "wrap_up", "call_id": "call-5", "at": _iso(now), "offered_at": _iso(now - 300),
-             "answered_at": _iso(now - 240), "caller": "13900005555", "agent_id": "a-3", "notes": "退货咨询"}  # fmt: skip
+    event = {
+        "event": "wrap_up",
+        "call_id": "call-5",
+        "at": _iso(now),
+        "offered_at": _iso(now - 300),
+        "answered_at": _iso(now - 240),
+        "caller": "13900005555",
+        "agent_id": "a-3",
+        "notes": "退货咨询",
+    }
     status, answer = call(publisher, lambda c: signed_post(c, "phone", event, path="/v1/channels/phone/events"))
     assert status == 202 and answer["ticket_id"] == ids.ticket_id("phone", "call-5") and len(answer["action_ids"]) == 1
     assert [e["idempotency_key"] for _, e in publisher.on("raw.phone")] == ["call-5:wrap_up"]
@@ -179,10 +203,16 @@ def test_offered_then_answered_measures_the_answer_wait_against_ten_minutes():
 
     before = _samples(call(RecordingPublisher(), _metrics))
     after = _samples(call(RecordingPublisher(), calls))
-    assert after['ticketflow_calls_answered_total{within_target="true"}'] - before.get(
-        'ticketflow_calls_answered_total{within_target="true"}', 0) == 1
-    assert after['ticketflow_calls_answered_total{within_target="false"}'] - before.get(
-        'ticketflow_calls_answered_total{within_target="false"}', 0) == 1
+    assert (
+        after['ticketflow_calls_answered_total{within_target="true"}']
+        - before.get('ticketflow_calls_answered_total{within_target="true"}', 0)
+        == 1
+    )
+    assert (
+        after['ticketflow_calls_answered_total{within_target="false"}']
+        - before.get('ticketflow_calls_answered_total{within_target="false"}', 0)
+        == 1
+    )
 
 
 async def _metrics(client):
@@ -190,14 +220,17 @@ async def _metrics(client):
 
 
 def _samples(text: str) -> dict[str, float]:
-    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-            if line and not line.startswith("#")}  # fmt: skip
+    return {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
 
 
 def _iso(moment: float) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat()
+    return datetime.fromtimestamp(moment, UTC).isoformat()
 
 
 def test_oversize_channel_body_is_413_and_not_published():
@@ -209,7 +242,9 @@ def test_oversize_channel_body_is_413_and_not_published():
 def test_broker_down_is_503_with_retry_after_for_channels_too():
     async def scenario(client):
         raw = json.dumps(FEEDBACK).encode()
-        response = await client.post("/v1/channels/app/webhook", data=raw, headers=platforms.signed_headers(secret("app"), raw))
+        response = await client.post(
+            "/v1/channels/app/webhook", data=raw, headers=platforms.signed_headers(secret("app"), raw)
+        )
         return response.status, response.headers.get("Retry-After"), (await response.json())["error"]
 
     assert call(RecordingPublisher(fail=True), scenario) == (503, "5", "broker_unavailable")
@@ -228,7 +263,10 @@ def test_access_log_has_channel_and_error_but_no_text_phone_or_secret(caplog):
         asyncio.run(main())
     lines = [json.loads(record.getMessage()) for record in caplog.records if record.name == "ticketflow.access"]
     assert [(line["channel"], line["status"], line.get("error")) for line in lines] == [
-        ("app", 202, None), ("app", 401, "bad_signature"), ("unknown", 404, "unknown_channel")]
+        ("app", 202, None),
+        ("app", 401, "bad_signature"),
+        ("unknown", 404, "unknown_channel"),
+    ]
     assert "13800004444" not in caplog.text and "闪退" not in caplog.text and "app-secret" not in caplog.text
     assert lines[2]["path"] == "/v1/requests/*******4444"
 

@@ -67,10 +67,16 @@ def test_bad_input_names_the_field_and_is_kept():
     publisher = RecordingPublisher()
 
     async def several(client):
-        return [await post(client, body) for body in (
-            {"ticket_id": "TKT-1", "csat": 6}, {"ticket_id": "TKT-1", "csat": "5"}, {"ticket_id": "TKT-1"},
-            {"csat": 3}, {"ticket_id": "bad id!", "csat": 3},
-        )]  # fmt: skip
+        return [
+            await post(client, body)
+            for body in (
+                {"ticket_id": "TKT-1", "csat": 6},
+                {"ticket_id": "TKT-1", "csat": "5"},
+                {"ticket_id": "TKT-1"},
+                {"csat": 3},
+                {"ticket_id": "bad id!", "csat": 3},
+            )
+        ]
 
     answers = call(publisher, several)
     assert [status for status, _ in answers] == [422] * 5

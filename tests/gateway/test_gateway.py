@@ -37,8 +37,11 @@ def test_request_is_published_to_its_raw_topic_and_answered_with_ids():
     body = {"customer": {"phone": "13800000000"}, "text": "我要退货", "idempotency_key": "k1"}
     status, answer, _ = call(publisher, lambda c: post(c, "/v1/requests/app", json=body))
     assert status == 202
-    assert answer == {"request_id": ids.request_id("app", "k1", ids.CLIENT_KEYS), "ticket_id": ids.ticket_id("app", "k1", ids.CLIENT_KEYS),
-                      "duplicate": False}  # fmt: skip
+    assert answer == {
+        "request_id": ids.request_id("app", "k1", ids.CLIENT_KEYS),
+        "ticket_id": ids.ticket_id("app", "k1", ids.CLIENT_KEYS),
+        "duplicate": False,
+    }
     ((key, envelope),) = publisher.on("raw.app")
     assert key.startswith(b"CUS-") and envelope["ticket_id"] == answer["ticket_id"]
     assert json.loads(envelope["body"]) == body and envelope["channel"] == "app"
@@ -61,8 +64,9 @@ def test_concurrent_submissions_with_one_key_publish_once():
     publisher = RecordingPublisher(delay=0.05)
 
     async def together(client):
-        return await asyncio.gather(*(post(client, "/v1/requests/app", json={"text": "x"},
-                                           headers={"Idempotency-Key": "h1"}) for _ in range(5)))  # fmt: skip
+        return await asyncio.gather(
+            *(post(client, "/v1/requests/app", json={"text": "x"}, headers={"Idempotency-Key": "h1"}) for _ in range(5))
+        )
 
     answers = call(publisher, together)
     assert {answer["ticket_id"] for _, answer, _ in answers} == {ids.ticket_id("app", "h1", ids.CLIENT_KEYS)}
@@ -71,9 +75,13 @@ def test_concurrent_submissions_with_one_key_publish_once():
 
 @pytest.mark.parametrize(
     ("body", "status", "code"),
-    [(b"{not json", 400, "invalid_json"), (b'{"customer": {}}', 422, "invalid_request"),
-     (b'{"text": "ok", "customer": {"tier": "gold"}}', 422, "invalid_request"), (b"[1, 2]", 422, "invalid_request")],
-)  # fmt: skip
+    [
+        (b"{not json", 400, "invalid_json"),
+        (b'{"customer": {}}', 422, "invalid_request"),
+        (b'{"text": "ok", "customer": {"tier": "gold"}}', 422, "invalid_request"),
+        (b"[1, 2]", 422, "invalid_request"),
+    ],
+)
 def test_bad_request_is_refused_with_a_reason_and_kept_in_requests_invalid(body, status, code):
     publisher = RecordingPublisher()
     got_status, answer, _ = call(publisher, lambda c: post(c, "/v1/requests/app", data=body))
@@ -97,8 +105,9 @@ def test_unknown_channel_is_404_and_recorded():
 
 
 def test_oversize_body_is_413():
-    status, answer, _ = call(RecordingPublisher(), lambda c: post(c, "/v1/requests/app", data=b"x" * 5000),
-                             max_body=1024)  # fmt: skip
+    status, answer, _ = call(
+        RecordingPublisher(), lambda c: post(c, "/v1/requests/app", data=b"x" * 5000), max_body=1024
+    )
     assert (status, answer["error"]) == (413, "body_too_large")
 
 
@@ -119,8 +128,10 @@ def test_broker_down_is_503_with_retry_after_and_nothing_remembered():
 
 def test_action_is_published_keyed_by_ticket():
     publisher = RecordingPublisher()
-    status, answer, _ = call(publisher, lambda c: post(c, "/v1/tickets/TKT-1/actions",
-                                                      json={"type": "reply", "by": "agent-1", "idempotency_key": "a"}))  # fmt: skip
+    status, answer, _ = call(
+        publisher,
+        lambda c: post(c, "/v1/tickets/TKT-1/actions", json={"type": "reply", "by": "agent-1", "idempotency_key": "a"}),
+    )
     assert status == 202 and answer["action_id"] == ids.action_id("TKT-1", "a")
     ((key, action),) = publisher.on("tickets.actions")
     assert key == b"TKT-1" and action["type"] == "reply" and action["at"]
@@ -128,9 +139,12 @@ def test_action_is_published_keyed_by_ticket():
 
 @pytest.mark.parametrize(
     ("body", "code"),
-    [({"type": "dance", "by": "a"}, "invalid_action"), ({"type": "reply"}, "invalid_action"),
-     ({"type": "transfer", "by": "a", "department": "legal"}, "unknown_department")],
-)  # fmt: skip
+    [
+        ({"type": "dance", "by": "a"}, "invalid_action"),
+        ({"type": "reply"}, "invalid_action"),
+        ({"type": "transfer", "by": "a", "department": "legal"}, "unknown_department"),
+    ],
+)
 def test_bad_action_is_refused(body, code):
     publisher = RecordingPublisher()
     status, answer, _ = call(publisher, lambda c: post(c, "/v1/tickets/TKT-1/actions", json=body))
@@ -168,10 +182,18 @@ def test_generic_endpoints_require_the_api_token_when_one_is_set():
         server = TestServer(Gateway(settings, publisher).build())
         async with TestClient(server) as client:
             missing = await post(client, "/v1/requests/app", json={"text": "hi"})
-            wrong = await post(client, "/v1/tickets/TKT-1/actions", json={"type": "reply", "by": "a"},
-                               headers={"Authorization": "Bearer nope"})  # fmt: skip
-            good = await post(client, "/v1/requests/app", json={"text": "hi"},
-                              headers={"Authorization": "Bearer s3cret-token-for-tests"})  # fmt: skip
+            wrong = await post(
+                client,
+                "/v1/tickets/TKT-1/actions",
+                json={"type": "reply", "by": "a"},
+                headers={"Authorization": "Bearer nope"},
+            )
+            good = await post(
+                client,
+                "/v1/requests/app",
+                json={"text": "hi"},
+                headers={"Authorization": "Bearer s3cret-token-for-tests"},
+            )
         return missing, wrong, good, publisher
 
     (s1, a1, h1), (s2, _, _), (s3, _, _), publisher = asyncio.run(main())

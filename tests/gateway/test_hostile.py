@@ -21,7 +21,9 @@ def test_a_client_key_cannot_take_the_id_of_a_channel_message_still_to_come():
 
     async def requests(client):
         first = await _post(client, "/v1/requests/app", generic, {"Content-Type": "application/json"})
-        second = await _post(client, "/v1/channels/app/webhook", signed, platforms.signed_headers(secret("app"), signed))
+        second = await _post(
+            client, "/v1/channels/app/webhook", signed, platforms.signed_headers(secret("app"), signed)
+        )
         return first, second
 
     (status_1, answer_1), (status_2, answer_2) = call(publisher, requests, allow_anonymous_writes_insecure=True)
@@ -36,8 +38,10 @@ def test_writes_are_refused_without_a_token_unless_opened_explicitly():
     action = json.dumps({"type": "close", "by": "someone"}).encode()
 
     async def requests(client):
-        return (await _post(client, "/v1/requests/app", body, {"Content-Type": "application/json"}),
-                await _post(client, "/v1/tickets/TKT-1/actions", action, {"Content-Type": "application/json"}))  # fmt: skip
+        return (
+            await _post(client, "/v1/requests/app", body, {"Content-Type": "application/json"}),
+            await _post(client, "/v1/tickets/TKT-1/actions", action, {"Content-Type": "application/json"}),
+        )
 
     (request_status, _), (action_status, _) = call(publisher, requests, allow_anonymous_writes_insecure=False)
     assert (request_status, action_status) == (401, 401)
@@ -85,7 +89,7 @@ def test_an_anonymous_client_cannot_declare_a_customer_tier():
         return await _post(client, "/v1/requests/app", body, {"Content-Type": "application/json"})
 
     assert call(publisher, requests)[0] == 202
-    (_, envelope), = publisher.on("raw.app")
+    ((_, envelope),) = publisher.on("raw.app")
     assert json.loads(envelope["body"])["customer"] == {"id": "C1"}
 
 
@@ -108,8 +112,13 @@ def test_a_gateway_started_before_its_broker_answers_503_and_says_so_without_int
                 posted = await client.post("/v1/requests/app", json={"text": "hi"})
                 health = await client.get("/healthz")
                 ready = await client.get("/readyz")
-                return (posted.status, posted.headers.get("Retry-After"), health.status, await health.json(),
-                        ready.status)  # fmt: skip
+                return (
+                    posted.status,
+                    posted.headers.get("Retry-After"),
+                    health.status,
+                    await health.json(),
+                    ready.status,
+                )
         finally:
             await publisher.stop()
 

@@ -51,8 +51,16 @@ def mailbox(server):
 
 
 def poller(server, mailbox_name, publisher, **overrides) -> ImapPoller:
-    values = dict(sink=IntakeSink(publisher, TopicCatalog()), host="127.0.0.1", port=server.port, user=dovecot.USER,
-                  password=dovecot.PASSWORD, mailbox=mailbox_name, ssl=False, timeout=10)  # fmt: skip
+    values = dict(
+        sink=IntakeSink(publisher, TopicCatalog()),
+        host="127.0.0.1",
+        port=server.port,
+        user=dovecot.USER,
+        password=dovecot.PASSWORD,
+        mailbox=mailbox_name,
+        ssl=False,
+        timeout=10,
+    )
     values.update(overrides)
     return ImapPoller(**values)
 

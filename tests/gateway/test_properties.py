@@ -7,7 +7,7 @@ and is counted. And whatever was accepted, the normalize stage reads without an 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import orjson
@@ -30,21 +30,37 @@ from tests.gateway.recording import RecordingPublisher, secret
 from tests.gateway.recording import settings as gateway_settings
 
 # Derandomized: the same examples on every run, so CI is reproducible; still ~60 varied payloads each.
-EXAMPLES = settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                           HealthCheck.function_scoped_fixture])  # fmt: skip
+EXAMPLES = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 # -- values that break things --------------------------------------------------------------------
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=30))
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)  # noqa: E501
-huge = st.one_of(st.integers(20_001, 40_000).map(lambda n: "a" * n), st.integers(20_001, 30_000).map(lambda n: "多" * n))
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)  # noqa: E501
+huge = st.one_of(
+    st.integers(20_001, 40_000).map(lambda n: "a" * n), st.integers(20_001, 30_000).map(lambda n: "多" * n)
+)
 nonblank = st.text(min_size=1, max_size=200).filter(str.strip)
 texts = st.one_of(nonblank, nonblank, st.just(""), st.just("   "), huge)
 ids_ = st.text(alphabet="abcXYZ019-_:.@多", min_size=1, max_size=20)
 # Mostly plausible moments (the accepted range is 2000-01-01 .. now + 1 day), and any moment at all.
-plausible = st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2025, 12, 31), timezones=st.just(timezone.utc))
-moments = st.one_of(st.none(), plausible.map(datetime.isoformat), plausible.map(datetime.isoformat),
-                    st.datetimes(timezones=st.just(timezone.utc)).map(datetime.isoformat),
-                    st.text(max_size=20), st.integers())  # fmt: skip
+plausible = st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2025, 12, 31), timezones=st.just(UTC))
+moments = st.one_of(
+    st.none(),
+    plausible.map(datetime.isoformat),
+    plausible.map(datetime.isoformat),
+    st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat),
+    st.text(max_size=20),
+    st.integers(),
+)
 invalid_utf8 = st.binary(max_size=50).map(lambda raw: b'{"text": "' + raw + b'\xff\xfe"}')
 
 
@@ -59,23 +75,49 @@ def right_types(values):
 
 def channel_bodies(field):
     return {
-        "app": st.fixed_dictionaries({"feedback_id": field(ids_), "content": field(texts)},
-                                     optional={"user": field(st.fixed_dictionaries({"phone": field(st.text(max_size=20))})),
-                                               "created_at": moments, "screenshots": field(st.lists(st.text(max_size=10)))}),
-        "webchat": st.fixed_dictionaries({"conversation_id": field(ids_),
-                                          "message_id": field(ids_), "text": field(texts)},
-                                         optional={"seq": field(st.integers(-2, 5)), "sent_at": moments}),
-        "social": st.fixed_dictionaries({"message_id": field(ids_), "text": field(texts),
-                                         "sender": field(st.fixed_dictionaries({"user_id": field(st.text(max_size=10))}))},
-                                        optional={"platform": field(st.sampled_from(["weibo", "douyin", "x"]))}),
-        "vip": st.fixed_dictionaries({"report_id": field(ids_), "summary": field(texts),
-                                      "manager": field(st.fixed_dictionaries({"id": field(st.text(max_size=10))})),
-                                      "customer": field(st.fixed_dictionaries({"customer_number": field(st.text(max_size=10))}))}),
-        "phone": st.fixed_dictionaries({"event": field(st.sampled_from(["offered", "answered", "abandoned", "wrap_up", "x"])),
-                                        "call_id": field(ids_), "at": moments},
-                                       optional={"notes": field(texts), "offered_at": moments, "answered_at": moments,
-                                                 "callback_requested": field(st.booleans()), "caller": field(st.text(max_size=20))}),
-    }  # fmt: skip
+        "app": st.fixed_dictionaries(
+            {"feedback_id": field(ids_), "content": field(texts)},
+            optional={
+                "user": field(st.fixed_dictionaries({"phone": field(st.text(max_size=20))})),
+                "created_at": moments,
+                "screenshots": field(st.lists(st.text(max_size=10))),
+            },
+        ),
+        "webchat": st.fixed_dictionaries(
+            {"conversation_id": field(ids_), "message_id": field(ids_), "text": field(texts)},
+            optional={"seq": field(st.integers(-2, 5)), "sent_at": moments},
+        ),
+        "social": st.fixed_dictionaries(
+            {
+                "message_id": field(ids_),
+                "text": field(texts),
+                "sender": field(st.fixed_dictionaries({"user_id": field(st.text(max_size=10))})),
+            },
+            optional={"platform": field(st.sampled_from(["weibo", "douyin", "x"]))},
+        ),
+        "vip": st.fixed_dictionaries(
+            {
+                "report_id": field(ids_),
+                "summary": field(texts),
+                "manager": field(st.fixed_dictionaries({"id": field(st.text(max_size=10))})),
+                "customer": field(st.fixed_dictionaries({"customer_number": field(st.text(max_size=10))})),
+            }
+        ),
+        "phone": st.fixed_dictionaries(
+            {
+                "event": field(st.sampled_from(["offered", "answered", "abandoned", "wrap_up", "x"])),
+                "call_id": field(ids_),
+                "at": moments,
+            },
+            optional={
+                "notes": field(texts),
+                "offered_at": moments,
+                "answered_at": moments,
+                "callback_requested": field(st.booleans()),
+                "caller": field(st.text(max_size=20)),
+            },
+        ),
+    }
 
 
 def bodies(channel: str):
@@ -85,8 +127,15 @@ def bodies(channel: str):
         return strategy.map(lambda doc: json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
     typed, untyped = encoded(channel_bodies(right_types)[channel]), encoded(channel_bodies(wrong_types)[channel])
-    return st.one_of(typed, typed, typed, untyped, st.binary(max_size=300), invalid_utf8,
-                     json_values.map(lambda value: json.dumps(value).encode()))  # fmt: skip
+    return st.one_of(
+        typed,
+        typed,
+        typed,
+        untyped,
+        st.binary(max_size=300),
+        invalid_utf8,
+        json_values.map(lambda value: json.dumps(value).encode()),
+    )
 
 
 signing = st.sampled_from(["good", "good", "good", "bad", "missing", "stale"])
@@ -96,7 +145,7 @@ def headers_for(channel: str, body: bytes, how: str) -> dict[str, str]:
     if how == "missing":
         return {"Content-Type": "application/json"}
     key = secret(channel) if how != "bad" else b"another-secret-0123456789"
-    stamp = int(datetime.now(timezone.utc).timestamp()) - (3600 if how == "stale" else 0)
+    stamp = int(datetime.now(UTC).timestamp()) - (3600 if how == "stale" else 0)
     return platforms.signed_headers(key, body, stamp)
 
 
@@ -120,8 +169,9 @@ class Harness:
 
     def post(self, path: str, body: bytes, headers: dict | None = None, params: dict | None = None):
         async def go():
-            async with self.session.post(self.server.make_url(path), data=body, headers=headers or {},
-                                         params=params) as response:  # fmt: skip
+            async with self.session.post(
+                self.server.make_url(path), data=body, headers=headers or {}, params=params
+            ) as response:
                 return response.status, await response.read()
 
         return self.loop.run(go())
@@ -137,7 +187,9 @@ def harness():
 
 
 def refused(channel: str, code: str) -> float:
-    return REGISTRY.get_sample_value("ticketflow_gateway_refused_total", {"channel": channel, "error_code": code}) or 0.0
+    return (
+        REGISTRY.get_sample_value("ticketflow_gateway_refused_total", {"channel": channel, "error_code": code}) or 0.0
+    )
 
 
 def check_answer(harness: Harness, channel: str, status: int, payload: bytes, before: int, topics: tuple[str, ...]):
@@ -161,8 +213,14 @@ def check_answer(harness: Harness, channel: str, status: int, payload: bytes, be
         assert new == []  # nothing of a refused payload reached a raw topic or the actions
 
 
-REFUSAL_CODES = ("bad_signature", "missing_signature", "stale_timestamp", "invalid_json", "invalid_request",
-                 "body_too_large")  # fmt: skip
+REFUSAL_CODES = (
+    "bad_signature",
+    "missing_signature",
+    "stale_timestamp",
+    "invalid_json",
+    "invalid_request",
+    "body_too_large",
+)
 
 
 def raw_topic_is_exactly_once(harness: Harness, topic: str) -> None:
@@ -206,12 +264,17 @@ def test_cti_events_never_fail(harness):
 
 
 xml_messages = st.one_of(
-    st.builds(lambda content, kind, msg_id: platforms.wecom_text_message(content, msg_type=kind, msg_id=msg_id,
-                                                                         extra=f"<Content>{content}</Content>"),
-              st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=100),
-              st.sampled_from(["text", "image", "event", "voice", "location", "link", ""]), st.text("0123456789", min_size=1, max_size=8)),
-    st.binary(max_size=200), st.text(max_size=100).map(lambda text: f"<xml><MsgType>{text}".encode("utf-8", "surrogatepass")),
-)  # fmt: skip
+    st.builds(
+        lambda content, kind, msg_id: platforms.wecom_text_message(
+            content, msg_type=kind, msg_id=msg_id, extra=f"<Content>{content}</Content>"
+        ),
+        st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=100),
+        st.sampled_from(["text", "image", "event", "voice", "location", "link", ""]),
+        st.text("0123456789", min_size=1, max_size=8),
+    ),
+    st.binary(max_size=200),
+    st.text(max_size=100).map(lambda text: f"<xml><MsgType>{text}".encode("utf-8", "surrogatepass")),
+)
 
 
 def test_wecom_callback_never_fails_on_encrypted_garbage_or_broken_xml(harness):
@@ -240,9 +303,15 @@ def test_wecom_callback_never_fails_on_encrypted_garbage_or_broken_xml(harness):
 
 def test_generic_endpoint_never_fails(harness):
     @EXAMPLES
-    @given(body=st.one_of(st.binary(max_size=300), invalid_utf8, st.fixed_dictionaries(
-        {"text": wrong_types(texts)}, optional={"customer": json_values, "submitted_at": moments}).map(
-            lambda doc: json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass"))))  # fmt: skip
+    @given(
+        body=st.one_of(
+            st.binary(max_size=300),
+            invalid_utf8,
+            st.fixed_dictionaries(
+                {"text": wrong_types(texts)}, optional={"customer": json_values, "submitted_at": moments}
+            ).map(lambda doc: json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")),
+        )
+    )
     def example(body):
         before = len([r for r in harness.publisher.records if r[0] == "raw.store"])
         status, payload = harness.post("/v1/requests/store", body, {"Content-Type": "application/json"})
@@ -256,14 +325,29 @@ def test_generic_endpoint_never_fails(harness):
 
 mail_bytes = st.one_of(
     st.binary(max_size=500),
-    st.builds(lambda headers, body: headers + b"\r\n\r\n" + body,
-              st.lists(st.sampled_from([b"From: a@b.cn", b"From: =?gbk?b?zfU=?= <x@y.cn>", b"Subject: =?utf-8?q?=E6=B5?=",
-                                        b"Content-Type: multipart/mixed; boundary=zz", b"Content-Type: text/html; charset=gb2312",
-                                        b"Content-Transfer-Encoding: base64", b"Content-Transfer-Encoding: quoted-printable",
-                                        b"References: <r@x>", b"Message-ID: <m@x>", b"Date: yesterday", b"From:"]),
-                       max_size=8).map(b"\r\n".join),
-              st.binary(max_size=300)),
-)  # fmt: skip
+    st.builds(
+        lambda headers, body: headers + b"\r\n\r\n" + body,
+        st.lists(
+            st.sampled_from(
+                [
+                    b"From: a@b.cn",
+                    b"From: =?gbk?b?zfU=?= <x@y.cn>",
+                    b"Subject: =?utf-8?q?=E6=B5?=",
+                    b"Content-Type: multipart/mixed; boundary=zz",
+                    b"Content-Type: text/html; charset=gb2312",
+                    b"Content-Transfer-Encoding: base64",
+                    b"Content-Transfer-Encoding: quoted-printable",
+                    b"References: <r@x>",
+                    b"Message-ID: <m@x>",
+                    b"Date: yesterday",
+                    b"From:",
+                ]
+            ),
+            max_size=8,
+        ).map(b"\r\n".join),
+        st.binary(max_size=300),
+    ),
+)
 
 
 def test_mail_intake_never_fails_and_publishes_each_accepted_mail_once():
@@ -297,11 +381,21 @@ def raw_topic_is_exactly_once_in(publisher: RecordingPublisher, topic: str) -> N
 
 
 @EXAMPLES
-@given(cells=st.dictionaries(st.sampled_from(sheet.HEADERS), st.one_of(st.text(max_size=40), st.sampled_from(
-    ["2024-05-0114:30", "2024-13-45 99:99", "0000-00-00", "9999-12-31 23:59", "5", "0", "-1", "VIP", "电话"])), max_size=11))
+@given(
+    cells=st.dictionaries(
+        st.sampled_from(sheet.HEADERS),
+        st.one_of(
+            st.text(max_size=40),
+            st.sampled_from(
+                ["2024-05-0114:30", "2024-13-45 99:99", "0000-00-00", "9999-12-31 23:59", "5", "0", "-1", "VIP", "电话"]
+            ),
+        ),
+        max_size=11,
+    )
+)
 def test_sheet_rows_become_an_intake_or_a_reasoned_refusal(cells):
     row = sheet.SheetRow(7, {name: cells.get(name, "") for name in sheet.HEADERS})
-    outcome = sheet.row_intake(row, file_name="f.csv", timezone_name="Asia/Shanghai", received_at=datetime.now(timezone.utc))
+    outcome = sheet.row_intake(row, file_name="f.csv", timezone_name="Asia/Shanghai", received_at=datetime.now(UTC))
     if isinstance(outcome, Refusal):
         assert outcome.publish and outcome.rejection.reason.startswith("f.csv line 7:")
     else:

@@ -30,9 +30,17 @@ def running_smtp(settings: Settings | None = None):
     port = free_port()
     with LoopThread() as loop:
         tls_context = settings.smtp_tls_context()
-        server = loop.run(start_smtp(IntakeSink(publisher, TopicCatalog()), "127.0.0.1", port, max_bytes=64 * 1024,
-                                     tls_context=tls_context, require_tls=settings.smtp_requires_tls,
-                                     allowed_peers=settings.smtp_allowed_networks))  # fmt: skip
+        server = loop.run(
+            start_smtp(
+                IntakeSink(publisher, TopicCatalog()),
+                "127.0.0.1",
+                port,
+                max_bytes=64 * 1024,
+                tls_context=tls_context,
+                require_tls=settings.smtp_requires_tls,
+                allowed_peers=settings.smtp_allowed_networks,
+            )
+        )
         try:
             yield publisher, port
         finally:
@@ -225,11 +233,16 @@ def test_a_peer_opening_sessions_too_fast_gets_421():
 
 
 def test_a_mail_whose_record_would_exceed_the_broker_limit_is_refused_for_good_with_552():
-    raw = b"From: a@b.cn\r\nSubject: big\r\nMessage-ID: <big@b.cn>\r\nContent-Type: text/plain; charset=gbk\r\n" \
-          b"Content-Transfer-Encoding: 8bit\r\n\r\n" + ("订单" * 40 + "\r\n").encode("gbk") * 800  # fmt: skip
-    with limited_smtp(max_record_bytes=100_000) as (publisher, port), smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
-        with pytest.raises(smtplib.SMTPDataError) as refused:
-            client.sendmail("a@b.cn", ["support@shop.example"], raw)
+    raw = (
+        b"From: a@b.cn\r\nSubject: big\r\nMessage-ID: <big@b.cn>\r\nContent-Type: text/plain; charset=gbk\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + ("订单" * 40 + "\r\n").encode("gbk") * 800
+    )
+    with (
+        limited_smtp(max_record_bytes=100_000) as (publisher, port),
+        smtplib.SMTP("127.0.0.1", port, timeout=10) as client,
+        pytest.raises(smtplib.SMTPDataError) as refused,
+    ):
+        client.sendmail("a@b.cn", ["support@shop.example"], raw)
     assert refused.value.smtp_code == 552
     ((_, record),) = publisher.on("requests.invalid")
     assert record["error_code"] == "body_too_large" and "first" in record["reason"]
@@ -261,7 +274,9 @@ def test_the_event_loop_stays_responsive_while_a_crafted_mail_is_parsed():
         try:
             for number in range(3):
                 with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
-                    client.sendmail("a@b.cn", ["support@shop.example"], raw.replace(b"Subject: x", f"Subject: x{number}".encode()))
+                    client.sendmail(
+                        "a@b.cn", ["support@shop.example"], raw.replace(b"Subject: x", f"Subject: x{number}".encode())
+                    )
         finally:
             stop.set()
             beating.result(5)

@@ -70,13 +70,19 @@ class TopicTail:
             raise RuntimeError(f"topic reader did not start: {self._error!r}")
 
     async def _run(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    fetch_max_wait_ms=50, auto_offset_reset="earliest")  # fmt: skip
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,
+            auto_offset_reset="earliest",
+        )
         try:
             await consumer.start()
             partitions = []
             for topic in self.topics:
-                for partition in sorted(consumer.partitions_for_topic(topic) or await self._partitions(consumer, topic)):
+                for partition in sorted(
+                    consumer.partitions_for_topic(topic) or await self._partitions(consumer, topic)
+                ):
                     partitions.append(TopicPartition(topic, partition))
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
@@ -121,8 +127,9 @@ class TopicTail:
 
 def post_json(url: str, body: dict) -> dict:
     """POST a JSON body to the gateway; the answer must be 202 (accepted)."""
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **AUTH})  # fmt: skip
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json", **AUTH}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 202, response.status
         return json.load(response)

@@ -79,8 +79,10 @@ def start_prometheus(directory: Path, targets: Mapping[str, str]) -> Prometheus:
     """Prometheus scraping each job's `host:port` (job name → target) every second."""
     binary = shutil.which("prometheus")
     if binary is None:
-        raise RuntimeError("prometheus is not installed: run `make test-tools` (Debian's prometheus package) "
-                           "or `apt-get install prometheus`")  # fmt: skip
+        raise RuntimeError(
+            "prometheus is not installed: run `make test-tools` (Debian's prometheus package) "
+            "or `apt-get install prometheus`"
+        )
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(path) for path in sorted(RULES.glob("*.yml"))],
@@ -95,14 +97,23 @@ def start_prometheus(directory: Path, targets: Mapping[str, str]) -> Prometheus:
     log = directory / "prometheus.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [binary, f"--config.file={config_file}", f"--storage.tsdb.path={directory / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                binary,
+                f"--config.file={config_file}",
+                f"--storage.tsdb.path={directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     server = Prometheus(process, f"http://127.0.0.1:{port}", log)
     try:
-        server.wait_for("prometheus to be ready", lambda: urllib.request.urlopen(f"{server.url}/-/ready", timeout=2).status == 200,
-                        timeout=20)  # fmt: skip
+        server.wait_for(
+            "prometheus to be ready",
+            lambda: urllib.request.urlopen(f"{server.url}/-/ready", timeout=2).status == 200,
+            timeout=20,
+        )
     except BaseException:
         server.stop()
         raise

@@ -45,18 +45,33 @@ def test_an_sla_breach_fires_the_breach_alert_in_prometheus(broker, tmp_path):
     supervisor = start_stack(settings, tmp_path)
     prometheus = None
     try:
-        prometheus = start_prometheus(tmp_path / "prometheus", {
-            "ticketflow-worker": f"{settings.worker_host}:{settings.worker_port}",
-            "ticketflow-gateway": f"{settings.gateway_host}:{settings.gateway_port}",
-        })  # fmt: skip
-        prometheus.wait_for("both targets scraped and up", lambda: sorted(
-            target["labels"]["job"] for target in prometheus.api("targets")["activeTargets"] if target["health"] == "up"
-        ) == ["ticketflow-gateway", "ticketflow-worker"], timeout=15)  # fmt: skip
+        prometheus = start_prometheus(
+            tmp_path / "prometheus",
+            {
+                "ticketflow-worker": f"{settings.worker_host}:{settings.worker_port}",
+                "ticketflow-gateway": f"{settings.gateway_host}:{settings.gateway_port}",
+            },
+        )
+        prometheus.wait_for(
+            "both targets scraped and up",
+            lambda: (
+                sorted(
+                    target["labels"]["job"]
+                    for target in prometheus.api("targets")["activeTargets"]
+                    if target["health"] == "up"
+                )
+                == ["ticketflow-gateway", "ticketflow-worker"]
+            ),
+            timeout=15,
+        )
         # The rules are loaded from deploy/ and evaluated; nothing breached yet.
         groups = {group["name"] for group in prometheus.api("rules")["groups"]}
         assert {"ticketflow-sla", "ticketflow-kpi", "ticketflow-pipeline", "ticketflow-consumers"} <= groups
-        prometheus.wait_for("a rule evaluation", lambda: all(
-            not group["lastEvaluation"].startswith("0001") for group in prometheus.api("rules")["groups"]), timeout=10)  # fmt: skip
+        prometheus.wait_for(
+            "a rule evaluation",
+            lambda: all(not group["lastEvaluation"].startswith("0001") for group in prometheus.api("rules")["groups"]),
+            timeout=10,
+        )
         assert _alerts(prometheus, "TicketflowSlaBreaches") == []
 
         gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
@@ -64,9 +79,15 @@ def test_an_sla_breach_fires_the_breach_alert_in_prometheus(broker, tmp_path):
         post_json(f"{gateway}/v1/requests/webchat", {"text": TEXT, "customer": {"id": "C-alert-1"}})
 
         # The breach is due 2 s after submission; its counter series is new (value 1).
-        (breach,) = prometheus.wait_for("TicketflowSlaBreaches to fire", lambda: [
-            alert for alert in _alerts(prometheus, "TicketflowSlaBreaches")
-            if alert["labels"]["metric"] == "first_response" and alert["state"] == "firing"], timeout=30)  # fmt: skip
+        (breach,) = prometheus.wait_for(
+            "TicketflowSlaBreaches to fire",
+            lambda: [
+                alert
+                for alert in _alerts(prometheus, "TicketflowSlaBreaches")
+                if alert["labels"]["metric"] == "first_response" and alert["state"] == "firing"
+            ],
+            timeout=30,
+        )
         fired_after = time.monotonic() - posted
         assert breach["labels"]["severity"] == "warning" and breach["labels"]["department"]
         assert breach["annotations"]["runbook"] and breach["annotations"]["summary"].startswith("SLA breaches in ")
@@ -78,9 +99,15 @@ def test_an_sla_breach_fires_the_breach_alert_in_prometheus(broker, tmp_path):
         # the channel's reply rate is 0 % over more than 10 ended clocks → pending (for 15 min).
         for number in range(10):
             post_json(f"{gateway}/v1/requests/webchat", {"text": TEXT, "customer": {"id": f"C-alert-{number + 2}"}})
-        (pending,) = prometheus.wait_for("TicketflowChannelReplyRateLow to go pending", lambda: [
-            alert for alert in _alerts(prometheus, "TicketflowChannelReplyRateLow")
-            if alert["labels"]["channel"] == "webchat"], timeout=25)  # fmt: skip
+        (pending,) = prometheus.wait_for(
+            "TicketflowChannelReplyRateLow to go pending",
+            lambda: [
+                alert
+                for alert in _alerts(prometheus, "TicketflowChannelReplyRateLow")
+                if alert["labels"]["channel"] == "webchat"
+            ],
+            timeout=25,
+        )
         assert pending["state"] == "pending" and float(pending["value"]) == 0
         assert [alert["labels"]["channel"] for alert in _alerts(prometheus, "TicketflowChannelReplyRateLow")] == [
             "webchat"
@@ -99,8 +126,11 @@ def test_an_sla_breach_fires_the_breach_alert_in_prometheus(broker, tmp_path):
 
         # Every dashboard query evaluates on the live data; those of this traffic return series.
         answered = {expr: prometheus.query(expr) for expr in dashboard_queries()}
-        for expr in ("sum by (channel) (rate(ticketflow_requests_total[5m])) * 60", "ticketflow:channel_reply_rate:ratio_1h",
-                     "sum by (topic) (ticketflow_consumer_lag)"):  # fmt: skip
+        for expr in (
+            "sum by (channel) (rate(ticketflow_requests_total[5m])) * 60",
+            "ticketflow:channel_reply_rate:ratio_1h",
+            "sum by (topic) (ticketflow_consumer_lag)",
+        ):
             assert answered[expr], expr
     finally:
         if prometheus is not None:

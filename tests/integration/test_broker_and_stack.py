@@ -85,9 +85,23 @@ def test_up_says_ready_only_when_ready_and_a_stop_leaves_no_process_behind(tmp_p
     env = {**os.environ, "TICKETFLOW_SESSION_TIMEOUT": "3", "TICKETFLOW_APP_ID": f"up-{os.getpid()}"}
     env.pop("TICKETFLOW_BROKER_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "streams.cli", "up", "--gateway-port", str(gateway_port), "--worker-port",
-         str(worker_port), "--smtp-port", str(free_port())], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streams.cli",
+            "up",
+            "--gateway-port",
+            str(gateway_port),
+            "--worker-port",
+            str(worker_port),
+            "--smtp-port",
+            str(free_port()),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
     reader.start()

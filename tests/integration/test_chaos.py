@@ -22,12 +22,21 @@ pytestmark = pytest.mark.integration
 
 RATE = 40  # requests per second
 DURATION = 20.0  # seconds of load
-TEXTS = ["订单还没发货，想修改收货地址", "APP一直闪退无法登录", "I was charged twice for one order", "请问会员积分怎么兑换？"]
+TEXTS = [
+    "订单还没发货，想修改收货地址",
+    "APP一直闪退无法登录",
+    "I was charged twice for one order",
+    "请问会员积分怎么兑换？",
+]
 
 
 def _post(url: str, body: dict) -> int:
-    request = urllib.request.Request(url, data=json.dumps(body, ensure_ascii=False).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", **AUTH})  # fmt: skip
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body, ensure_ascii=False).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **AUTH},
+    )
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status
@@ -42,7 +51,9 @@ def test_worker_killed_twice_and_gateway_killed_once_under_load_lose_and_double_
     catalog = TopicCatalog(settings.topic_prefix)
     departments = list(settings.routing.departments)
     supervisor = start_stack(settings, tmp_path)  # creates the topics the tail reads from the beginning
-    tail = TopicTail(settings.bootstrap_servers, [catalog.department(name) for name in departments] + [catalog.sla_events])
+    tail = TopicTail(
+        settings.bootstrap_servers, [catalog.department(name) for name in departments] + [catalog.sla_events]
+    )
     url = f"http://{settings.gateway_host}:{settings.gateway_port}/v1/requests/store"
     accepted: set[str] = set()
     unanswered: list[dict] = []
@@ -52,8 +63,11 @@ def test_worker_killed_twice_and_gateway_killed_once_under_load_lose_and_double_
         number = 0
         started = time.monotonic()
         while not stop.is_set() and time.monotonic() - started < DURATION:
-            body = {"text": TEXTS[number % len(TEXTS)], "customer": {"id": f"C{number % 200}"},
-                    "idempotency_key": f"chaos-{number}"}  # fmt: skip
+            body = {
+                "text": TEXTS[number % len(TEXTS)],
+                "customer": {"id": f"C{number % 200}"},
+                "idempotency_key": f"chaos-{number}",
+            }
             (accepted.add(body["idempotency_key"]) if _post(url, body) == 202 else unanswered.append(body))
             number += 1
             time.sleep(max(0.0, started + number / RATE - time.monotonic()))
@@ -102,8 +116,16 @@ def test_worker_killed_twice_and_gateway_killed_once_under_load_lose_and_double_
             for record in tail.records(topic):
                 event = json.loads(record.value)
                 data = event["data"]
-                identity = (event["subject"], event["type"], data.get("department"), data.get("role"),
-                            data.get("metric"), data.get("cycle"), data.get("level"), data.get("at_fraction"))  # fmt: skip
+                identity = (
+                    event["subject"],
+                    event["type"],
+                    data.get("department"),
+                    data.get("role"),
+                    data.get("metric"),
+                    data.get("cycle"),
+                    data.get("level"),
+                    data.get("at_fraction"),
+                )
                 ids_by_identity[identity].add(event["id"])
         assert [identity for identity, found in ids_by_identity.items() if len(found) > 1] == []
     finally:

@@ -18,7 +18,6 @@ from tests.integration.conftest import TopicTail, post_json, stack_settings, sta
 pytestmark = pytest.mark.integration
 
 
-
 async def _publish_profile(bootstrap: str, topic: str, profile: CustomerProfile) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
@@ -41,8 +40,11 @@ def test_crm_segment_and_repeat_requests_reach_the_classification(broker, tmp_pa
         first = second = None
         for attempt in range(40):  # until the profile has reached the contact index and the customer table
             answer = post_json(f"{gateway}/v1/requests/app", {**body, "idempotency_key": f"try-{attempt}"})
-            tail.wait_for("classification", lambda: any(r.key.decode() == answer["ticket_id"]
-                                                         for r in tail.records(catalog.requests_classified)), 20)  # fmt: skip
+            tail.wait_for(
+                "classification",
+                lambda: any(r.key.decode() == answer["ticket_id"] for r in tail.records(catalog.requests_classified)),
+                20,
+            )
             found = {r.key.decode(): orjson.loads(r.value) for r in tail.records(catalog.requests_classified)}
             if found[answer["ticket_id"]]["request"]["customer_id"] == "CRM-7001":
                 if first is None:

@@ -21,18 +21,39 @@ def _last(output: str, title: str) -> dict[str, int]:
     """The counts on the last summary line with this title ("by adapter    webhook 5  …")."""
     lines = [line for line in output.splitlines() if line.startswith(title)]
     assert lines, output
-    return {name: int(count) for name, count in re.findall(r"([\w-]+) (\d+)", lines[-1][len(title):])}
+    return {name: int(count) for name, count in re.findall(r"([\w-]+) (\d+)", lines[-1][len(title) :])}
 
 
 def test_the_demo_sends_through_the_channel_adapters_and_prints_no_secret():
-    env = {**os.environ, "TICKETFLOW_SESSION_TIMEOUT": "3", "TICKETFLOW_APP_ID": f"demo-{os.getpid()}",
-           "TICKETFLOW_APP_SECRET": OPERATOR_SECRET}  # fmt: skip
+    env = {
+        **os.environ,
+        "TICKETFLOW_SESSION_TIMEOUT": "3",
+        "TICKETFLOW_APP_ID": f"demo-{os.getpid()}",
+        "TICKETFLOW_APP_SECRET": OPERATOR_SECRET,
+    }
     env.pop("TICKETFLOW_BROKER_URL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "demo", "--duration", "20", "--rate", "10", "--gateway-port",
-         str(free_port()), "--worker-port", str(free_port()), "--smtp-port", str(free_port())],
-        env=env, capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "streams.cli",
+            "demo",
+            "--duration",
+            "20",
+            "--rate",
+            "10",
+            "--gateway-port",
+            str(free_port()),
+            "--worker-port",
+            str(free_port()),
+            "--smtp-port",
+            str(free_port()),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "stopped; nothing left running" in output

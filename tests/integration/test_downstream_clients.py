@@ -4,7 +4,7 @@ confluent-kafka (librdkafka) and parse with the CloudEvents SDK's Kafka binding.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
@@ -30,7 +30,6 @@ REQUESTS = [
 ]
 
 
-
 def test_department_and_sla_topics_read_with_librdkafka_parse_as_cloudevents(broker, tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
@@ -38,16 +37,23 @@ def test_department_and_sla_topics_read_with_librdkafka_parse_as_cloudevents(bro
     supervisor = start_stack(settings, tmp_path)
     try:
         gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
-        earlier = (datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat()
+        earlier = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
         tickets = {
-            post_json(f"{gateway}/v1/requests/{channel}", {"text": text, "customer": {"id": f"C{n}"},
-                                                        "submitted_at": earlier})["ticket_id"]
+            post_json(
+                f"{gateway}/v1/requests/{channel}", {"text": text, "customer": {"id": f"C{n}"}, "submitted_at": earlier}
+            )["ticket_id"]
             for n, (channel, text) in enumerate(REQUESTS)
-        }  # fmt: skip
+        }
         catalog = TopicCatalog(settings.topic_prefix)
         topics = [catalog.sla_events, *[catalog.department(name) for name in settings.routing.departments]]
-        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": f"desk-{settings.app_id}",
-                             "auto.offset.reset": "earliest", "enable.auto.commit": False})  # fmt: skip
+        consumer = Consumer(
+            {
+                "bootstrap.servers": broker.bootstrap,
+                "group.id": f"desk-{settings.app_id}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
         consumer.subscribe(topics)
         events = []
         deadline = time.monotonic() + 60
@@ -56,15 +62,15 @@ def test_department_and_sla_topics_read_with_librdkafka_parse_as_cloudevents(bro
                 message = consumer.poll(0.5)
                 if message is None:
                     breached = {e.get_subject() for e in events if e.get_type() == "sla.breached"}
-                    if {e.get_subject() for e in events if e.get_type() == "ticket.routed"} >= tickets and \
-                            breached >= tickets:  # fmt: skip
+                    if {
+                        e.get_subject() for e in events if e.get_type() == "ticket.routed"
+                    } >= tickets and breached >= tickets:
                         break
                     continue
                 assert message.error() is None, message.error()
-                headers = {name: value for name, value in (message.headers() or [])}
+                headers = dict(message.headers() or [])
                 assert headers["content-type"].startswith(b"application/cloudevents+json")
-                events.append(from_kafka_event(KafkaMessage(headers=headers, key=message.key(),
-                                                            value=message.value())))  # fmt: skip
+                events.append(from_kafka_event(KafkaMessage(headers=headers, key=message.key(), value=message.value())))
         finally:
             consumer.close()
     finally:

@@ -40,8 +40,9 @@ def stack(broker, tmp_path_factory):
     folder = tmp_path_factory.mktemp("followups")
     policy = folder / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
-    settings = stack_settings(broker, policy, followup_file=bundled_file("followups-demo.yaml"),
-                              care_file=bundled_file("care-demo.yaml"))  # fmt: skip
+    settings = stack_settings(
+        broker, policy, followup_file=bundled_file("followups-demo.yaml"), care_file=bundled_file("care-demo.yaml")
+    )
     supervisor = start_stack(settings, folder)
     catalog = TopicCatalog(settings.topic_prefix)
     tail = TopicTail(broker.bootstrap, [catalog.followups, catalog.tickets_actions, catalog.care])
@@ -58,8 +59,10 @@ def gateway(settings) -> str:
 
 def resolved_ticket(settings, customer: str, text: str = "请问会员积分怎么查询？") -> str:
     """A request, a reply and a resolution; the ticket id."""
-    ticket = post_json(f"{gateway(settings)}/v1/requests/app", {"text": f"{text} ({uuid.uuid4().hex[:6]})",
-                                                               "customer": {"id": customer}})["ticket_id"]  # fmt: skip
+    ticket = post_json(
+        f"{gateway(settings)}/v1/requests/app",
+        {"text": f"{text} ({uuid.uuid4().hex[:6]})", "customer": {"id": customer}},
+    )["ticket_id"]
     for kind in ("reply", "resolve"):
         post_json(f"{gateway(settings)}/v1/tickets/{ticket}/actions", {"type": kind, "by": "agent-1"})
     return ticket
@@ -83,16 +86,24 @@ def lateness(at: float, event: dict) -> float:
 def test_surveys_answers_and_recovery(stack):
     settings, _, catalog, tail = stack
     tickets = {name: resolved_ticket(settings, f"C-{name}-{uuid.uuid4().hex[:4]}") for name in ("bad", "good", "words")}
-    tail.wait_for("three surveys", lambda: all(of_type(followup_events(tail, catalog)[t], "followup.survey_due")
-                                               for t in tickets.values()), 30)  # fmt: skip
+    tail.wait_for(
+        "three surveys",
+        lambda: all(of_type(followup_events(tail, catalog)[t], "followup.survey_due") for t in tickets.values()),
+        30,
+    )
     answers = {"bad": {"csat": 1}, "good": {"csat": 5}, "words": {"csat": 4, "comment": "还是没修好"}}
     answered = {}
     for name, answer in answers.items():
         post_json(f"{gateway(settings)}/v1/feedback", {"ticket_id": tickets[name], **answer, "idempotency_key": name})
         answered[name] = time.time()
-    tail.wait_for("two second follow-ups", lambda: all(
-        of_type(followup_events(tail, catalog)[tickets[n]], "followup.second_followup_due") for n in ("bad", "words")
-    ), 30)  # fmt: skip
+    tail.wait_for(
+        "two second follow-ups",
+        lambda: all(
+            of_type(followup_events(tail, catalog)[tickets[n]], "followup.second_followup_due")
+            for n in ("bad", "words")
+        ),
+        30,
+    )
     time.sleep(2.0)  # anything more that would come
     events = followup_events(tail, catalog)
     for ticket in tickets.values():
@@ -105,8 +116,11 @@ def test_surveys_answers_and_recovery(stack):
         (second,) = {e["id"]: (at, e) for at, e in seconds}.values()
         assert lateness(*second) < 1.0
         assert abs(datetime.fromisoformat(second[1]["data"]["due_at"]).timestamp() - (answered[name] + 5)) < 1.5
-    reopens = [orjson.loads(r.value) for r in tail.records(catalog.tickets_actions)
-               if orjson.loads(r.value)["type"] == "reopen"]  # fmt: skip
+    reopens = [
+        orjson.loads(r.value)
+        for r in tail.records(catalog.tickets_actions)
+        if orjson.loads(r.value)["type"] == "reopen"
+    ]
     assert sorted(a["ticket_id"] for a in reopens) == sorted([tickets["bad"], tickets["words"]])
     good = events[tickets["good"]]
     assert of_type(good, "followup.escalated") == [] and of_type(good, "followup.second_followup_due") == []

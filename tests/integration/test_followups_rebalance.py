@@ -58,8 +58,12 @@ def _resolve(gateway: str, count: int, run: str) -> list[str]:
 def test_each_survey_fires_once_while_partitions_move(broker, tmp_path):
     (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
     (tmp_path / "followups.yaml").write_text(FOLLOWUPS, encoding="utf-8")
-    settings = stack_settings(broker, tmp_path / "policy.yaml", followup_file=tmp_path / "followups.yaml",
-                              care_file=bundled_file("care-demo.yaml"))  # fmt: skip
+    settings = stack_settings(
+        broker,
+        tmp_path / "policy.yaml",
+        followup_file=tmp_path / "followups.yaml",
+        care_file=bundled_file("care-demo.yaml"),
+    )
     supervisor = start_stack(settings, tmp_path)
     catalog = TopicCatalog(settings.topic_prefix)
     tail = TopicTail(broker.bootstrap, [catalog.followups])

@@ -18,7 +18,7 @@ import json
 import random
 import time
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import orjson
@@ -51,7 +51,7 @@ MALFORMED_BODIES = [
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class Run:
@@ -100,17 +100,22 @@ async def _send_groups(gateway: str, groups: dict[str, int], run: Run, rng: rand
                     assert status == 202
 
         await asyncio.gather(
-            *(one(channel, group, number) for group, count in groups.items() for channel in CHANNELS
-              for number in range(count))
-        )  # fmt: skip
+            *(
+                one(channel, group, number)
+                for group, count in groups.items()
+                for channel in CHANNELS
+                for number in range(count)
+            )
+        )
 
 
 async def _send_malformed_and_duplicates(gateway: str, run: Run) -> None:
     async with aiohttp.ClientSession(headers=AUTH) as session:
         for index, (body, expected_status, code) in enumerate(MALFORMED_BODIES * 2):
             channel = CHANNELS[index % len(CHANNELS)]
-            status, answer = await _post(session, f"{gateway}/v1/requests/{channel}", data=body,
-                                         headers={"Content-Type": "application/json"})  # fmt: skip
+            status, answer = await _post(
+                session, f"{gateway}/v1/requests/{channel}", data=body, headers={"Content-Type": "application/json"}
+            )
             assert (status, answer["error"]) == (expected_status, code), answer
             assert answer["message"]
             run.malformed_answers.append((status, answer, channel))
@@ -156,10 +161,19 @@ def pipeline(broker, tmp_path_factory):
     supervisor = start_stack(settings, directory)
     catalog = TopicCatalog(settings.topic_prefix)
     departments = list(settings.routing.departments)
-    tail = TopicTail(broker.bootstrap, [catalog.sla_events, catalog.requests_invalid,
-                                        *[catalog.department(name) for name in departments]])  # fmt: skip
-    yield {"settings": settings, "supervisor": supervisor, "catalog": catalog, "tail": tail,
-           "departments": departments, "run": Run(), "log_dir": directory}  # fmt: skip
+    tail = TopicTail(
+        broker.bootstrap,
+        [catalog.sla_events, catalog.requests_invalid, *[catalog.department(name) for name in departments]],
+    )
+    yield {
+        "settings": settings,
+        "supervisor": supervisor,
+        "catalog": catalog,
+        "tail": tail,
+        "departments": departments,
+        "run": Run(),
+        "log_dir": directory,
+    }
     tail.close()
     supervisor.stop()
 
@@ -211,8 +225,9 @@ def test_every_malformed_request_is_kept_in_requests_invalid_with_a_reason(pipel
     assert all(record["reason"] and record["error_code"] for record in invalid)
     by_stage = Counter(record["stage"] for record in invalid)
     assert by_stage == {"gateway": expected_gateway, "normalize": pipeline["garbage"]}
-    gateway_bodies = sorted(record["raw_value"] for record in invalid if record["stage"] == "gateway"
-                            and record["channel"] != "unknown")  # fmt: skip
+    gateway_bodies = sorted(
+        record["raw_value"] for record in invalid if record["stage"] == "gateway" and record["channel"] != "unknown"
+    )
     sent_bodies = sorted(body.decode() for body, _, _ in MALFORMED_BODIES * 2)
     assert gateway_bodies == sent_bodies  # nothing lost: the exact bytes can be fixed and replayed
     assert all(record["replay_topic"] for record in invalid if record["channel"] != "unknown")
@@ -223,7 +238,9 @@ def test_unanswered_tickets_get_exactly_one_warning_and_one_breach_per_metric(pi
 
     def breaches_in() -> bool:
         index = _sla_index(tail, catalog.sla_events)
-        return all(index.get((t, "resolution", "sla.breached")) for t in run.by_group["unanswered"] + run.by_group["replied"])
+        return all(
+            index.get((t, "resolution", "sla.breached")) for t in run.by_group["unanswered"] + run.by_group["replied"]
+        )
 
     tail.wait_for("resolution breaches", breaches_in, timeout=RESOLUTION_S + 30)
     time.sleep(1.5)  # anything doubled would show up by now
@@ -265,8 +282,11 @@ def test_worker_metrics_count_what_happened(pipeline):
         families = {family.name: family for family in text_string_to_metric_families(r.read().decode())}
 
     def total(name: str, **labels: str) -> float:
-        return sum(sample.value for sample in families[name].samples if sample.name.endswith("_total")
-                   and all(sample.labels.get(k) == v for k, v in labels.items()))  # fmt: skip
+        return sum(
+            sample.value
+            for sample in families[name].samples
+            if sample.name.endswith("_total") and all(sample.labels.get(k) == v for k, v in labels.items())
+        )
 
     tickets = len(run.tickets)
     assert total("ticketflow_requests") == tickets
@@ -293,8 +313,9 @@ def _ticket(settings, ticket: str) -> tuple[int, dict]:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(f"http://{settings.worker_host}:{settings.worker_port}/v1/tickets/{ticket}",
-                                    timeout=5) as response:  # fmt: skip
+        with urllib.request.urlopen(
+            f"http://{settings.worker_host}:{settings.worker_port}/v1/tickets/{ticket}", timeout=5
+        ) as response:
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, {}
@@ -308,8 +329,11 @@ def test_after_sigkill_a_new_worker_repeats_nothing_and_the_tables_come_back(pip
     # Tickets whose resolution falls due while the worker is down.
     asyncio.run(_send_groups(gateway, {"outage": 2}, run, random.Random(5)))
     outage = run.by_group["outage"]
-    tail.wait_for("outage tickets answered", lambda: all(
-        _sla_index(tail, catalog.sla_events).get((t, "first_response", "sla.fulfilled")) for t in outage), 30)
+    tail.wait_for(
+        "outage tickets answered",
+        lambda: all(_sla_index(tail, catalog.sla_events).get((t, "first_response", "sla.fulfilled")) for t in outage),
+        30,
+    )
     time.sleep(1.5)  # let the worker commit its offsets and flush its changelog
     before = _events(tail, catalog.sla_events)
     open_before = _status(settings)["open_tickets"]
@@ -330,14 +354,18 @@ def test_after_sigkill_a_new_worker_repeats_nothing_and_the_tables_come_back(pip
 
             async def note(number: int) -> None:
                 async with semaphore:
-                    status, _ = await _post(session, f"{gateway}/v1/tickets/EXT-{number}/actions",
-                                            json={"type": "progress", "by": "crm-sync"})  # fmt: skip
+                    status, _ = await _post(
+                        session,
+                        f"{gateway}/v1/tickets/EXT-{number}/actions",
+                        json={"type": "progress", "by": "crm-sync"},
+                    )
                     assert status == 202
 
             await asyncio.gather(*(note(number) for number in range(1500)))
             for ticket in resolved_in_outage:
-                status, _ = await _post(session, f"{gateway}/v1/tickets/{ticket}/actions",
-                                        json={"type": "resolve", "by": "agent-3"})  # fmt: skip
+                status, _ = await _post(
+                    session, f"{gateway}/v1/tickets/{ticket}/actions", json={"type": "resolve", "by": "agent-3"}
+                )
                 assert status == 202
 
     asyncio.run(resolve_some())
@@ -345,14 +373,22 @@ def test_after_sigkill_a_new_worker_repeats_nothing_and_the_tables_come_back(pip
 
     supervisor.spawn("worker", "worker")
     supervisor.wait_until("restarted worker", supervisor.worker_ready, timeout=90)
-    tail.wait_for("late outage breaches", lambda: all(
-        _sla_index(tail, catalog.sla_events).get((t, "resolution", "sla.breached")) for t in stuck), 30)
-    tail.wait_for("outage resolutions", lambda: all(
-        _sla_index(tail, catalog.sla_events).get((t, "resolution", "sla.fulfilled")) for t in resolved_in_outage), 30)
+    tail.wait_for(
+        "late outage breaches",
+        lambda: all(_sla_index(tail, catalog.sla_events).get((t, "resolution", "sla.breached")) for t in stuck),
+        30,
+    )
+    tail.wait_for(
+        "outage resolutions",
+        lambda: all(
+            _sla_index(tail, catalog.sla_events).get((t, "resolution", "sla.fulfilled")) for t in resolved_in_outage
+        ),
+        30,
+    )
     time.sleep(2.0)
 
     after = _events(tail, catalog.sla_events)
-    new = after[len(before):]
+    new = after[len(before) :]
     # Nothing that had been emitted before the crash is emitted again.
     before_ids = {event["id"] for event in before}
     assert not [event for event in new if event["id"] in before_ids]
@@ -362,7 +398,8 @@ def test_after_sigkill_a_new_worker_repeats_nothing_and_the_tables_come_back(pip
     # point fired (the timer waits for the inputs to be caught up on), so no false breach.
     points = [event for event in new if event["type"] in ("sla.warning", "sla.breached")]
     assert sorted((event["subject"], event["type"]) for event in points) == sorted(
-        (ticket, kind) for ticket in stuck for kind in ("sla.warning", "sla.breached"))
+        (ticket, kind) for ticket in stuck for kind in ("sla.warning", "sla.breached")
+    )
     assert all(event["data"]["late"] for event in points)
     fulfilled = [event for event in new if event["type"] == "sla.fulfilled"]
     assert sorted(event["subject"] for event in fulfilled) == sorted(resolved_in_outage)
@@ -385,12 +422,16 @@ def test_after_sigkill_a_new_worker_repeats_nothing_and_the_tables_come_back(pip
 
     async def resolve() -> None:
         async with aiohttp.ClientSession(headers=AUTH) as session:
-            status, _ = await _post(session, f"{gateway}/v1/tickets/{ticket}/actions",
-                                    json={"type": "resolve", "by": "agent-9"})  # fmt: skip
+            status, _ = await _post(
+                session, f"{gateway}/v1/tickets/{ticket}/actions", json={"type": "resolve", "by": "agent-9"}
+            )
             assert status == 202
 
     asyncio.run(resolve())
-    tail.wait_for("fulfilment of the old ticket", lambda: _sla_index(tail, catalog.sla_events).get(
-        (ticket, "resolution", "sla.fulfilled")), 20)
+    tail.wait_for(
+        "fulfilment of the old ticket",
+        lambda: _sla_index(tail, catalog.sla_events).get((ticket, "resolution", "sla.fulfilled")),
+        20,
+    )
     (fulfilled,) = _sla_index(tail, catalog.sla_events)[(ticket, "resolution", "sla.fulfilled")]
     assert fulfilled["data"]["within_target"] is False

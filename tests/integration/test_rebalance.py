@@ -8,7 +8,7 @@ import signal
 import time
 import urllib.request
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
@@ -28,7 +28,6 @@ policies:
 """
 
 
-
 def _status(port: int) -> dict:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/status", timeout=3) as response:
         return json.load(response)
@@ -44,10 +43,14 @@ def test_points_fire_once_while_partitions_move_between_workers(broker, tmp_path
     second_port = free_port()
     try:
         gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
-        now = datetime.now(timezone.utc).isoformat()
-        tickets = [post_json(f"{gateway}/v1/requests/webchat", {"text": f"请问积分怎么兑换？{n}",
-                                                             "customer": {"id": f"RB{n}"}, "submitted_at": now})["ticket_id"]
-                   for n in range(40)]  # fmt: skip
+        now = datetime.now(UTC).isoformat()
+        tickets = [
+            post_json(
+                f"{gateway}/v1/requests/webchat",
+                {"text": f"请问积分怎么兑换？{n}", "customer": {"id": f"RB{n}"}, "submitted_at": now},
+            )["ticket_id"]
+            for n in range(40)
+        ]
         time.sleep(2)
         second = supervisor.spawn("worker-2", "worker", extra_env={"TICKETFLOW_WORKER_PORT": str(second_port)})
         deadline = time.monotonic() + 60
@@ -62,10 +65,16 @@ def test_points_fire_once_while_partitions_move_between_workers(broker, tmp_path
         assert split[0] and split[1] and sorted(split[0] + split[1]) == [0, 1, 2, 3]
 
         def breaches() -> Counter:
-            return Counter((event["subject"], event["data"]["metric"]) for record in tail.records(catalog.sla_events)
-                           for event in [orjson.loads(record.value)] if event["type"] == "sla.breached")  # fmt: skip
+            return Counter(
+                (event["subject"], event["data"]["metric"])
+                for record in tail.records(catalog.sla_events)
+                for event in [orjson.loads(record.value)]
+                if event["type"] == "sla.breached"
+            )
 
-        tail.wait_for("first-response breaches", lambda: sum(1 for t in tickets if breaches()[(t, "first_response")]) == 40, 40)
+        tail.wait_for(
+            "first-response breaches", lambda: sum(1 for t in tickets if breaches()[(t, "first_response")]) == 40, 40
+        )
         second.process.send_signal(signal.SIGTERM)  # leaves; its partitions return to the first worker
         second.process.wait(30)
         tail.wait_for("resolution breaches", lambda: sum(1 for t in tickets if breaches()[(t, "resolution")]) == 40, 60)

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -24,11 +24,11 @@ LOOSE = "policies:\n  - name: loose\n    match: {}\n    targets: {first_response
 TIGHT = "policies:\n  - name: tight\n    match: {}\n    targets: {first_response: 5m, resolution: 24h}\n"
 
 
-
 def _ticketflow(settings, *args: str) -> str:
     env = {**os.environ, **settings_environment(settings)}
-    result = subprocess.run([sys.executable, "-m", "streams.cli", *args], env=env, capture_output=True, text=True,
-                            timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "streams.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -43,12 +43,18 @@ def test_replay_reports_then_applies_a_tighter_policy(broker, tmp_path):
     tail = TopicTail(broker.bootstrap, [catalog.sla_events])
     try:
         gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
-        twenty_minutes_ago = (datetime.now(timezone.utc) - timedelta(minutes=20)).isoformat()
-        silent = [post_json(f"{gateway}/v1/requests/webchat", {"text": f"请问会员权益？{n}", "customer": {"id": f"R{n}"},
-                                                            "submitted_at": twenty_minutes_ago})["ticket_id"]
-                  for n in range(3)]  # fmt: skip
-        answered = post_json(f"{gateway}/v1/requests/webchat", {"text": "请问积分？", "customer": {"id": "R9"},
-                                                             "submitted_at": twenty_minutes_ago})["ticket_id"]  # fmt: skip
+        twenty_minutes_ago = (datetime.now(UTC) - timedelta(minutes=20)).isoformat()
+        silent = [
+            post_json(
+                f"{gateway}/v1/requests/webchat",
+                {"text": f"请问会员权益？{n}", "customer": {"id": f"R{n}"}, "submitted_at": twenty_minutes_ago},
+            )["ticket_id"]
+            for n in range(3)
+        ]
+        answered = post_json(
+            f"{gateway}/v1/requests/webchat",
+            {"text": "请问积分？", "customer": {"id": "R9"}, "submitted_at": twenty_minutes_ago},
+        )["ticket_id"]
         post_json(f"{gateway}/v1/tickets/{answered}/actions", {"type": "reply", "by": "agent-1"})
         tail.wait_for("activations", lambda: len(tail.records(catalog.sla_events)) >= 8 + 1, timeout=30)
 
@@ -64,8 +70,11 @@ def test_replay_reports_then_applies_a_tighter_policy(broker, tmp_path):
         assert "repairs published to tickets.actions: 4" in applied
 
         def breaches():
-            return [orjson.loads(r.value) for r in tail.records(catalog.sla_events)
-                    if orjson.loads(r.value)["type"] == "sla.breached"]  # fmt: skip
+            return [
+                orjson.loads(r.value)
+                for r in tail.records(catalog.sla_events)
+                if orjson.loads(r.value)["type"] == "sla.breached"
+            ]
 
         tail.wait_for("breaches after the repair", lambda: len(breaches()) >= 3, timeout=30)
         _ticketflow(settings, "sla", "replay", "--policy", str(tight), "--apply")  # applying again repeats nothing

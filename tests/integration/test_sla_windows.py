@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -17,7 +17,6 @@ from tests.integration.conftest import TopicTail, post_json, stack_settings, sta
 pytestmark = pytest.mark.integration
 
 
-
 def test_closed_windows_are_emitted_and_current_ones_are_queryable(broker, tmp_path):
     settings = stack_settings(broker, window_grace_seconds=1.0)
     supervisor = start_stack(settings, tmp_path)
@@ -25,14 +24,22 @@ def test_closed_windows_are_emitted_and_current_ones_are_queryable(broker, tmp_p
     tail = TopicTail(broker.bootstrap, [catalog.sla_windows])
     try:
         gateway = f"http://{settings.gateway_host}:{settings.gateway_port}"
-        three_hours_ago = datetime.now(timezone.utc) - timedelta(hours=3)
+        three_hours_ago = datetime.now(UTC) - timedelta(hours=3)
         for number in range(3):
             # An urgent fault: a 24/7 policy with a 90-minute first response, breached long ago.
-            post_json(f"{gateway}/v1/requests/phone", {"text": "系统宕机了，紧急！所有用户都无法登录",
-                                                   "customer": {"id": f"W{number}"},
-                                                   "submitted_at": three_hours_ago.isoformat()})  # fmt: skip
-        tail.wait_for("a closed hour window", lambda: any(
-            orjson.loads(r.value)["data"]["size"] == "hour" for r in tail.records(catalog.sla_windows)), timeout=40)
+            post_json(
+                f"{gateway}/v1/requests/phone",
+                {
+                    "text": "系统宕机了，紧急！所有用户都无法登录",
+                    "customer": {"id": f"W{number}"},
+                    "submitted_at": three_hours_ago.isoformat(),
+                },
+            )
+        tail.wait_for(
+            "a closed hour window",
+            lambda: any(orjson.loads(r.value)["data"]["size"] == "hour" for r in tail.records(catalog.sla_windows)),
+            timeout=40,
+        )
         time.sleep(6)  # another closing round: nothing is emitted twice
         closed = [orjson.loads(record.value) for record in tail.records(catalog.sla_windows)]
         url = f"http://{settings.worker_host}:{settings.worker_port}/v1/sla/windows?department=product"

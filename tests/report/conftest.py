@@ -24,8 +24,13 @@ def fold(records, current: Period | None = None) -> Folder:  # noqa: ANN001
     """Fold generated records as the reader would, in its order (requests.classified first)."""
     current = current or period()
     folder = Folder(current.bounds(), current.previous().bounds())
-    handlers = {"requests.classified": folder.classified, "sla.events": folder.sla_event, "sla.windows": folder.window,
-                "feedback": folder.feedback, "followups": folder.followup}  # fmt: skip
+    handlers = {
+        "requests.classified": folder.classified,
+        "sla.events": folder.sla_event,
+        "sla.windows": folder.window,
+        "feedback": folder.feedback,
+        "followups": folder.followup,
+    }
     records = list(records)
     for record in records:
         if record.topic == "requests.classified":

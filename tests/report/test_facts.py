@@ -52,8 +52,18 @@ def test_folding_twice_changes_nothing(week_records) -> None:  # noqa: ANN001
     assert twice.duplicates == once.duplicates + len(once.tickets)
     for ticket_id, facts in once.tickets.items():
         other = twice.tickets[ticket_id]
-        for name in ("first_response_at", "resolved_at", "resolutions", "breaches", "escalation_level", "reopened",
-                     "csat", "nps", "department", "survey_due"):  # fmt: skip
+        for name in (
+            "first_response_at",
+            "resolved_at",
+            "resolutions",
+            "breaches",
+            "escalation_level",
+            "reopened",
+            "csat",
+            "nps",
+            "department",
+            "survey_due",
+        ):
             assert getattr(other, name) == getattr(facts, name), (ticket_id, name)
 
 

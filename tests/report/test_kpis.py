@@ -10,7 +10,12 @@ def ticket(n: int, *, channel: str = "phone", kind: str = "inquiry", repeat: boo
 
 
 def test_rates_over_hand_made_tickets() -> None:
-    a, b, c, d = ticket(1), ticket(2), ticket(3, kind="complaint", repeat=True), ticket(4, channel="app", kind="complaint")
+    a, b, c, d = (
+        ticket(1),
+        ticket(2),
+        ticket(3, kind="complaint", repeat=True),
+        ticket(4, channel="app", kind="complaint"),
+    )
     a.first_response_at, a.first_response_elapsed, a.first_response_within = 1300.0, 300.0, True  # 5 min
     a.resolved_at, a.resolution_elapsed, a.resolution_within, a.resolutions = 5000.0, 4000.0, True, 1
     b.first_response_at, b.first_response_elapsed, b.first_response_within = 2800.0, 1800.0, False  # 30 min, late

@@ -91,7 +91,15 @@ def test_department_totals_add_up_and_the_worst_come_first(review) -> None:  # n
             assert total[name] == sum(row[name] for row in rows)
     worst = review.compliance_worst
     assert worst and len(worst) <= 12
-    lowest = [min(r for r, n in ((row["first_response_compliance"], row["responded"]),
-                                 (row["resolution_compliance"], row["resolved"])) if r is not None and n >= 20)
-              for row in worst]  # fmt: skip
+    lowest = [
+        min(
+            r
+            for r, n in (
+                (row["first_response_compliance"], row["responded"]),
+                (row["resolution_compliance"], row["resolved"]),
+            )
+            if r is not None and n >= 20
+        )
+        for row in worst
+    ]
     assert lowest == sorted(lowest)

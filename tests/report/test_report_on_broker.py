@@ -20,10 +20,18 @@ pytestmark = pytest.mark.integration
 
 def read_all(bootstrap: str, prefix: str) -> dict[str, list[bytes]]:
     """Every record of the prefix's topics, read to the end with a plain consumer."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"check-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "enable.partition.eof": True})  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"check-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
     topics = consumer.list_topics(timeout=20).topics
-    assignment = [TopicPartition(name, p, 0) for name in topics if name.startswith(prefix) for p in topics[name].partitions]
+    assignment = [
+        TopicPartition(name, p, 0) for name in topics if name.startswith(prefix) for p in topics[name].partitions
+    ]
     consumer.assign(assignment)
     found: dict[str, list[bytes]] = {}
     quiet, deadline = 0, time.monotonic() + 120
@@ -32,7 +40,7 @@ def read_all(bootstrap: str, prefix: str) -> dict[str, list[bytes]]:
         quiet = 0 if any(m.error() is None for m in messages) else quiet + 1
         for message in messages:
             if message.error() is None:
-                found.setdefault(message.topic()[len(prefix):], []).append(message.value())
+                found.setdefault(message.topic()[len(prefix) :], []).append(message.value())
             elif message.error().code() != KafkaError._PARTITION_EOF:
                 raise AssertionError(message.error().str())
     consumer.close()
@@ -49,8 +57,13 @@ def expected_counts(topics: dict[str, list[bytes]]) -> tuple[dict[str, int], Cou
         if start <= datetime.fromisoformat(request["submitted_at"]).timestamp() < end:
             types[request["ticket_id"]] = document["classification"]["type"]
             channels[request["channel"]] += 1
-    kinds: dict[str, set[str]] = {"breached": set(), "escalated": set(), "reopened": set(), "resolved": set(),
-                                  "first_responses": set()}  # fmt: skip
+    kinds: dict[str, set[str]] = {
+        "breached": set(),
+        "escalated": set(),
+        "reopened": set(),
+        "resolved": set(),
+        "first_responses": set(),
+    }
     for value in topics["sla.events"]:
         event = orjson.loads(value)
         data = event["data"]
@@ -67,13 +80,21 @@ def expected_counts(topics: dict[str, list[bytes]]) -> tuple[dict[str, int], Cou
             kinds["resolved"].add(data["ticket_id"])
         elif kind == "sla.fulfilled" and data["metric"] == "first_response" and data["cycle"] == 1:
             kinds["first_responses"].add(data["ticket_id"])
-    answers = {orjson.loads(v)["ticket_id"] for v in topics.get("feedback", []) if orjson.loads(v)["ticket_id"] in types}
+    answers = {
+        orjson.loads(v)["ticket_id"] for v in topics.get("feedback", []) if orjson.loads(v)["ticket_id"] in types
+    }
     received_in_windows = sum(
-        orjson.loads(v)["data"]["received"] for v in topics["sla.windows"]
-        if orjson.loads(v)["data"]["size"] == "day" and start <= datetime.fromisoformat(orjson.loads(v)["data"]["start"]).timestamp() < end
-    )  # fmt: skip
-    counts = {"requests": len(types), "complaints": sum(1 for t in types.values() if t == "complaint"),
-              **{name: len(ids) for name, ids in kinds.items()}, "csat_answers": len(answers)}  # fmt: skip
+        orjson.loads(v)["data"]["received"]
+        for v in topics["sla.windows"]
+        if orjson.loads(v)["data"]["size"] == "day"
+        and start <= datetime.fromisoformat(orjson.loads(v)["data"]["start"]).timestamp() < end
+    )
+    counts = {
+        "requests": len(types),
+        "complaints": sum(1 for t in types.values() if t == "complaint"),
+        **{name: len(ids) for name, ids in kinds.items()},
+        "csat_answers": len(answers),
+    }
     return counts, Counter(types.values()), channels, received_in_windows
 
 
@@ -85,8 +106,16 @@ def test_report_counts_are_the_topics_counts(broker, tmp_path) -> None:  # noqa:
     expected, types, channels, received_in_windows = expected_counts(topics)
     assert expected["requests"] > 300 and expected["breached"] > 0 and expected["reopened"] > 0
 
-    document, review = make_report(bootstrap=broker.bootstrap, prefix=prefix, first=period().first, last=period().last,
-                                   zone=ZONE, kpi_path=None, output_format="markdown", follow_days=0)  # fmt: skip
+    document, review = make_report(
+        bootstrap=broker.bootstrap,
+        prefix=prefix,
+        first=period().first,
+        last=period().last,
+        zone=ZONE,
+        kpi_path=None,
+        output_format="markdown",
+        follow_days=0,
+    )
     for name, count in expected.items():
         assert review.counts[name] == count, name
     assert {row["label"]: row["count"] for row in review.pareto_types} == dict(types)
@@ -95,14 +124,24 @@ def test_report_counts_are_the_topics_counts(broker, tmp_path) -> None:  # noqa:
     assert review.read == {prefix + name: len(values) for name, values in topics.items()}  # every record read once
     # the document shows the same numbers
     assert f"| count: requests | {expected['requests']} |" in document
-    assert f"## 8. 超时工单 Breached tickets ({expected['breached']} tickets, {review.breached_total} targets)" in document
+    assert (
+        f"## 8. 超时工单 Breached tickets ({expected['breached']} tickets, {review.breached_total} targets)" in document
+    )
     assert review.breached_total >= expected["breached"]  # one row per breached target
-    for kind, count in types.items():
+    for _kind, count in types.items():
         assert f"{count} |" in document
 
-    html_document, _ = make_report(bootstrap=broker.bootstrap, prefix=prefix, first=period().first, last=period().last,
-                                   zone=ZONE, kpi_path=None, output_format="html", follow_days=0)  # fmt: skip
-    assert f"<td class=\"num\">{expected['requests']:,}</td>" in html_document
+    html_document, _ = make_report(
+        bootstrap=broker.bootstrap,
+        prefix=prefix,
+        first=period().first,
+        last=period().last,
+        zone=ZONE,
+        kpi_path=None,
+        output_format="html",
+        follow_days=0,
+    )
+    assert f'<td class="num">{expected["requests"]:,}</td>' in html_document
     assert "<svg" in html_document
 
 
@@ -114,18 +153,47 @@ def test_empty_feedback_topic_and_cli(broker, tmp_path) -> None:  # noqa: ANN001
     prefix = f"rep{uuid.uuid4().hex[:6]}."
     produce(broker.bootstrap, prefix, Week(FIRST, DAYS, 30, seed=4, feedback=False).records())
     out = tmp_path / "review.html"
-    result = CliRunner().invoke(main, ["report", "--broker", broker.bootstrap, "--from", str(period().first), "--to",
-                                       str(period().last), "--out", str(out), "--follow-days", "0"],
-                                env={"TICKETFLOW_TOPIC_PREFIX": prefix})  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "report",
+            "--broker",
+            broker.bootstrap,
+            "--from",
+            str(period().first),
+            "--to",
+            str(period().last),
+            "--out",
+            str(out),
+            "--follow-days",
+            "0",
+        ],
+        env={"TICKETFLOW_TOPIC_PREFIX": prefix},
+    )
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert "no survey answers" in text
     assert "requests" in result.output and "targets met" in result.output
     markdown = tmp_path / "review.md"
-    result = CliRunner().invoke(main, ["report", "--broker", broker.bootstrap, "--from", str(period().first), "--to",
-                                       str(period().last), "--out", str(markdown), "--format", "markdown",
-                                       "--kpi-file", "streams/config/kpis-seed004.yaml"],
-                                env={"TICKETFLOW_TOPIC_PREFIX": prefix})  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "report",
+            "--broker",
+            broker.bootstrap,
+            "--from",
+            str(period().first),
+            "--to",
+            str(period().last),
+            "--out",
+            str(markdown),
+            "--format",
+            "markdown",
+            "--kpi-file",
+            "streams/config/kpis-seed004.yaml",
+        ],
+        env={"TICKETFLOW_TOPIC_PREFIX": prefix},
+    )
     assert result.exit_code == 0, result.output
     assert "seed-004" in markdown.read_text(encoding="utf-8")
 
@@ -173,8 +241,16 @@ def test_a_report_over_a_live_topic_ends(broker) -> None:  # noqa: ANN001
     try:
         time.sleep(1.0)
         started = time.monotonic()
-        _, review = make_report(bootstrap=broker.bootstrap, prefix=prefix, first=period().first, last=period().last,
-                                zone=ZONE, kpi_path=None, output_format="markdown", follow_days=0)  # fmt: skip
+        _, review = make_report(
+            bootstrap=broker.bootstrap,
+            prefix=prefix,
+            first=period().first,
+            last=period().last,
+            zone=ZONE,
+            kpi_path=None,
+            output_format="markdown",
+            follow_days=0,
+        )
         assert time.monotonic() - started < 60
     finally:
         stop.set()

@@ -32,14 +32,17 @@ def test_bounds_and_units() -> None:
     assert Target(kpi="first_response_mean", channel="webchat", at_most="8m").scope == "webchat"
 
 
-@pytest.mark.parametrize("document, message", [
-    ("name: x\ntargets:\n  - {kpi: csat, at_least: 90%, at_most: 99%}\n", "exactly one of"),
-    ("name: x\ntargets:\n  - {kpi: happiness, at_least: 90%}\n", "targets.0.kpi"),
-    ("name: x\ntargets:\n  - {kpi: csat, at_least: 92}\n", "above 1"),
-    ("name: x\ntargets:\n  - {kpi: first_response_mean, at_most: soon}\n", "not a duration"),
-    ("name: x\ntargets:\n  - {kpi: complaint_rate, type: complaint, at_most: 5%}\n", "cannot be restricted"),
-    ("name: x\ntargets:\n  - {kpi: csat, at_least: 90%}\n  - {kpi: csat, at_least: 80%}\n", "two targets"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ("name: x\ntargets:\n  - {kpi: csat, at_least: 90%, at_most: 99%}\n", "exactly one of"),
+        ("name: x\ntargets:\n  - {kpi: happiness, at_least: 90%}\n", "targets.0.kpi"),
+        ("name: x\ntargets:\n  - {kpi: csat, at_least: 92}\n", "above 1"),
+        ("name: x\ntargets:\n  - {kpi: first_response_mean, at_most: soon}\n", "not a duration"),
+        ("name: x\ntargets:\n  - {kpi: complaint_rate, type: complaint, at_most: 5%}\n", "cannot be restricted"),
+        ("name: x\ntargets:\n  - {kpi: csat, at_least: 90%}\n  - {kpi: csat, at_least: 80%}\n", "two targets"),
+    ],
+)
 def test_bad_files_say_what_is_wrong(tmp_path: Path, document: str, message: str) -> None:
     path = tmp_path / "kpis.yaml"
     path.write_text(document)

@@ -30,7 +30,14 @@ def lifecycle(routing, short_policies):
     index, counts = DeadlineIndex(), OpenTickets()
     index.assign([0])
     counts.assign([0])
-    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=MemoryTicketStore(), index=index,
-                           open_tickets=counts, clock=lambda: clock["now"])  # fmt: skip
+    stage = LifecycleStage(
+        CATALOG,
+        routing=routing,
+        policies=short_policies,
+        store=MemoryTicketStore(),
+        index=index,
+        open_tickets=counts,
+        clock=lambda: clock["now"],
+    )
     stage.test_clock = clock
     return stage

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -21,16 +21,24 @@ from streams.testing import (
 CATALOG = TopicCatalog("t.")
 
 
-NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def raw_record(text="我的订单破损了，申请退货", channel="app", key="k1", submitted=NOW):
     body = {"customer": {"phone": "13800000000"}, "text": text, "submitted_at": submitted.isoformat()}
-    return RawEnvelope(
-        channel=channel, received_at=submitted, adapter="test", idempotency_key=key,
-        request_id=ids.request_id(channel, key), ticket_id=ids.ticket_id(channel, key),
-        body=orjson.dumps(body).decode(),
-    ).model_dump_json().encode()  # fmt: skip
+    return (
+        RawEnvelope(
+            channel=channel,
+            received_at=submitted,
+            adapter="test",
+            idempotency_key=key,
+            request_id=ids.request_id(channel, key),
+            ticket_id=ids.ticket_id(channel, key),
+            body=orjson.dumps(body).decode(),
+        )
+        .model_dump_json()
+        .encode()
+    )
 
 
 def through_classify(classifier, raw):
@@ -47,11 +55,23 @@ def lifecycle_owning_partition_0(routing, policies, **options) -> LifecycleStage
     index, counts = DeadlineIndex(), OpenTickets()
     index.assign([0])
     counts.assign([0])
-    return LifecycleStage(CATALOG, routing=routing, policies=policies, store=MemoryTicketStore(), index=index,
-                          open_tickets=counts, clock=lambda: NOW.timestamp(), **options)  # fmt: skip
+    return LifecycleStage(
+        CATALOG,
+        routing=routing,
+        policies=policies,
+        store=MemoryTicketStore(),
+        index=index,
+        open_tickets=counts,
+        clock=lambda: NOW.timestamp(),
+        **options,
+    )
 
 
 def action_record(ticket_id, kind, seconds, action_id):
-    return TicketAction(action_id=action_id, ticket_id=ticket_id, type=kind, by="agent",
-                        at=NOW + timedelta(seconds=seconds)).model_dump_json().encode()  # fmt: skip
-
+    return (
+        TicketAction(
+            action_id=action_id, ticket_id=ticket_id, type=kind, by="agent", at=NOW + timedelta(seconds=seconds)
+        )
+        .model_dump_json()
+        .encode()
+    )

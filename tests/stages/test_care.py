@@ -20,9 +20,15 @@ SEND = CARE.send_moment(DAY)
 
 def stage(store=None, now=SEND - 3600):
     clock = {"now": now}
-    care = CareStage(CATALOG, followup_file=fu.load_followup_file(fu.files.bundled_file("followups-demo.yaml")),
-                     care_file=CARE, store=store or MemoryRecordStore(CareRecord), returns_topic="t.contact-returns",
-                     key_partition=lambda _: 0, clock=lambda: clock["now"])  # fmt: skip
+    care = CareStage(
+        CATALOG,
+        followup_file=fu.load_followup_file(fu.files.bundled_file("followups-demo.yaml")),
+        care_file=CARE,
+        store=store or MemoryRecordStore(CareRecord),
+        returns_topic="t.contact-returns",
+        key_partition=lambda _: 0,
+        clock=lambda: clock["now"],
+    )
     care.clock_value = clock
     care.rebuild({0}, now)
     return care

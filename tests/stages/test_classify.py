@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 
@@ -44,13 +44,13 @@ def test_a_customer_is_new_until_thirty_local_days_have_passed_since_the_crm_dat
 
     stage = ClassifyStage(CATALOG, classifier, MemoryCustomerStore(), local_zone="Asia/Shanghai")
     # 17:00 UTC on 19 November is already 01:00 on 20 November in Shanghai: day 30, no longer new.
-    submitted = datetime(2026, 11, 19, 17, 0, tzinfo=timezone.utc)
+    submitted = datetime(2026, 11, 19, 17, 0, tzinfo=UTC)
     (normalized,) = NormalizeStage(CATALOG).process(raw_record(text="请问营业时间是几点？", submitted=submitted), "app")
     profile = CustomerProfile(customer_id=normalized.key.decode(), customer_since=date(2026, 10, 21))
     stage.on_profile(profile.model_dump_json().encode(), 0)
     (classified,) = stage.process(normalized.value)
     assert orjson.loads(classified.value)["classification"]["segment"] == "regular"
-    stage.local_zone = timezone.utc  # read in UTC the same moment is still 19 November: day 29
+    stage.local_zone = UTC  # read in UTC the same moment is still 19 November: day 29
     (classified,) = stage.process(normalized.value)
     assert orjson.loads(classified.value)["classification"]["segment"] == "new"
 

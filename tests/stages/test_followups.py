@@ -33,22 +33,39 @@ class Hop:
         index.assign([0])
         clock = lambda: self.now  # noqa: E731
         self.followups = FollowupStage(
-            CATALOG, file=fu.load_followup_file(fu.files.bundled_file("followups-demo.yaml")),
+            CATALOG,
+            file=fu.load_followup_file(fu.files.bundled_file("followups-demo.yaml")),
             policies=PolicyFile.model_validate({"policies": [{"name": "p", "targets": {"resolution": "60s"}}]}),
             tickets=self.tickets,
-            store=MemoryRecordStore(FollowupRecord), index=index, requests_topic=REQUESTS, judge=judge, clock=clock,
-        )  # fmt: skip
+            store=MemoryRecordStore(FollowupRecord),
+            index=index,
+            requests_topic=REQUESTS,
+            judge=judge,
+            clock=clock,
+        )
         self.care = CareStage(
-            CATALOG, followup_file=self.followups.file,
+            CATALOG,
+            followup_file=self.followups.file,
             care_file=fu.load_care_file(fu.files.bundled_file("care-demo.yaml")),
-            store=MemoryRecordStore(CareRecord), returns_topic=RETURNS, key_partition=lambda _: 0, clock=clock,
-        )  # fmt: skip
+            store=MemoryRecordStore(CareRecord),
+            returns_topic=RETURNS,
+            key_partition=lambda _: 0,
+            clock=clock,
+        )
         self.care.rebuild({0}, T0)
 
     def ticket(self, ticket_id="TKT-1", status="resolved", customer="C-1", reopen_count=0, resolved_at=T0):
-        state = TicketState(ticket_id=ticket_id, status=status, customer_id=customer, channel="app", type="complaint",
-                            department="after_sales", resolved_at=resolved_at, first_response_at=T0 - 60,
-                            reopen_count=reopen_count)  # fmt: skip
+        state = TicketState(
+            ticket_id=ticket_id,
+            status=status,
+            customer_id=customer,
+            channel="app",
+            type="complaint",
+            department="after_sales",
+            resolved_at=resolved_at,
+            first_response_at=T0 - 60,
+            reopen_count=reopen_count,
+        )
         self.tickets.put(0, state)
         return self.followups.on_tickets([(0, ticket_id)])
 
@@ -68,8 +85,14 @@ class Hop:
         return events
 
     def feedback(self, csat=None, comment=None, ticket_id="TKT-1", key="a1"):
-        record = Feedback(ticket_id=ticket_id, csat=csat, comment=comment, idempotency_key=key, feedback_id=f"FB-{key}",
-                          received_at=datetime.fromtimestamp(self.now, UTC))  # fmt: skip
+        record = Feedback(
+            ticket_id=ticket_id,
+            csat=csat,
+            comment=comment,
+            idempotency_key=key,
+            feedback_id=f"FB-{key}",
+            received_at=datetime.fromtimestamp(self.now, UTC),
+        )
         return self.followups.on_feedback(record.model_dump_json().encode(), 0)
 
 

@@ -99,8 +99,16 @@ def test_lifecycle_reports_received_responded_and_breached_facts(routing, short_
     index, counts = DeadlineIndex(), OpenTickets()
     index.assign([0])
     counts.assign([0])
-    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=MemoryTicketStore(), index=index,
-                           open_tickets=counts, facts_topic="t.facts", clock=lambda: NOW.timestamp())  # fmt: skip
+    stage = LifecycleStage(
+        CATALOG,
+        routing=routing,
+        policies=short_policies,
+        store=MemoryTicketStore(),
+        index=index,
+        open_tickets=counts,
+        facts_topic="t.facts",
+        clock=lambda: NOW.timestamp(),
+    )
     classified = through_classify(classifier, raw_record())
     opened = stage.on_classified(classified.value, 0)
     fired = stage.fire_due(0, NOW.timestamp() + 10)
@@ -114,8 +122,16 @@ def test_resolved_tickets_leave_the_table_after_their_retention(routing, short_p
     index.assign([0])
     counts.assign([0])
     store = MemoryTicketStore()
-    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=store, index=index,
-                           open_tickets=counts, retention_seconds=3600, clock=lambda: NOW.timestamp() + 5)  # fmt: skip
+    stage = LifecycleStage(
+        CATALOG,
+        routing=routing,
+        policies=short_policies,
+        store=store,
+        index=index,
+        open_tickets=counts,
+        retention_seconds=3600,
+        clock=lambda: NOW.timestamp() + 5,
+    )
     classified = through_classify(classifier, raw_record())
     ticket_id = classified.key.decode()
     stage.on_classified(classified.value, 0)
@@ -148,13 +164,26 @@ def test_a_ticket_resolved_long_ago_stays_for_its_retention_after_import(routing
     store = MemoryTicketStore()
     year_ago = NOW - timedelta(days=365)
     imported_at = NOW.timestamp()
-    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=store, index=index,
-                           open_tickets=counts, retention_seconds=3600, clock=lambda: imported_at)  # fmt: skip
+    stage = LifecycleStage(
+        CATALOG,
+        routing=routing,
+        policies=short_policies,
+        store=store,
+        index=index,
+        open_tickets=counts,
+        retention_seconds=3600,
+        clock=lambda: imported_at,
+    )
     classified = through_classify(classifier, raw_record(submitted=year_ago))
     ticket_id = classified.key.decode()
     stage.on_classified(classified.value, 0)
-    resolve = TicketAction(action_id="A-old", ticket_id=ticket_id, type="resolve", by="agent",
-                           at=year_ago + timedelta(hours=1)).model_dump_json().encode()  # fmt: skip
+    resolve = (
+        TicketAction(
+            action_id="A-old", ticket_id=ticket_id, type="resolve", by="agent", at=year_ago + timedelta(hours=1)
+        )
+        .model_dump_json()
+        .encode()
+    )
     stage.on_action(resolve, 0)
     stage.fire_due(0, imported_at + 60)
     assert store.get(ticket_id) is not None
@@ -164,8 +193,15 @@ def test_a_ticket_resolved_long_ago_stays_for_its_retention_after_import(routing
 
 
 def test_an_action_on_another_partition_than_its_ticket_is_refused_with_the_cause(routing, short_policies):
-    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=MemoryTicketStore(), index=DeadlineIndex(),
-                           open_tickets=OpenTickets(), key_partition=lambda ticket_id: 3)  # fmt: skip
+    stage = LifecycleStage(
+        CATALOG,
+        routing=routing,
+        policies=short_policies,
+        store=MemoryTicketStore(),
+        index=DeadlineIndex(),
+        open_tickets=OpenTickets(),
+        key_partition=lambda ticket_id: 3,
+    )
     action = TicketAction(action_id="A9", ticket_id="TKT-P", type="reply", by="a", at=NOW)
     (output,) = stage.on_action(action.model_dump_json().encode(), 1, Source("t.tickets.actions", 1, 7))
     record = orjson.loads(output.value)
@@ -173,9 +209,7 @@ def test_an_action_on_another_partition_than_its_ticket_is_refused_with_the_caus
     assert stage.store.get("TKT-P") is None
 
 
-def test_with_deferred_writes_a_new_ticket_is_kept_in_memory_and_listed_for_the_caller_to_write(
-    lifecycle, classifier
-):  # fmt: skip
+def test_with_deferred_writes_a_new_ticket_is_kept_in_memory_and_listed_for_the_caller_to_write(lifecycle, classifier):
     classified = through_classify(classifier, raw_record())
     ticket_id = classified.key.decode()
     deferred: list[tuple[int, str]] = []
@@ -197,7 +231,10 @@ def test_actions_for_unknown_tickets_are_capped_and_kept_replayable(lifecycle):
     ((refused,),) = outputs[2:]
     record = orjson.loads(refused.value)
     assert (refused.topic, record["error_code"], record["replay_topic"]) == (
-        "t.requests.invalid", "too_many_unknown_tickets", "t.tickets.actions")
+        "t.requests.invalid",
+        "too_many_unknown_tickets",
+        "t.tickets.actions",
+    )
     assert lifecycle.open_tickets.total() == 0  # ids awaiting a request are not open tickets
     again = TicketAction(action_id="A-5", ticket_id="EXT-0", type="reply", by="crm", at=NOW)
     assert lifecycle.on_action(again.model_dump_json().encode(), 0) == []  # a known id still holds more

@@ -32,8 +32,9 @@ def mail_lifecycle(routing, short_policies):
     return lifecycle_owning_partition_0(routing, short_policies, reply_hold_seconds=REPLY_HOLD)
 
 
-def mail_reply(answering="<news-7@shop.example>", message_id="<reply-1@mail.example.cn>",
-               text="我的蓝牙耳机坏了，要求退货") -> TicketAction:  # fmt: skip
+def mail_reply(
+    answering="<news-7@shop.example>", message_id="<reply-1@mail.example.cn>", text="我的蓝牙耳机坏了，要求退货"
+) -> TicketAction:
     from streams.adapters import email
     from tests.adapters import mails
 
@@ -76,8 +77,11 @@ def test_a_promoted_reply_opens_a_routed_ticket_that_says_where_it_came_from(mai
     (normalized,) = NormalizeStage(CATALOG).process(promoted.value, "email")
     (classified,) = ClassifyStage(CATALOG, classifier).process(normalized.value)
     outputs = mail_lifecycle.on_classified(classified.value, 0)
-    (owner,) = [event for event in (orjson.loads(o.value) for o in outputs if o.topic.startswith("t.dept."))
-                if event["data"]["role"] == "owner"]  # fmt: skip
+    (owner,) = [
+        event
+        for event in (orjson.loads(o.value) for o in outputs if o.topic.startswith("t.dept."))
+        if event["data"]["role"] == "owner"
+    ]
     origin = owner["data"]["origin"]
     assert (origin["kind"], origin["reason"]) == ("unmatched_reply", "no_ticket")
     assert origin["thread_ticket"] == reply.ticket_id
@@ -113,8 +117,15 @@ def test_a_promotion_repeated_after_a_crash_carries_the_same_ids(mail_lifecycle,
     (first,) = mail_lifecycle.fire_due(0, NOW.timestamp() + REPLY_HOLD, deferred=[])
     restarted = MemoryTicketStore()
     restarted.states = saved
-    stage = LifecycleStage(CATALOG, routing=routing, policies=short_policies, store=restarted, index=DeadlineIndex(),
-                           open_tickets=OpenTickets(), reply_hold_seconds=REPLY_HOLD)  # fmt: skip
+    stage = LifecycleStage(
+        CATALOG,
+        routing=routing,
+        policies=short_policies,
+        store=restarted,
+        index=DeadlineIndex(),
+        open_tickets=OpenTickets(),
+        reply_hold_seconds=REPLY_HOLD,
+    )
     list(stage.rebuild_in_steps({0}, lambda ticket: 0))
     (again,) = stage.fire_due(0, NOW.timestamp() + REPLY_HOLD)
     assert (again.key, again.value) == (first.key, first.value)
@@ -145,8 +156,12 @@ def test_a_follow_up_to_the_answer_on_a_promoted_reply_moves_the_promoted_ticket
     from tests.adapters import mails
 
     conversation = "<news-7@shop.example> <reply-1@mail.example.cn> <agent-answer@desk.shop.example>"
-    raw = mails.reply("<agent-answer@desk.shop.example>", message_id="<reply-2@mail.example.cn>", text="还是不能充电",
-                      references=conversation)  # fmt: skip
+    raw = mails.reply(
+        "<agent-answer@desk.shop.example>",
+        message_id="<reply-2@mail.example.cn>",
+        text="还是不能充电",
+        references=conversation,
+    )
     (follow_up,) = email.mail_intake(raw, NOW).actions
     (forwarded,) = mail_lifecycle.on_action(follow_up.model_dump_json().encode(), 0)
     assert forwarded.topic == "t.tickets.actions" and forwarded.key == ticket.encode()
@@ -161,8 +176,9 @@ CHAT_HOLD = 120.0
 
 @pytest.fixture
 def chat_lifecycle(routing, short_policies):
-    return lifecycle_owning_partition_0(routing, short_policies, reply_hold_seconds=REPLY_HOLD,
-                                        chat_reply_hold_seconds=CHAT_HOLD)  # fmt: skip
+    return lifecycle_owning_partition_0(
+        routing, short_policies, reply_hold_seconds=REPLY_HOLD, chat_reply_hold_seconds=CHAT_HOLD
+    )
 
 
 def chat_follow_up(message_id="m-2", seq=2, text="我的订单还没发货，请帮我查一下", sent=NOW) -> TicketAction:
@@ -173,9 +189,20 @@ def chat_follow_up(message_id="m-2", seq=2, text="我的订单还没发货，请
     from tests.adapters import platforms
 
     secret = b"webchat-secret-0123456789"
-    body = json.dumps({"conversation_id": "cv-orphan", "message_id": message_id, "seq": seq, "text": text,
-                       "sent_at": sent.isoformat(), "visitor": {"visitor_id": "v-8"}}, ensure_ascii=False).encode()  # fmt: skip
-    call = HttpInput.of("POST", {}, platforms.signed_headers(secret, body, int(NOW.timestamp())), body, received_at=sent)
+    body = json.dumps(
+        {
+            "conversation_id": "cv-orphan",
+            "message_id": message_id,
+            "seq": seq,
+            "text": text,
+            "sent_at": sent.isoformat(),
+            "visitor": {"visitor_id": "v-8"},
+        },
+        ensure_ascii=False,
+    ).encode()
+    call = HttpInput.of(
+        "POST", {}, platforms.signed_headers(secret, body, int(NOW.timestamp())), body, received_at=sent
+    )
     (action,) = webhook.accept("webchat", call, secret).actions
     return action
 
@@ -202,17 +229,23 @@ def test_a_web_chat_follow_up_without_its_conversation_becomes_one_request_after
 
 def test_a_promoted_follow_up_opens_the_conversation_ticket_with_its_origin_and_later_messages_apply(
     chat_lifecycle, classifier
-):  # fmt: skip
+):
     first, second = chat_follow_up(), chat_follow_up("m-3", 3, "还有发票", NOW + timedelta(seconds=30))
     chat_lifecycle.on_action(first.model_dump_json().encode(), 0)
     chat_lifecycle.on_action(second.model_dump_json().encode(), 0)
     (promoted,) = chat_lifecycle.fire_due(0, NOW.timestamp() + CHAT_HOLD + 30)  # both waited: one request
     classified = _through_normalize_and_classify(promoted, classifier)
     outputs = chat_lifecycle.on_classified(classified.value, 0)
-    (owner,) = [event for event in (orjson.loads(o.value) for o in outputs if o.topic.startswith("t.dept."))
-                if event["data"]["role"] == "owner"]  # fmt: skip
+    (owner,) = [
+        event
+        for event in (orjson.loads(o.value) for o in outputs if o.topic.startswith("t.dept."))
+        if event["data"]["role"] == "owner"
+    ]
     assert owner["subject"] == first.ticket_id and owner["data"]["text"].startswith("我的订单还没发货")
-    assert (owner["data"]["origin"]["reason"], owner["data"]["origin"]["thread_ticket"]) == ("no_ticket", first.ticket_id)
+    assert (owner["data"]["origin"]["reason"], owner["data"]["origin"]["thread_ticket"]) == (
+        "no_ticket",
+        first.ticket_id,
+    )
     state = chat_lifecycle.store.get(first.ticket_id)
     assert state.origin.reply_action_id == first.action_id and state.last_action == second.action_id
     third = chat_follow_up("m-4", 4, "在吗", NOW + timedelta(seconds=200))
@@ -223,7 +256,7 @@ def test_a_promoted_follow_up_opens_the_conversation_ticket_with_its_origin_and_
 
 def test_an_opening_message_that_arrives_after_its_follow_up_opened_the_ticket_reaches_the_ticket_once(
     chat_lifecycle, classifier
-):  # fmt: skip
+):
     follow_up = chat_follow_up()
     chat_lifecycle.on_action(follow_up.model_dump_json().encode(), 0)
     (promoted,) = chat_lifecycle.fire_due(0, NOW.timestamp() + CHAT_HOLD)

@@ -26,7 +26,11 @@ def test_normalize_sends_a_malformed_record_to_invalid_with_its_source_and_bytes
     (output,) = NormalizeStage(CATALOG).process(b"\x00garbage", "app", Source("t.raw.app", 1, 42))
     record = orjson.loads(output.value)
     assert output.topic == "t.requests.invalid"
-    assert record["error_code"] == "invalid_envelope" and record["source"] == {"topic": "t.raw.app", "partition": 1, "offset": 42}
+    assert record["error_code"] == "invalid_envelope" and record["source"] == {
+        "topic": "t.raw.app",
+        "partition": 1,
+        "offset": 42,
+    }
     assert record["raw_value"] == "\x00garbage" and record["replay_topic"] == "t.raw.app"
 
 
@@ -43,10 +47,19 @@ def test_normalize_refuses_an_envelope_on_another_channels_topic():
 
 def call_event_record(kind: str) -> bytes:
     body = {"event": kind, "call_id": "c-1", "at": NOW.isoformat(), "caller": "13800000000"}
-    return RawEnvelope(
-        channel="phone", received_at=NOW, adapter="cti-webhook/v1", idempotency_key=f"c-1:{kind}",
-        request_id=ids.request_id("phone", "c-1"), ticket_id=ids.ticket_id("phone", "c-1"), body=orjson.dumps(body).decode(),
-    ).model_dump_json().encode()  # fmt: skip
+    return (
+        RawEnvelope(
+            channel="phone",
+            received_at=NOW,
+            adapter="cti-webhook/v1",
+            idempotency_key=f"c-1:{kind}",
+            request_id=ids.request_id("phone", "c-1"),
+            ticket_id=ids.ticket_id("phone", "c-1"),
+            body=orjson.dumps(body).decode(),
+        )
+        .model_dump_json()
+        .encode()
+    )
 
 
 def test_normalize_produces_nothing_for_a_call_event_that_is_not_a_request():

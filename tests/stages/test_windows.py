@@ -18,9 +18,15 @@ from tests.stages.helpers import (
 @pytest.fixture
 def window_stage():
     clock = {"now": NOW.timestamp()}
-    stage = SlaWindowsStage(CATALOG, store=MemoryWindowStore(), zone="Asia/Shanghai", grace_seconds=60,
-                            retention_seconds={"hour": 7200, "day": 86400 * 3}, partition_of=lambda department: 0,
-                            clock=lambda: clock["now"])  # fmt: skip
+    stage = SlaWindowsStage(
+        CATALOG,
+        store=MemoryWindowStore(),
+        zone="Asia/Shanghai",
+        grace_seconds=60,
+        retention_seconds={"hour": 7200, "day": 86400 * 3},
+        partition_of=lambda department: 0,
+        clock=lambda: clock["now"],
+    )
     stage.test_clock = clock
     return stage
 
@@ -86,8 +92,9 @@ def test_windows_of_partitions_not_owned_are_left_alone(window_stage):
 def test_facts_read_again_after_a_restart_are_not_counted_twice(window_stage):
     from streams.domain import windows
 
-    fact = orjson.dumps(windows.fact("received", at=NOW.timestamp() - 7200, department="ops", channel="app",
-                                     priority="low"))  # fmt: skip
+    fact = orjson.dumps(
+        windows.fact("received", at=NOW.timestamp() - 7200, department="ops", channel="app", priority="low")
+    )
     window_stage.on_facts([(0, 10, fact), (0, 11, fact)])
     window_stage.on_facts([(0, 10, fact), (0, 11, fact), (0, 12, fact)])  # 10 and 11 again after a crash
     (hour,) = [w for w in window_stage.current("ops") if w["size"] == "hour"]

@@ -16,15 +16,20 @@ def readme_rule_heldout(text: str) -> bool:
 
 
 BITEXT_REQUESTS = [
-    ("I want to cancel order {n}", "cancel_order"), ("where is my refund for order {n}", "track_refund"),
-    ("I have a complaint about order {n}", "complaint"), ("how do I create an account, try {n}", "create_account"),
-    ("what payment methods do you accept {n}", "check_payment_methods"), ("leave a review for item {n}", "review"),
-]  # fmt: skip
+    ("I want to cancel order {n}", "cancel_order"),
+    ("where is my refund for order {n}", "track_refund"),
+    ("I have a complaint about order {n}", "complaint"),
+    ("how do I create an account, try {n}", "create_account"),
+    ("what payment methods do you accept {n}", "check_payment_methods"),
+    ("leave a review for item {n}", "review"),
+]
 BANKING_REQUESTS = [
-    ("my card was declined at shop {n}", "declined_card_payment"), ("what is the top up limit {n}", "top_up_limits"),
-    ("I was charged twice at cafe {n}", "transaction_charged_twice"), ("please change my pin {n}", "change_pin"),
+    ("my card was declined at shop {n}", "declined_card_payment"),
+    ("what is the top up limit {n}", "top_up_limits"),
+    ("I was charged twice at cafe {n}", "transaction_charged_twice"),
+    ("please change my pin {n}", "change_pin"),
     ("I want a refund for purchase {n}", "request_refund"),
-]  # fmt: skip
+]
 SNOW_NEGATIVE = ["房间很差劲{n}", "服务态度太差了{n}", "书有破损{n}", "失望透顶{n}"]
 SNOW_POSITIVE = ["房间很干净{n}", "服务非常好{n}", "书很好看{n}", "满意推荐{n}"]
 
@@ -35,12 +40,38 @@ def write_fake_datasets(root: Path, per_template: int = 10) -> Path:
     bitext.mkdir(parents=True)
     with (bitext / "Bitext_Sample_Customer_Support_Training_Dataset.csv").open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["context", "role", "instruction", "intent", "entity_type", "entity_value", "start_offset",
-                         "end_offset", "category", "tags", "response"])  # fmt: skip
+        writer.writerow(
+            [
+                "context",
+                "role",
+                "instruction",
+                "intent",
+                "entity_type",
+                "entity_value",
+                "start_offset",
+                "end_offset",
+                "category",
+                "tags",
+                "response",
+            ]
+        )
         for template, intent in BITEXT_REQUESTS:
             for n in range(per_template):
-                writer.writerow(["customer support", "virtual assistant", template.format(n=n), intent, "", "", "",
-                                 "", "X", "B", "a reply, with a comma"])  # fmt: skip
+                writer.writerow(
+                    [
+                        "customer support",
+                        "virtual assistant",
+                        template.format(n=n),
+                        intent,
+                        "",
+                        "",
+                        "",
+                        "",
+                        "X",
+                        "B",
+                        "a reply, with a comma",
+                    ]
+                )
     (bitext / "LICENSE-upstream.txt").write_text("CDLA-Sharing-1.0", encoding="utf-8")
 
     banking = datasets / "banking77"
@@ -97,6 +128,8 @@ def public_datasets():
 
     folder = default_datasets_dir()
     if not (folder / "banking77" / "test.csv").is_file():
-        pytest.fail(f"the public data sets are not at {folder}: put the shared datasets folder next to the "
-                    "repository (../shared/datasets) or set TICKETFLOW_DATASETS_DIR")  # fmt: skip
+        pytest.fail(
+            f"the public data sets are not at {folder}: put the shared datasets folder next to the "
+            "repository (../shared/datasets) or set TICKETFLOW_DATASETS_DIR"
+        )
     return folder

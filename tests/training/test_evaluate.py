@@ -29,8 +29,9 @@ def test_urgency_against_hints_counts_how_many_elevated_requests_are_caught_and_
     assert measured["confusion"]["labels"] == ["elevated", "normal", "low"]
 
 
-def test_type_results_of_the_public_sets_carry_urgency_against_their_hints(classifier, routing, fake_datasets,
-                                                                           tmp_path):  # fmt: skip
+def test_type_results_of_the_public_sets_carry_urgency_against_their_hints(
+    classifier, routing, fake_datasets, tmp_path
+):
     write_testset(tmp_path / "data", CASES)
     results = evaluate.evaluate(classifier, routing, datasets_dir=fake_datasets, data_dir=tmp_path / "data", sample=8)
     assert {r.name for r in results if "urgency_vs_hint" in r.extra} == {"bitext", "banking77"}
@@ -38,13 +39,40 @@ def test_type_results_of_the_public_sets_carry_urgency_against_their_hints(class
 
 
 CASES = [
-    {"id": "T1", "channel": "app", "lang": "zh", "text": "我要投诉，客服态度太差了", "type": "complaint", "urgency": "high",
-     "complaint_grade": 3, "department": "cs_supervisor", "sentiment": "negative"},
-    {"id": "T2", "channel": "app", "lang": "zh", "text": "充电宝充电时冒烟起火了", "type": "complaint", "urgency": "urgent",
-     "complaint_grade": 1, "department": "complaint_taskforce", "sentiment": "negative"},
-    {"id": "T3", "channel": "email", "lang": "en", "text": "Please cancel my subscription", "type": "inquiry",
-     "urgency": "low", "complaint_grade": None, "department": "operations", "sentiment": "neutral"},
-]  # fmt: skip
+    {
+        "id": "T1",
+        "channel": "app",
+        "lang": "zh",
+        "text": "我要投诉，客服态度太差了",
+        "type": "complaint",
+        "urgency": "high",
+        "complaint_grade": 3,
+        "department": "cs_supervisor",
+        "sentiment": "negative",
+    },
+    {
+        "id": "T2",
+        "channel": "app",
+        "lang": "zh",
+        "text": "充电宝充电时冒烟起火了",
+        "type": "complaint",
+        "urgency": "urgent",
+        "complaint_grade": 1,
+        "department": "complaint_taskforce",
+        "sentiment": "negative",
+    },
+    {
+        "id": "T3",
+        "channel": "email",
+        "lang": "en",
+        "text": "Please cancel my subscription",
+        "type": "inquiry",
+        "urgency": "low",
+        "complaint_grade": None,
+        "department": "operations",
+        "sentiment": "neutral",
+    },
+]
 
 
 def test_testset_result_measures_each_field_and_lists_the_misses(classifier, routing):
@@ -78,11 +106,12 @@ def test_table_and_json_carry_the_same_figures(classifier, routing, fake_dataset
 def test_evaluate_reads_a_sample_of_every_real_evaluation_split(public_datasets, classifier, routing):
     from streams.training.datasets import default_data_dir
 
-    results = evaluate.evaluate(classifier, routing, datasets_dir=public_datasets, data_dir=default_data_dir(),
-                                sample=12)  # fmt: skip
+    results = evaluate.evaluate(
+        classifier, routing, datasets_dir=public_datasets, data_dir=default_data_dir(), sample=12
+    )
     heldout = sorted((default_data_dir() / "heldout").glob("requests*.jsonl"))
     assert len(heldout) >= 3  # each writing is reported on its own
-    assert [r.name for r in results][-len(heldout):] == ["heldout" + p.stem.removeprefix("requests") for p in heldout]
+    assert [r.name for r in results][-len(heldout) :] == ["heldout" + p.stem.removeprefix("requests") for p in heldout]
     assert [r.rows for r in results] == [12] * len(results)
     assert all((r.type or r.sentiment).n == 12 for r in results)
 

@@ -17,14 +17,20 @@ def trained(tmp_path_factory):
     import_training_data(write_fake_datasets(root, per_template=12), data_dir)
     (data_dir / "train" / "written").mkdir()
     (data_dir / "train" / "written" / "examples.jsonl").write_text(
-        "\n".join(json.dumps(row, ensure_ascii=False) for row in [
-            {"text": "我要投诉客服态度", "type": "complaint", "sentiment": "negative"},
-            {"text": "客服态度很差我要投诉", "type": "complaint", "sentiment": "negative"},
-            {"text": "请问营业时间", "type": "inquiry", "sentiment": "neutral"},
-            {"text": "请问会员积分", "type": "inquiry"},
-            {"text": "建议增加夜间模式", "type": "suggestion", "sentiment": "positive"},
-            {"text": "建议增加自提点", "type": "suggestion"},
-        ]) + "\n", encoding="utf-8")  # fmt: skip
+        "\n".join(
+            json.dumps(row, ensure_ascii=False)
+            for row in [
+                {"text": "我要投诉客服态度", "type": "complaint", "sentiment": "negative"},
+                {"text": "客服态度很差我要投诉", "type": "complaint", "sentiment": "negative"},
+                {"text": "请问营业时间", "type": "inquiry", "sentiment": "neutral"},
+                {"text": "请问会员积分", "type": "inquiry"},
+                {"text": "建议增加夜间模式", "type": "suggestion", "sentiment": "positive"},
+                {"text": "建议增加自提点", "type": "suggestion"},
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     output = root / "model.json"
     summary = training.train(data_dir, output, log=lambda line: None)
     return data_dir, output, summary
@@ -81,9 +87,17 @@ def test_classifier_uses_a_freshly_trained_artefact(trained, rules):
 
 
 def _layer_rows() -> list[Row]:
-    complaints = [("客服态度很差，挂我电话", "3"), ("店员很凶还翻白眼", "3"), ("排队一小时没人理", "3"),
-                  ("多扣了我两百块", "2"), ("押金一直不退", "2"), ("账单多收了服务费", "2"),
-                  ("吃了以后拉肚子进医院", "1"), ("孩子被烫伤了", "1"), ("药发错了吃了头晕", "1")]  # fmt: skip
+    complaints = [
+        ("客服态度很差，挂我电话", "3"),
+        ("店员很凶还翻白眼", "3"),
+        ("排队一小时没人理", "3"),
+        ("多扣了我两百块", "2"),
+        ("押金一直不退", "2"),
+        ("账单多收了服务费", "2"),
+        ("吃了以后拉肚子进医院", "1"),
+        ("孩子被烫伤了", "1"),
+        ("药发错了吃了头晕", "1"),
+    ]
     return [Row(f"{text} {n}", grade, "written", "") for text, grade in complaints for n in range(4)]
 
 
@@ -91,8 +105,15 @@ def test_grade_layer_learns_the_three_grades():
     from streams.domain import text
 
     document = training.train_grade_model(_layer_rows())
-    model = TextModel({"format": 1, "version": "t", "type": {"classes": ["inquiry"], "bias": [0], "weights": {}},
-                       "sentiment": {"bias": 0, "weights": {}}, "grade": document})  # fmt: skip
+    model = TextModel(
+        {
+            "format": 1,
+            "version": "t",
+            "type": {"classes": ["inquiry"], "bias": [0], "weights": {}},
+            "sentiment": {"bias": 0, "weights": {}},
+            "grade": document,
+        }
+    )
     probabilities = model.predict_grade(text.features(text.normalize("押金不退，多扣了钱")))
     assert set(probabilities) == {"1", "2", "3"} and max(probabilities, key=probabilities.get) == "2"
 
@@ -103,13 +124,26 @@ def test_urgency_layer_learns_urgent_from_other():
     rows = [Row(f"所有门店都无法下单 {n}", "urgent", "written", "") for n in range(6)]
     rows += [Row(f"请问营业时间 {n}", "other", "written", "") for n in range(6)]
     document = training.train_urgency_model(rows)
-    model = TextModel({"format": 1, "version": "t", "type": {"classes": ["inquiry"], "bias": [0], "weights": {}},
-                       "sentiment": {"bias": 0, "weights": {}}, "urgent": document})  # fmt: skip
+    model = TextModel(
+        {
+            "format": 1,
+            "version": "t",
+            "type": {"classes": ["inquiry"], "bias": [0], "weights": {}},
+            "sentiment": {"bias": 0, "weights": {}},
+            "urgent": document,
+        }
+    )
     urgent = model.predict_urgent(text.features(text.normalize("所有门店都无法下单")))
     assert urgent > 0.5 > model.predict_urgent(text.features(text.normalize("请问营业时间")))
 
 
 def test_an_artefact_without_the_layers_still_loads_and_predicts_nothing_for_them():
-    model = TextModel({"format": 1, "version": "t", "type": {"classes": ["inquiry"], "bias": [0], "weights": {}},
-                       "sentiment": {"bias": 0, "weights": {}}})  # fmt: skip
+    model = TextModel(
+        {
+            "format": 1,
+            "version": "t",
+            "type": {"classes": ["inquiry"], "bias": [0], "weights": {}},
+            "sentiment": {"bias": 0, "weights": {}},
+        }
+    )
     assert model.predict_grade(["w:x"]) is None and model.predict_urgent(["w:x"]) is None

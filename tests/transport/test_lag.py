@@ -23,10 +23,15 @@ class FakeConsumer:
 
 def test_lag_is_end_minus_committed_for_input_partitions_only():
     consumer = FakeConsumer(
-        ends={TP("p.requests.raw", 0): 120, TP("p.requests.raw", 1): 7, TP("p.tickets.actions", 0): None,
-              TP("p-tickets-changelog", 0): 5000, TP("p.requests.classified", 2): 40},
+        ends={
+            TP("p.requests.raw", 0): 120,
+            TP("p.requests.raw", 1): 7,
+            TP("p.tickets.actions", 0): None,
+            TP("p-tickets-changelog", 0): 5000,
+            TP("p.requests.classified", 2): 40,
+        },
         committed={TP("p.requests.raw", 0): 100, TP("p.requests.raw", 1): 7, TP("p.requests.classified", 2): None},
-    )  # fmt: skip
+    )
     assert partition_lag(consumer) == [
         ("p.requests.classified", 2, 0, 40),  # nothing committed: read from the beginning
         ("p.requests.raw", 0, 100, 20),
@@ -36,8 +41,11 @@ def test_lag_is_end_minus_committed_for_input_partitions_only():
 
 def test_the_gauges_are_exported_and_empty_without_a_running_consumer():
     registry = CollectorRegistry()
-    consumers = [None, FakeConsumer({}, {}, started=False),
-                 FakeConsumer({TP("p.requests.raw", 3): 9}, {TP("p.requests.raw", 3): 4})]  # fmt: skip
+    consumers = [
+        None,
+        FakeConsumer({}, {}, started=False),
+        FakeConsumer({TP("p.requests.raw", 3): 9}, {TP("p.requests.raw", 3): 4}),
+    ]
     registry.register(ConsumerLag(lambda: consumers[0]))
     for _ in range(2):
         text = generate_latest(registry).decode()

@@ -35,5 +35,14 @@ from streams.domain.classification.rules import (
     TypeRule,
 )
 
-__all__ = ["ClassificationRules", "Classifier", "Concept", "ConceptMeaning", "Decision", "DecisionRules",
-           "NegationRules", "SentimentRules", "TypeRule"]
+__all__ = [
+    "ClassificationRules",
+    "Classifier",
+    "Concept",
+    "ConceptMeaning",
+    "Decision",
+    "DecisionRules",
+    "NegationRules",
+    "SentimentRules",
+    "TypeRule",
+]

@@ -13,6 +13,7 @@ from streams.domain.classification.rules import URGENCY_RANK, ClassificationRule
 from streams.domain.model import TextModel
 from streams.models import REQUEST_TYPES, Classification
 
+
 @dataclass(frozen=True)
 class Decision:
     """A classification with what led to it (used by `ticketflow eval` and the tests)."""
@@ -51,7 +52,8 @@ class Classifier:
         self._matcher = Matcher(rules)
         # What the harm model's "yes" means: the harm concept's meaning, or a grade-1 complaint.
         self._harm_concept = rules.concepts.get("harm") or Concept(
-            means=ConceptMeaning(type="complaint", complaint_grade=1, urgency="urgent"), cues={"model": ["-"]})
+            means=ConceptMeaning(type="complaint", complaint_grade=1, urgency="urgent"), cues={"model": ["-"]}
+        )
         if model is not None:
             self.decide("預熱 warm-up")  # load the converter and the segmenter now, not on the first request
 
@@ -107,8 +109,11 @@ class Classifier:
         # complaint — the harm model needs more confidence.
         other_grade = any(c.means.complaint_grade not in (None, 1) for _, c in concepts)
         sure_not_complaint = prediction is not None and prediction.probabilities.get("complaint", 1.0) < 0.05
-        threshold = (rules.decision.harm_threshold_over_concept if other_grade or sure_not_complaint
-                     else rules.decision.harm_threshold)  # fmt: skip
+        threshold = (
+            rules.decision.harm_threshold_over_concept
+            if other_grade or sure_not_complaint
+            else rules.decision.harm_threshold
+        )
         if forced is None and harm is not None and harm >= threshold:
             forced = ("harm", self._harm_concept)
             scan.reasons.append(f"harm model {harm:.2f}: a person harmed or endangered, or property taken")
@@ -142,9 +147,11 @@ class Classifier:
             evidence = ", ".join(f"«{name}» {value:+.2f}" for name, value in prediction.evidence(request_type))
             note = " with rule evidence" if scan.type_scores.get(request_type) else ""
             ruled_out = f"; ruled out by negation: {', '.join(sorted(excluded))}" if excluded else ""
-            reasons.append(f"decided by model{note}: {request_type} {confidence:.2f} "
-                           f"(model alone {prediction.probabilities[request_type]:.2f}; {evidence or 'no strong feature'})"
-                           f"{ruled_out}")  # fmt: skip
+            reasons.append(
+                f"decided by model{note}: {request_type} {confidence:.2f} "
+                f"(model alone {prediction.probabilities[request_type]:.2f}; {evidence or 'no strong feature'})"
+                f"{ruled_out}"
+            )
         elif scan.type_scores:
             ranked = sorted(scan.type_scores.items(), key=lambda item: (-item[1], REQUEST_TYPES.index(item[0])))
             request_type, best = ranked[0]
@@ -168,11 +175,16 @@ class Classifier:
             elif grade_probabilities:
                 weight, grades = rules.decision.grade_rule_weight, scan.grade_scores
                 # Grade 1 is the harm model's and the safety terms' call: the grade layer weighs 2 against 3.
-                combined = {g: math.log(max(p, 1e-12)) + weight * grades.get(g, 0.0)
-                            for g, p in grade_probabilities.items() if g != "1" or grades.get("1")}
+                combined = {
+                    g: math.log(max(p, 1e-12)) + weight * grades.get(g, 0.0)
+                    for g, p in grade_probabilities.items()
+                    if g != "1" or grades.get("1")
+                }
                 complaint_grade = int(max(combined, key=lambda g: (combined[g], -int(g))))
-                reasons.append(f"grade:{complaint_grade} (grade model {grade_probabilities[str(complaint_grade)]:.2f}"
-                               + (f", grade terms {dict(grades)})" if grades else ")"))  # fmt: skip
+                reasons.append(
+                    f"grade:{complaint_grade} (grade model {grade_probabilities[str(complaint_grade)]:.2f}"
+                    + (f", grade terms {dict(grades)})" if grades else ")")
+                )
             elif scan.grade_scores:
                 grades = scan.grade_scores
                 complaint_grade = int(min(grades, key=lambda g: (-grades[g], int(g))))
@@ -180,8 +192,11 @@ class Classifier:
             else:
                 complaint_grade = rules.default_complaint_grade
                 reasons.append(f"grade:{complaint_grade} (default)")
-            concept_grades = [c.means.complaint_grade for _, c in [*concepts, *([forced] if forced else [])]
-                              if c.means.complaint_grade is not None]  # fmt: skip
+            concept_grades = [
+                c.means.complaint_grade
+                for _, c in [*concepts, *([forced] if forced else [])]
+                if c.means.complaint_grade is not None
+            ]
             if concept_grades and min(concept_grades) < complaint_grade:  # in doubt, the more severe grade
                 complaint_grade = min(concept_grades)
                 reasons.append(f"grade:{complaint_grade} (concept)")
@@ -237,8 +252,10 @@ class Classifier:
             polarity = "neutral"
         if sentiment_prediction is not None:
             words = ", ".join(f"«{name}» {value:+.2f}" for name, value in sentiment_prediction.top_features)
-            reasons.append(f"sentiment {polarity}: model {sentiment_prediction.logit:+.2f}, rules {rule_logit:+.2f}"
-                           + (f" ({words})" if words else ""))  # fmt: skip
+            reasons.append(
+                f"sentiment {polarity}: model {sentiment_prediction.logit:+.2f}, rules {rule_logit:+.2f}"
+                + (f" ({words})" if words else "")
+            )
         if angry and URGENCY_RANK[urgency] < URGENCY_RANK["high"]:
             urgency = "high"
             reasons.append("angry customer raises urgency to high")

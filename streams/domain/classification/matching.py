@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from streams.domain import text as textprep
 from streams.domain.classification.rules import ClassificationRules
 
+
 @dataclass(frozen=True)
 class _Hit:
     kind: str  # "type", "urgency", "grade", "safety", "aspect", "negative", "positive", "angry"
@@ -37,8 +38,6 @@ class Scan:
     safety_terms: list[str] = field(default_factory=list)
     concept_cues: dict[str, dict[str, str]] = field(default_factory=dict)  # concept → group → first cue
     reasons: list[str] = field(default_factory=list)
-
-
 
 
 class Matcher:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from streams.domain import text as textprep
 from streams.models import REQUEST_TYPES, URGENCIES
 
+
 def _keys_as_text(value: Any) -> Any:
     """YAML reads a bare number (e.g. the 12315 hotline) as an int; a term is always text."""
     return {str(key): weight for key, weight in value.items()} if isinstance(value, dict) else value
@@ -87,8 +88,14 @@ class DecisionRules(_Strict):
     # The urgency layer raises a request to urgent from this probability (1 turns it off).
     urgent_threshold: float = Field(default=0.7, gt=0, le=1)
     neutral_band: dict[RequestTypeName, float] = Field(
-        default_factory=lambda: {"inquiry": 3.0, "service_request": 3.0, "after_sales": 1.5, "product_issue": 1.5,
-                                 "complaint": 0.0, "suggestion": 1.0}  # fmt: skip
+        default_factory=lambda: {
+            "inquiry": 3.0,
+            "service_request": 3.0,
+            "after_sales": 1.5,
+            "product_issue": 1.5,
+            "complaint": 0.0,
+            "suggestion": 1.0,
+        }
     )
 
     @field_validator("neutral_band")
@@ -132,7 +139,7 @@ class Concept(_Strict):
         return cleaned
 
     @model_validator(mode="after")
-    def _groups_exist(self) -> "Concept":
+    def _groups_exist(self) -> Concept:
         unknown = sorted((set(self.all_of) | set(self.any_of)) - set(self.cues))
         if unknown:
             raise ValueError(f"all_of/any_of name cue groups that do not exist: {unknown}")
@@ -181,7 +188,7 @@ class ClassificationRules(_Strict):
         return _check_terms(value)
 
     @model_validator(mode="after")
-    def _default_type_has_rule(self) -> "ClassificationRules":
+    def _default_type_has_rule(self) -> ClassificationRules:
         if self.default_type not in self.types:
             raise ValueError(f"default_type {self.default_type!r} has no entry under types")
         return self

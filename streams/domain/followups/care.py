@@ -131,20 +131,28 @@ def occasions_on(profile: CustomerProfile, day: date, file: CareFile) -> list[Ca
                 continue
             key = occasion_key(occasion, own_day)  # type: ignore[arg-type]
         assert own_day is not None
-        due.append(CareDue(
-            customer_id=profile.customer_id, occasion=occasion, key=key, day=own_day,  # type: ignore[arg-type]
-            send_day=day, due_at=file.send_moment(day), via=rules.via,
-            channel=channel_for(rules.via, profile, None), tier=tier_of(profile, day, file),
-        ))  # fmt: skip
+        due.append(
+            CareDue(
+                customer_id=profile.customer_id,
+                occasion=occasion,
+                key=key,
+                day=own_day,  # type: ignore[arg-type]
+                send_day=day,
+                due_at=file.send_moment(day),
+                via=rules.via,
+                channel=channel_for(rules.via, profile, None),
+                tier=tier_of(profile, day, file),
+            )
+        )
     return due
 
 
 def _own_day_sending_on(profile: CustomerProfile, occasion: Occasion, day: date, file: CareFile) -> date | None:
     for year in {day.year, day.year - 1}:
         own = natural_day(profile, occasion, year, file)
-        if own is not None and own <= day and (day - own).days <= _HOLIDAY_LOOKBACK_DAYS:
-            if sending_day(own, occasion, file) == day:
-                return own
+        recent = own is not None and own <= day and (day - own).days <= _HOLIDAY_LOOKBACK_DAYS
+        if recent and sending_day(own, occasion, file) == day:
+            return own
     return None
 
 
@@ -158,9 +166,14 @@ class CareDecision:
 
 
 def check_care(
-    due: CareDue, profile: CustomerProfile | None, contacts: ContactLog | None, file: CareFile, *, now: float,
+    due: CareDue,
+    profile: CustomerProfile | None,
+    contacts: ContactLog | None,
+    file: CareFile,
+    *,
+    now: float,
     zone_name: str | None = None,
-) -> CareDecision:  # fmt: skip
+) -> CareDecision:
     """Fire, hold or suppress a care message at its moment (re-checked against the profile now)."""
     log = contacts or ContactLog()
     late = now - due.due_at > LATE_AFTER_SECONDS
@@ -180,8 +193,9 @@ def check_care(
     moment = hold_for_quiet_hours(log.next_allowed(now, gap), file.quiet_hours, zone)
     if moment > now:
         if moment - due.due_at > file.late_within.resolve(86400.0):
-            return CareDecision("suppress", now, "contact_budget", late,
-                                f"could not go out within {file.late_within} of its moment")  # fmt: skip
+            return CareDecision(
+                "suppress", now, "contact_budget", late, f"could not go out within {file.late_within} of its moment"
+            )
         reason = "quiet_hours" if hold_for_quiet_hours(now, file.quiet_hours, zone) > now else "contact_gap"
         return CareDecision("hold", moment, reason, late)  # type: ignore[arg-type]
     if now - due.due_at > file.late_within.resolve(86400.0):

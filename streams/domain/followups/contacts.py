@@ -57,10 +57,11 @@ class ContactLog(BaseModel):
 
     def surveyed_within(self, moment: float, window_seconds: float, *, excluding_key: str | None = None) -> bool:
         return any(
-            contact.kind in ("survey", "callback") and contact.key != excluding_key
+            contact.kind in ("survey", "callback")
+            and contact.key != excluding_key
             and moment - window_seconds < contact.at <= moment
             for contact in self.contacts
-        )  # fmt: skip
+        )
 
     def care_in_month(self, moment: float, zone: ZoneInfo) -> int:
         """Care messages sent in the calendar month of `moment` (local to `zone`)."""
@@ -100,9 +101,7 @@ def forget_old(log: ContactLog, now: float) -> ContactLog:
     log.contacts = sorted(
         (contact for contact in log.contacts if now - contact.at <= CONTACTS_KEPT_SECONDS), key=lambda c: c.at
     )[-CONTACTS_KEPT:]
-    log.occasion_keys = {
-        key: at for key, at in log.occasion_keys.items() if now - at <= OCCASION_KEYS_KEPT_SECONDS
-    }
+    log.occasion_keys = {key: at for key, at in log.occasion_keys.items() if now - at <= OCCASION_KEYS_KEPT_SECONDS}
     return log
 
 

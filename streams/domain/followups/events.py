@@ -18,7 +18,10 @@ SOURCE_FOLLOWUPS = "/ticketflow/followups"
 SOURCE_CARE = "/ticketflow/care"
 
 FollowupEventType = Literal[
-    "followup.survey_due", "followup.callback_due", "followup.second_followup_due", "followup.cancelled",
+    "followup.survey_due",
+    "followup.callback_due",
+    "followup.second_followup_due",
+    "followup.cancelled",
     "followup.escalated",
 ]
 CareEventType = Literal[
@@ -86,9 +89,18 @@ def followup_cancelled(followup: ScheduledFollowup, *, reason: str, detail: str,
 
 
 def followup_escalated(
-    *, ticket_id: str, customer_id: str | None, feedback_id: str, policy: str | None, notify: tuple[str, ...],
-    reasons: list[str] | tuple[str, ...], csat: int | None, nps: int | None, reopened: bool, now: float,
-) -> dict[str, Any]:  # fmt: skip
+    *,
+    ticket_id: str,
+    customer_id: str | None,
+    feedback_id: str,
+    policy: str | None,
+    notify: tuple[str, ...],
+    reasons: list[str] | tuple[str, ...],
+    csat: int | None,
+    nps: int | None,
+    reopened: bool,
+    now: float,
+) -> dict[str, Any]:
     """A dissatisfied answer, for the people the ticket's policy names (like sla.escalated)."""
     return cloudevent(
         event_id=ids.event_id(ticket_id, "followup", "escalated", feedback_id),

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -29,8 +29,12 @@ from pydantic import BaseModel, ConfigDict
 from streams import ids
 from streams.domain.followups.files import Dissatisfied, FollowupFile
 from streams.domain.followups.surveys import (
-    ScheduledFollowup, TicketFacts, channel_for, customer_zone, hold_for_quiet_hours,
-)  # fmt: skip
+    ScheduledFollowup,
+    TicketFacts,
+    channel_for,
+    customer_zone,
+    hold_for_quiet_hours,
+)
 from streams.domain.policies import PolicyFile
 from streams.domain.tickets import TicketState
 from streams.models import CustomerProfile, Feedback, FeedbackSubmission, TicketAction
@@ -49,15 +53,24 @@ def feedback_id(submission: FeedbackSubmission, *, received_at: float) -> str:
         return "FB-" + ids.event_id("feedback", submission.ticket_id, "key", submission.idempotency_key)
     answered = submission.answered_at.timestamp() if submission.answered_at is not None else received_at
     return "FB-" + ids.event_id(
-        "feedback", submission.ticket_id, f"{answered:.3f}", submission.csat, submission.nps, submission.satisfied,
+        "feedback",
+        submission.ticket_id,
+        f"{answered:.3f}",
+        submission.csat,
+        submission.nps,
+        submission.satisfied,
         submission.comment or "",
-    )  # fmt: skip
+    )
 
 
 def dissatisfaction(
-    csat: int | None, nps: int | None, satisfied: bool | None, comment: str | None, rules: Dissatisfied,
+    csat: int | None,
+    nps: int | None,
+    satisfied: bool | None,
+    comment: str | None,
+    rules: Dissatisfied,
     judge: CommentJudge | None = None,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """Why the answer counts as dissatisfied (empty: it does not)."""
     reasons = []
     if csat is not None and csat <= rules.csat_at_most:
@@ -155,14 +168,23 @@ def receive_feedback(
     cycle = answer_cycle(ticket)
     previous = state.latest(cycle)
     change = rating_change(previous, answered_at, file.rating_change_window.resolve(86400.0))
-    answer = Answer(feedback_id=feedback.feedback_id, cycle=cycle, answered_at=answered_at, csat=feedback.csat,
-                    nps=feedback.nps, dissatisfied=bool(reasons), reasons=tuple(reasons),
-                    counted=change != "amends")  # fmt: skip
+    answer = Answer(
+        feedback_id=feedback.feedback_id,
+        cycle=cycle,
+        answered_at=answered_at,
+        csat=feedback.csat,
+        nps=feedback.nps,
+        dissatisfied=bool(reasons),
+        reasons=tuple(reasons),
+        counted=change != "amends",
+    )
     outcome = FeedbackOutcome(state, answer, change, unknown_ticket=ticket is None)
     if change == "replaces" and previous is not None and previous.counted:
         outcome.replaced = previous
-        state.answers = [a.model_copy(update={"counted": False}) if a.feedback_id == previous.feedback_id else a
-                         for a in state.answers]  # fmt: skip
+        state.answers = [
+            a.model_copy(update={"counted": False}) if a.feedback_id == previous.feedback_id else a
+            for a in state.answers
+        ]
     state.answers = [*state.answers, answer][-ANSWERS_KEPT:]
     if ticket is None or ticket.customer_id is None:
         outcome.notes.append("feedback for a ticket not known here: kept and reported")
@@ -178,20 +200,28 @@ def receive_feedback(
         return outcome
     first_recovery = cycle not in state.recovered_cycles
     if rules.reopen and ticket.status in ("resolved", "closed"):
-        outcome.reopen = reopen_action(ticket.ticket_id, feedback.feedback_id, answered_at=min(answered_at, now),
-                                       reasons=reasons)  # fmt: skip
+        outcome.reopen = reopen_action(
+            ticket.ticket_id, feedback.feedback_id, answered_at=min(answered_at, now), reasons=reasons
+        )
     outcome.escalate = rules.escalate and first_recovery
     if first_recovery:
         state.recovered_cycles = [*state.recovered_cycles, cycle][-ANSWERS_KEPT:]
     due_at = now + rules.second_followup_after.resolve(86400.0)
     zone = customer_zone(zone_name, file.zone)
     state.second_followup = outcome.schedule = ScheduledFollowup(
-        ticket_id=ticket.ticket_id, customer_id=ticket.customer_id, kind="second_followup", name=SECOND_FOLLOWUP,
-        cycle=cycle, resolved_at=ticket.resolved_at or answered_at, due_at=due_at,
-        fire_at=hold_for_quiet_hours(due_at, file.quiet_hours, zone), via=rules.second_followup_via,
+        ticket_id=ticket.ticket_id,
+        customer_id=ticket.customer_id,
+        kind="second_followup",
+        name=SECOND_FOLLOWUP,
+        cycle=cycle,
+        resolved_at=ticket.resolved_at or answered_at,
+        due_at=due_at,
+        fire_at=hold_for_quiet_hours(due_at, file.quiet_hours, zone),
+        via=rules.second_followup_via,
         channel=channel_for(rules.second_followup_via, profile, feedback.channel or ticket.channel),
-        language=language, feedback_key=feedback.feedback_id,
-    )  # fmt: skip
+        language=language,
+        feedback_key=feedback.feedback_id,
+    )
     return outcome
 
 
@@ -210,7 +240,7 @@ def reopen_action(ticket_id: str, feedback_key: str, *, answered_at: float, reas
         ticket_id=ticket_id,
         type="reopen",
         by=RECOVERY_BY,
-        at=datetime.fromtimestamp(answered_at, timezone.utc),
+        at=datetime.fromtimestamp(answered_at, UTC),
         automated=True,
         note=("dissatisfied answer: " + "; ".join(reasons))[:2000],
     )

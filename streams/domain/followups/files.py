@@ -67,7 +67,7 @@ class QuietHours(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "QuietHours":
+    def _not_empty(self) -> QuietHours:
         if _minutes_of_day(self.start, "start") == _minutes_of_day(self.end, "end"):
             raise ValueError(f"quiet hours {self.start}-{self.end} are empty; leave quiet_hours out instead")
         return self
@@ -176,7 +176,7 @@ class FollowupFile(_Strict):
         return _duration(value)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "FollowupFile":
+    def _consistent(self) -> FollowupFile:
         names = [survey.name for survey in self.surveys]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:

@@ -176,8 +176,9 @@ class TicketFacts:
     latest_dissatisfied: bool | None = None  # second follow-up: is the latest answer still dissatisfied?
 
     @classmethod
-    def of(cls, ticket: TicketState, *, rated_cycles: frozenset[int] = frozenset(),
-           latest_dissatisfied: bool | None = None) -> "TicketFacts":  # fmt: skip
+    def of(
+        cls, ticket: TicketState, *, rated_cycles: frozenset[int] = frozenset(), latest_dissatisfied: bool | None = None
+    ) -> TicketFacts:
         return cls(ticket.status, ticket.reopen_count, rated_cycles, latest_dissatisfied)
 
 
@@ -221,8 +222,13 @@ def check_at_fire(
         return FireDecision("hold", quiet_end, "quiet_hours", late, "the customer's quiet hours")
     gap_end = (contacts or ContactLog()).next_allowed(now, min_gap_seconds)
     if gap_end > now:
-        return FireDecision("hold", hold_for_quiet_hours(gap_end, file.quiet_hours, zone), "contact_gap", late,
-                            "the customer was contacted less than the contact budget's gap ago")  # fmt: skip
+        return FireDecision(
+            "hold",
+            hold_for_quiet_hours(gap_end, file.quiet_hours, zone),
+            "contact_gap",
+            late,
+            "the customer was contacted less than the contact budget's gap ago",
+        )
     return FireDecision("fire", now, None, late)
 
 

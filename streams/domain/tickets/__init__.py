@@ -19,7 +19,19 @@ from streams.domain.tickets.state import (
 from streams.domain.tickets.timer import fire_due
 
 __all__ = [
-    "ACTION_CLOCK_SKEW_SECONDS", "EARLY_ACTIONS_KEPT", "HELD_REPLIES_KEPT", "PROMOTED_REPLIES_KEPT",
-    "RECENT_ACTIONS_KEPT", "Outcome", "Promotion", "Retention", "RoutedCopy", "TicketState", "TicketStatus",
-    "apply_action", "fire_due", "match_fields", "open_ticket",
-]  # fmt: skip
+    "ACTION_CLOCK_SKEW_SECONDS",
+    "EARLY_ACTIONS_KEPT",
+    "HELD_REPLIES_KEPT",
+    "PROMOTED_REPLIES_KEPT",
+    "RECENT_ACTIONS_KEPT",
+    "Outcome",
+    "Promotion",
+    "Retention",
+    "RoutedCopy",
+    "TicketState",
+    "TicketStatus",
+    "apply_action",
+    "fire_due",
+    "match_fields",
+    "open_ticket",
+]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from streams.domain.policies import PolicyFile
 from streams.domain.tickets.clocks import Clocks, apply_to_clocks
@@ -42,6 +42,8 @@ def _before_submission(state: TicketState, action: TicketAction) -> str | None:
         return None
     if action.at.timestamp() >= state.submitted_at - ACTION_CLOCK_SKEW_SECONDS:
         return None
-    submitted = datetime.fromtimestamp(state.submitted_at, timezone.utc).isoformat(timespec="seconds")
-    return (f"at: {action.at.isoformat(timespec='seconds')} is before ticket {state.ticket_id} was submitted "
-            f"({submitted}); an action cannot precede its request by more than {ACTION_CLOCK_SKEW_SECONDS:.0f}s")
+    submitted = datetime.fromtimestamp(state.submitted_at, UTC).isoformat(timespec="seconds")
+    return (
+        f"at: {action.at.isoformat(timespec='seconds')} is before ticket {state.ticket_id} was submitted "
+        f"({submitted}); an action cannot precede its request by more than {ACTION_CLOCK_SKEW_SECONDS:.0f}s"
+    )

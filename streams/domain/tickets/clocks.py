@@ -35,12 +35,20 @@ class Clocks:
         previous = self.ticket.clocks.get(metric)
         if cycle is None:
             cycle = previous.cycle + 1 if previous else 1
-        ladder = [(step.level, step.after_breach.resolve(self.calendar.day_seconds))
-                  for step in self.policies.ladder(self.policy, metric)]  # fmt: skip
+        ladder = [
+            (step.level, step.after_breach.resolve(self.calendar.day_seconds))
+            for step in self.policies.ladder(self.policy, metric)
+        ]
         clock, activated = sla.start_clock(
-            metric, cycle=cycle, started_at=at, target=target, calendar=self.calendar, now=self.now,
-            warn_at=self.policies.warn_points(self.policy), ladder=ladder,
-        )  # fmt: skip
+            metric,
+            cycle=cycle,
+            started_at=at,
+            target=target,
+            calendar=self.calendar,
+            now=self.now,
+            warn_at=self.policies.warn_points(self.policy),
+            ladder=ladder,
+        )
         self.ticket.clocks[metric] = clock
         self.events.append(activated)
 
@@ -77,8 +85,10 @@ def apply_to_clocks(clocks: Clocks, action: TicketAction, outcome: Outcome) -> N
     ticket.last_action = action.action_id
     if ticket.status == "closed" and action.type != "reopen":
         if action.type == "customer_reply" and action.unmatched is not None:
-            detail = (f"ticket {ticket.ticket_id} was closed; the customer's new message is a request of its own, "
-                      "linked to it")  # fmt: skip
+            detail = (
+                f"ticket {ticket.ticket_id} was closed; the customer's new message is a request of its own, "
+                "linked to it"
+            )
             if action.unmatched.in_conversation:
                 detail += " (the conversation goes on in the new ticket)"
             promote(ticket, action, "ticket_closed", detail, outcome)
@@ -171,8 +181,18 @@ def repair(clocks: Clocks, action: TicketAction, outcome: Outcome) -> None:
         # What fired is what this ticket really emitted, not what the replay would have.
         current = ticket.clocks.get(metric)
         clock.fired = list(current.fired) if current is not None and current.cycle == clock.cycle else []
-        outcome.sla_events.append(sla.SlaEvent("activated", metric, clock.cycle, repair.sequence, clock.due_at,
-                                               clock.started_at, clocks.now, repair=repair.sequence))  # fmt: skip
+        outcome.sla_events.append(
+            sla.SlaEvent(
+                "activated",
+                metric,
+                clock.cycle,
+                repair.sequence,
+                clock.due_at,
+                clock.started_at,
+                clocks.now,
+                repair=repair.sequence,
+            )
+        )
     ticket.clocks = repaired
     ticket.policy = repair.policy
     ticket.repairs = repair.sequence

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from streams import ids
 from streams.domain.policies import PolicyFile
@@ -93,6 +93,12 @@ def _late_opening_message(state: TicketState, classified: ClassifiedRequest, now
         return None
     sent = request.submitted_at.isoformat(timespec="seconds")
     note = f"[the conversation's opening message, sent {sent}, arrived after the ticket was opened] {request.text}"
-    return TicketAction(action_id=action_id, ticket_id=state.ticket_id, type="customer_reply", by="customer",
-                        at=datetime.fromtimestamp(now, timezone.utc), channel=request.channel,
-                        note=note[:2_000])  # fmt: skip
+    return TicketAction(
+        action_id=action_id,
+        ticket_id=state.ticket_id,
+        type="customer_reply",
+        by="customer",
+        at=datetime.fromtimestamp(now, UTC),
+        channel=request.channel,
+        note=note[:2_000],
+    )

@@ -44,9 +44,13 @@ class Promotion:
 
     def origin(self) -> RequestOrigin:
         assert self.action.unmatched is not None
-        return RequestOrigin(reason=self.reason, detail=self.detail, thread_ticket=self.action.ticket_id,
-                             thread_message_id=self.action.unmatched.thread_message_id,
-                             reply_action_id=self.action.action_id)  # fmt: skip
+        return RequestOrigin(
+            reason=self.reason,
+            detail=self.detail,
+            thread_ticket=self.action.ticket_id,
+            thread_message_id=self.action.unmatched.thread_message_id,
+            reply_action_id=self.action.action_id,
+        )
 
 
 @dataclass

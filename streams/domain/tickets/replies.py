@@ -55,11 +55,15 @@ def bound_held(state: TicketState, outcome: Outcome) -> None:
         state.early_actions = [action for action in state.early_actions if action is not victim]
         if victim.unmatched is not None:
             if opens_own_ticket(state, victim):
-                detail = (f"more than {HELD_REPLIES_KEPT} messages of the conversation were waiting for its ticket "
-                          f"{state.ticket_id}: the earliest opens it")  # fmt: skip
+                detail = (
+                    f"more than {HELD_REPLIES_KEPT} messages of the conversation were waiting for its ticket "
+                    f"{state.ticket_id}: the earliest opens it"
+                )
             else:
-                detail = (f"more than {HELD_REPLIES_KEPT} replies were waiting for ticket {state.ticket_id}, which "
-                          "does not exist here (a mail sent to many customers?)")  # fmt: skip
+                detail = (
+                    f"more than {HELD_REPLIES_KEPT} replies were waiting for ticket {state.ticket_id}, which "
+                    "does not exist here (a mail sent to many customers?)"
+                )
             promote(state, victim, "no_ticket", detail, outcome)
 
 
@@ -74,8 +78,13 @@ def opens_own_ticket(state: TicketState, action: TicketAction) -> bool:
     return action.unmatched is not None and action.unmatched.ticket_id == state.ticket_id
 
 
-def promote(state: TicketState, action: TicketAction, reason: Literal["no_ticket", "ticket_closed"], detail: str,
-             outcome: Outcome) -> None:  # fmt: skip
+def promote(
+    state: TicketState,
+    action: TicketAction,
+    reason: Literal["no_ticket", "ticket_closed"],
+    detail: str,
+    outcome: Outcome,
+) -> None:
     """The reply becomes a request of its own; the thread's state remembers it was handled (a
     web chat follow-up that opens its own conversation's ticket: that the request is on its way)."""
     promotion = Promotion(action, reason, detail)
@@ -93,8 +102,12 @@ def no_ticket_detail(state: TicketState, action: TicketAction, reply_hold: Reply
     assert action.unmatched is not None
     waited = _minutes(hold_for(reply_hold, action.unmatched.channel))
     if opens_own_ticket(state, action):
-        return (f"the conversation's opening message did not become ticket {state.ticket_id} within {waited} of "
-                "this message (refused, sent before Ticketflow was connected, or never delivered): this message "
-                "opens it, and the conversation's later messages apply to it")  # fmt: skip
-    return (f"no ticket {state.ticket_id} turned up within {waited} of the reply: the mail "
-            "it answers never became a ticket here, or its ticket was closed and has left the table")  # fmt: skip
+        return (
+            f"the conversation's opening message did not become ticket {state.ticket_id} within {waited} of "
+            "this message (refused, sent before Ticketflow was connected, or never delivered): this message "
+            "opens it, and the conversation's later messages apply to it"
+        )
+    return (
+        f"no ticket {state.ticket_id} turned up within {waited} of the reply: the mail "
+        "it answers never became a ticket here, or its ticket was closed and has left the table"
+    )

@@ -110,8 +110,11 @@ class TicketState(BaseModel):
         if self.status != "awaiting_request":
             return []
         opening = self.awaits_own_request
-        return [action for action in self.early_actions if action.unmatched is not None
-                and not (opening and action.unmatched.ticket_id == self.ticket_id)]  # fmt: skip
+        return [
+            action
+            for action in self.early_actions
+            if action.unmatched is not None and not (opening and action.unmatched.ticket_id == self.ticket_id)
+        ]
 
     def promotion_due(self, hold: ReplyHold) -> float | None:
         """When the first held reply has waited its channel's `hold` seconds since it was received."""
@@ -157,10 +160,19 @@ class TicketState(BaseModel):
     def wake_at(self, retention: Retention) -> float | None:
         """The next moment the SLA timer must look at this ticket: a due point, a held reply's
         promotion or its expiry."""
-        moments = [m for m in (self.next_due(), self.promotion_due(retention.reply_holds),
-                               self.expires_at(retention)) if m is not None]  # fmt: skip
+        moments = [
+            m
+            for m in (self.next_due(), self.promotion_due(retention.reply_holds), self.expires_at(retention))
+            if m is not None
+        ]
         return min(moments) if moments else None
 
     def match_fields(self) -> dict:
-        return {"channel": self.channel, "type": self.type, "urgency": self.urgency,
-                "complaint_grade": self.complaint_grade, "tier": self.segment, "department": self.department}  # fmt: skip
+        return {
+            "channel": self.channel,
+            "type": self.type,
+            "urgency": self.urgency,
+            "complaint_grade": self.complaint_grade,
+            "tier": self.segment,
+            "department": self.department,
+        }

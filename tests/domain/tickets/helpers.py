@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from streams import ids
 from streams.domain import tickets
@@ -14,25 +14,44 @@ from streams.models import (
     TicketAction,
 )
 
-SUBMITTED = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+SUBMITTED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 T = SUBMITTED.timestamp()
 
 
 def classified(ticket="TKT-1", request_type="inquiry", grade=None, tier="regular", confidence=0.9, aspects=()):
     request = CanonicalRequest(
-        request_id="REQ-1", ticket_id=ticket, channel="app", customer_id="C1", customer=CustomerRef(id="C1"),
-        text="hi", language="en", submitted_at=SUBMITTED, received_at=SUBMITTED, idempotency_key="k",
-    )  # fmt: skip
+        request_id="REQ-1",
+        ticket_id=ticket,
+        channel="app",
+        customer_id="C1",
+        customer=CustomerRef(id="C1"),
+        text="hi",
+        language="en",
+        submitted_at=SUBMITTED,
+        received_at=SUBMITTED,
+        idempotency_key="k",
+    )
     classification = Classification(
-        type=request_type, urgency="normal", complaint_grade=grade, segment=tier, confidence=confidence,
-        aspects=list(aspects), model_version="t",
-    )  # fmt: skip
+        type=request_type,
+        urgency="normal",
+        complaint_grade=grade,
+        segment=tier,
+        confidence=confidence,
+        aspects=list(aspects),
+        model_version="t",
+    )
     return ClassifiedRequest(request=request, classification=classification)
 
 
 def action(kind, at, ticket="TKT-1", key=None, **fields):
-    return TicketAction(action_id=ids.action_id(ticket, key or f"{kind}-{at}"), ticket_id=ticket, type=kind, by="agent-1",
-                        at=SUBMITTED + timedelta(seconds=at), **fields)  # fmt: skip
+    return TicketAction(
+        action_id=ids.action_id(ticket, key or f"{kind}-{at}"),
+        ticket_id=ticket,
+        type=kind,
+        by="agent-1",
+        at=SUBMITTED + timedelta(seconds=at),
+        **fields,
+    )
 
 
 def open_one(routing, policies, now=T + 1, **kw):

@@ -32,13 +32,23 @@ def chat_message(at, *, message="m-2", text="还有发票要开", received_after
     """A web chat follow-up as the web chat adapter sends it: sent `at` seconds after SUBMITTED."""
     moment = SUBMITTED + timedelta(seconds=at)
     unmatched = UnmatchedReply(
-        channel="webchat", idempotency_key="cv-1", received_at=moment + timedelta(seconds=received_after),
-        message_key=f"cv-1:{message}", sender_handle="webchat-visitor:v-1",
+        channel="webchat",
+        idempotency_key="cv-1",
+        received_at=moment + timedelta(seconds=received_after),
+        message_key=f"cv-1:{message}",
+        sender_handle="webchat-visitor:v-1",
         submission=RequestSubmission(customer=CustomerRef(id="C1"), text=text, submitted_at=moment),
-    )  # fmt: skip
-    return TicketAction(action_id=ids.action_id(CONVERSATION, f"webchat:{message}"), ticket_id=CONVERSATION,
-                        type="customer_reply", by="customer", at=moment, channel="webchat", note=text,
-                        unmatched=unmatched)  # fmt: skip
+    )
+    return TicketAction(
+        action_id=ids.action_id(CONVERSATION, f"webchat:{message}"),
+        ticket_id=CONVERSATION,
+        type="customer_reply",
+        by="customer",
+        at=moment,
+        channel="webchat",
+        note=text,
+        unmatched=unmatched,
+    )
 
 
 def conversation_request():
@@ -90,13 +100,14 @@ def test_a_follow_up_arriving_after_the_promotion_also_waits_for_the_conversatio
 
 def test_the_promoted_request_opens_the_conversation_and_the_later_follow_ups_apply_to_it_in_order(
     routing, short_policies
-):  # fmt: skip
+):
     state = hold(None, chat_message(40, message="m-4"), T + 41).state
     state = hold(state, chat_message(0, message="m-2"), T + 42).state
     state = hold(state, chat_message(20, message="m-3"), T + 43).state
     state = tickets.fire_due(state, now=T + 42 + CHAT_HOLD, reply_hold=HOLDS).state
-    opened = tickets.open_ticket(state, conversation_request(), routing=routing, policies=short_policies,
-                                 now=T + 50 + CHAT_HOLD).state  # fmt: skip
+    opened = tickets.open_ticket(
+        state, conversation_request(), routing=routing, policies=short_policies, now=T + 50 + CHAT_HOLD
+    ).state
     assert opened.status == "open" and opened.ticket_id == CONVERSATION and opened.early_actions == []
     m2, m3, m4 = (chat_message(0, message=m).action_id for m in ("m-2", "m-3", "m-4"))
     assert opened.recent_action_ids[-3:] == [m2, m3, m4] and opened.last_action == m4
@@ -112,18 +123,21 @@ def test_a_redelivered_follow_up_after_its_promotion_is_a_duplicate():
 def test_a_redelivered_follow_up_after_the_conversation_ticket_opened_is_a_duplicate(routing, short_policies):
     state = hold(None, chat_message(0), T + 1).state
     state = tickets.fire_due(state, now=T + CHAT_HOLD, reply_hold=HOLDS).state
-    opened = tickets.open_ticket(state, conversation_request(), routing=routing, policies=short_policies,
-                                 now=T + CHAT_HOLD + 2).state  # fmt: skip
+    opened = tickets.open_ticket(
+        state, conversation_request(), routing=routing, policies=short_policies, now=T + CHAT_HOLD + 2
+    ).state
     assert tickets.apply_action(opened, chat_message(0), policies=short_policies, now=T + CHAT_HOLD + 3).duplicate
 
 
 def test_a_repeated_promoted_request_collapses_on_the_opened_conversation_ticket(routing, short_policies):
     state = hold(None, chat_message(0), T + 1).state
     state = tickets.fire_due(state, now=T + CHAT_HOLD, reply_hold=HOLDS).state
-    opened = tickets.open_ticket(state, conversation_request(), routing=routing, policies=short_policies,
-                                 now=T + CHAT_HOLD + 2).state  # fmt: skip
-    again = tickets.open_ticket(opened, conversation_request(), routing=routing, policies=short_policies,
-                                now=T + CHAT_HOLD + 3)  # fmt: skip
+    opened = tickets.open_ticket(
+        state, conversation_request(), routing=routing, policies=short_policies, now=T + CHAT_HOLD + 2
+    ).state
+    again = tickets.open_ticket(
+        opened, conversation_request(), routing=routing, policies=short_policies, now=T + CHAT_HOLD + 3
+    )
     assert again.duplicate
 
 
@@ -165,8 +179,12 @@ def test_the_conversation_goes_on_in_the_ticket_its_message_after_the_close_open
 def promoted_conversation_request():
     """The promoted follow-up back from normalize and classify: it carries its origin."""
     request = conversation_request()
-    request.request.origin = RequestOrigin(reason="no_ticket", detail="held follow-up", thread_ticket=CONVERSATION,
-                                           reply_action_id=chat_message(0).action_id)  # fmt: skip
+    request.request.origin = RequestOrigin(
+        reason="no_ticket",
+        detail="held follow-up",
+        thread_ticket=CONVERSATION,
+        reply_action_id=chat_message(0).action_id,
+    )
     return request
 
 
@@ -179,11 +197,13 @@ def late_opening_request():
 
 def test_an_opening_message_arriving_after_its_follow_up_opened_the_ticket_is_passed_on_as_the_customers_message(
     routing, short_policies
-):  # fmt: skip
-    opened = tickets.open_ticket(None, promoted_conversation_request(), routing=routing, policies=short_policies,
-                                 now=T + CHAT_HOLD + 2).state  # fmt: skip
-    outcome = tickets.open_ticket(opened, late_opening_request(), routing=routing, policies=short_policies,
-                                  now=T + CHAT_HOLD + 60)  # fmt: skip
+):
+    opened = tickets.open_ticket(
+        None, promoted_conversation_request(), routing=routing, policies=short_policies, now=T + CHAT_HOLD + 2
+    ).state
+    outcome = tickets.open_ticket(
+        opened, late_opening_request(), routing=routing, policies=short_policies, now=T + CHAT_HOLD + 60
+    )
     assert not outcome.duplicate and outcome.routed == [] and outcome.sla_events == []
     (passed_on,) = outcome.forwarded
     assert (passed_on.ticket_id, passed_on.type, passed_on.by) == (CONVERSATION, "customer_reply", "customer")
@@ -191,21 +211,26 @@ def test_an_opening_message_arriving_after_its_follow_up_opened_the_ticket_is_pa
 
 
 def test_a_late_opening_message_is_passed_on_once(routing, short_policies):
-    opened = tickets.open_ticket(None, promoted_conversation_request(), routing=routing, policies=short_policies,
-                                 now=T + CHAT_HOLD + 2).state  # fmt: skip
-    (passed_on,) = tickets.open_ticket(opened, late_opening_request(), routing=routing, policies=short_policies,
-                                       now=T + CHAT_HOLD + 60).forwarded  # fmt: skip
+    opened = tickets.open_ticket(
+        None, promoted_conversation_request(), routing=routing, policies=short_policies, now=T + CHAT_HOLD + 2
+    ).state
+    (passed_on,) = tickets.open_ticket(
+        opened, late_opening_request(), routing=routing, policies=short_policies, now=T + CHAT_HOLD + 60
+    ).forwarded
     applied = tickets.apply_action(opened, passed_on, policies=short_policies, now=T + CHAT_HOLD + 61).state
-    again = tickets.open_ticket(applied, late_opening_request(), routing=routing, policies=short_policies,
-                                now=T + CHAT_HOLD + 90)  # fmt: skip
+    again = tickets.open_ticket(
+        applied, late_opening_request(), routing=routing, policies=short_policies, now=T + CHAT_HOLD + 90
+    )
     assert again.duplicate
 
 
 def test_a_repeat_of_the_promoted_request_itself_stays_a_duplicate(routing, short_policies):
-    opened = tickets.open_ticket(None, promoted_conversation_request(), routing=routing, policies=short_policies,
-                                 now=T + CHAT_HOLD + 2).state  # fmt: skip
-    again = tickets.open_ticket(opened, promoted_conversation_request(), routing=routing, policies=short_policies,
-                                now=T + CHAT_HOLD + 3)  # fmt: skip
+    opened = tickets.open_ticket(
+        None, promoted_conversation_request(), routing=routing, policies=short_policies, now=T + CHAT_HOLD + 2
+    ).state
+    again = tickets.open_ticket(
+        opened, promoted_conversation_request(), routing=routing, policies=short_policies, now=T + CHAT_HOLD + 3
+    )
     assert again.duplicate and again.forwarded == []
 
 

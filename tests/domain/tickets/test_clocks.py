@@ -21,8 +21,11 @@ from tests.domain.tickets.helpers import (
 def test_opening_routes_and_activates_its_clocks(routing, short_policies):
     outcome = open_one(routing, short_policies, request_type="after_sales")
     assert [copy.department for copy in outcome.routed] == ["after_sales"]
-    assert kinds(outcome) == [("activated", "first_response", 0), ("activated", "progress_update", 0),
-                              ("activated", "resolution", 0)]  # fmt: skip
+    assert kinds(outcome) == [
+        ("activated", "first_response", 0),
+        ("activated", "progress_update", 0),
+        ("activated", "resolution", 0),
+    ]
     assert outcome.state.clocks["first_response"].due_at == T + 100
 
 
@@ -34,7 +37,10 @@ def test_clock_starts_at_the_customers_submit_time_not_processing_time(routing, 
 
 def test_copies_go_to_cc_departments(routing, short_policies):
     outcome = open_one(routing, short_policies, request_type="complaint", grade=3, aspects=["service"])
-    assert [(copy.department, copy.role) for copy in outcome.routed] == [("cs_supervisor", "owner"), ("operations", "cc")]
+    assert [(copy.department, copy.role) for copy in outcome.routed] == [
+        ("cs_supervisor", "owner"),
+        ("operations", "cc"),
+    ]
 
 
 def test_repeated_request_is_a_duplicate_and_changes_nothing(routing, short_policies):
@@ -156,7 +162,9 @@ def test_a_customer_reply_written_before_the_resolution_does_not_reopen_it(routi
 def test_breach_escalates_level_by_level(routing, short_policies):
     state = open_one(routing, short_policies).state
     at_breach = tickets.fire_due(state, now=T + 100)
-    assert ("breached", "first_response", 0) in kinds(at_breach) and ("escalated", "first_response", 1) in kinds(at_breach)
+    assert ("breached", "first_response", 0) in kinds(at_breach) and ("escalated", "first_response", 1) in kinds(
+        at_breach
+    )
     later = tickets.fire_due(at_breach.state, now=T + 200)
     assert [k for k in kinds(later) if k[1] == "first_response"] == [("escalated", "first_response", 2)]
 
@@ -202,7 +210,10 @@ def test_fire_due_emits_only_what_is_due(routing, short_policies):
     assert tickets.fire_due(state, now=T + 10).state is None
     outcome = tickets.fire_due(state, now=T + 100)
     assert [k for k in kinds(outcome) if k[1] == "first_response"] == [
-        ("warning", "first_response", 50), ("breached", "first_response", 0), ("escalated", "first_response", 1)]
+        ("warning", "first_response", 50),
+        ("breached", "first_response", 0),
+        ("escalated", "first_response", 1),
+    ]
     assert tickets.fire_due(outcome.state, now=T + 101).state is None  # never twice
 
 
@@ -217,14 +228,20 @@ def _repair(state, policies, routing, sequence=1, based_on=None):
     from streams.models import ClockRepair
 
     clocks = {metric: clock.model_dump(mode="json") for metric, clock in state.clocks.items()}
-    return TicketAction(action_id=f"R{sequence}", ticket_id=state.ticket_id, type="repair", by="sla-replay",
-                        at=SUBMITTED, repair=ClockRepair(policy="test", clocks=clocks, sequence=sequence,
-                                                         based_on_action=based_on))  # fmt: skip
+    return TicketAction(
+        action_id=f"R{sequence}",
+        ticket_id=state.ticket_id,
+        type="repair",
+        by="sla-replay",
+        at=SUBMITTED,
+        repair=ClockRepair(policy="test", clocks=clocks, sequence=sequence, based_on_action=based_on),
+    )
 
 
 def test_repair_swaps_clocks_and_fires_what_the_new_policy_puts_in_the_past(routing, short_policies):
-    tight = PolicyFile.model_validate({"policies": [{"name": "test", "targets": {"first_response": "10s",
-                                                                                  "resolution": "1000s"}}]})  # fmt: skip
+    tight = PolicyFile.model_validate(
+        {"policies": [{"name": "test", "targets": {"first_response": "10s", "resolution": "1000s"}}]}
+    )
     live = open_one(routing, short_policies).state
     recomputed = open_one(routing, tight).state
     outcome = tickets.apply_action(live, _repair(recomputed, tight, routing), policies=short_policies, now=T + 50)
@@ -239,16 +256,18 @@ def test_repair_never_fires_again_what_already_fired(routing, short_policies):
     live = open_one(routing, short_policies).state
     tickets.fire_due(live, now=T + 100)  # first-response breach fired under the live policy
     recomputed = open_one(routing, short_policies).state  # knows nothing of that breach
-    outcome = tickets.apply_action(live, _repair(recomputed, short_policies, routing), policies=short_policies,
-                                   now=T + 120)  # fmt: skip
+    outcome = tickets.apply_action(
+        live, _repair(recomputed, short_policies, routing), policies=short_policies, now=T + 120
+    )
     assert ("breached", "first_response", 0) not in kinds(outcome)
 
 
 def test_repair_computed_before_a_newer_action_is_refused(routing, short_policies):
     live = act(open_one(routing, short_policies).state, short_policies, "reply", 5).state
     recomputed = open_one(routing, short_policies).state
-    outcome = tickets.apply_action(live, _repair(recomputed, short_policies, routing, based_on=None),
-                                   policies=short_policies, now=T + 10)  # fmt: skip
+    outcome = tickets.apply_action(
+        live, _repair(recomputed, short_policies, routing, based_on=None), policies=short_policies, now=T + 10
+    )
     assert outcome.rejection is not None and "stale repair" in outcome.rejection
 
 
@@ -273,4 +292,3 @@ def test_fire_due_can_be_held_back_to_an_earlier_moment(routing, short_policies)
 
 
 # -- customer e-mail replies whose ticket is not found --------------------------------------------
-

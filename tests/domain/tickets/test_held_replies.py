@@ -25,18 +25,35 @@ from tests.domain.tickets.helpers import (
 )
 
 
-def email_reply(at, *, ticket="TKT-1", key="reply-1@mail.example.cn", text="另外我想退掉上周买的耳机",
-                references=("root@news.shop.example",)):  # fmt: skip
+def email_reply(
+    at,
+    *,
+    ticket="TKT-1",
+    key="reply-1@mail.example.cn",
+    text="另外我想退掉上周买的耳机",
+    references=("root@news.shop.example",),
+):
     """A customer's e-mail reply as the e-mail adapter sends it: received `at` seconds after SUBMITTED."""
     moment = SUBMITTED + timedelta(seconds=at)
     unmatched = UnmatchedReply(
-        idempotency_key=key, received_at=moment, thread_message_id="root@news.shop.example",
+        idempotency_key=key,
+        received_at=moment,
+        thread_message_id="root@news.shop.example",
         references=list(references),
-        submission=RequestSubmission(customer=CustomerRef(email="wang@example.cn"), text=text, subject="Re: 双11",
-                                     submitted_at=moment),
-    )  # fmt: skip
-    return TicketAction(action_id=ids.action_id(ticket, f"email:{key}"), ticket_id=ticket, type="customer_reply",
-                        by="customer", at=moment, channel="email", note=text, unmatched=unmatched)  # fmt: skip
+        submission=RequestSubmission(
+            customer=CustomerRef(email="wang@example.cn"), text=text, subject="Re: 双11", submitted_at=moment
+        ),
+    )
+    return TicketAction(
+        action_id=ids.action_id(ticket, f"email:{key}"),
+        ticket_id=ticket,
+        type="customer_reply",
+        by="customer",
+        at=moment,
+        channel="email",
+        note=text,
+        unmatched=unmatched,
+    )
 
 
 def test_a_held_email_reply_waits_for_its_ticket_until_the_hold_has_passed():
@@ -179,7 +196,7 @@ def test_a_reply_to_the_thread_itself_after_a_promotion_waits_for_its_ticket_aga
 
 def test_a_later_reply_in_the_conversation_of_a_request_promoted_from_a_closed_ticket_is_passed_on(
     routing, short_policies
-):  # fmt: skip
+):
     closed = act(open_one(routing, short_policies).state, short_policies, "close", 50).state
     closed = tickets.apply_action(closed, email_reply(4000), policies=short_policies, now=T + 4001).state
     later = email_reply(9000, key="reply-2@mail.example.cn", references=FOLLOW_UP)
@@ -188,4 +205,3 @@ def test_a_later_reply_in_the_conversation_of_a_request_promoted_from_a_closed_t
 
 
 # -- web chat follow-ups whose conversation has no ticket ----------------------------------------
-
