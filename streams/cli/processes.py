@@ -101,7 +101,7 @@ def worker(
 @smtp_port_option
 def gateway(gateway_port: int | None, smtp_port: int | None) -> None:
     """Run the ingestion gateway (HTTP channels, SMTP, IMAP poller) against TICKETFLOW_BROKER_URL."""
-    from streams.gateway.app import serve
+    from streams.gateway.server import serve
     from streams.transport.publisher import PublishError
 
     settings = load_settings(gateway_port=gateway_port, smtp_port=smtp_port)
