@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,12 +27,14 @@ from streams.domain.calendars import Calendar
 # (e.g. a breach that fell due while the worker was down).
 LATE_AFTER_SECONDS = 2.0
 
+# What an SLA event says happened to a clock; `sla.<kind>` on sla.events (docs/topics.md).
+SlaEventKind = Literal["activated", "paused", "resumed", "warning", "breached", "escalated", "fulfilled"]
 WARNING, BREACH, ESCALATION = "warning", "breached", "escalated"
 
 
 @dataclass(frozen=True)
 class SlaEvent:
-    kind: str  # activated | paused | resumed | warning | breached | escalated | fulfilled
+    kind: SlaEventKind
     metric: str
     cycle: int
     level: int  # warning: percent of the target; escalated: ladder level; paused/resumed: pause number
