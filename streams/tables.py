@@ -20,7 +20,6 @@ from streams.catalog import (
 )
 from streams.domain.customers import CustomerRecord
 from streams.domain.tickets import TicketState
-from streams.partitioning import partition_of
 from streams.stages.followup_records import CareRecord, FollowupRecord
 from streams.state.codec import decode_ticket, encode_ticket
 
@@ -73,12 +72,6 @@ class TicketTableStore(ChangelogStore):
 
     def put(self, partition: int, state: TicketState, *, changelog: bool = True) -> None:
         self.put_value(partition, state.ticket_id, state, changelog=changelog)
-
-    def partition_of(self, ticket_id: str) -> int:
-        """The partition holding a ticket: as recorded by faust's memory store while it replayed
-        the changelog, else the default partitioner's answer."""
-        recorded = getattr(self.table.data, "_key_partition", {}).get(ticket_id.encode())
-        return recorded if recorded is not None else partition_of(ticket_id, self.table.partitions or 1)
 
 
 class WindowTableStore(ChangelogStore):

@@ -160,7 +160,10 @@ def register(app: TicketflowApp) -> LifecycleAgents:
     async def rebuild_deadline_index() -> None:
         owned = lifecycle.owned_partitions()
         started = time.monotonic()
-        for _ in stage.rebuild_in_steps(owned, lifecycle.store.partition_of):
+        # Every ticket lives where Kafka's default partitioner puts its id: records on another
+        # partition are refused (stages/lifecycle.py, wrong_partition).
+        partitions = app.ticketflow.partitions
+        for _ in stage.rebuild_in_steps(owned, lambda ticket_id: partition_of(ticket_id, partitions)):
             await asyncio.sleep(0)  # keep the worker responsive while a large table is indexed
         lifecycle.progress.recovered(time.time())
         lifecycle.recoveries += 1
