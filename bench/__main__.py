@@ -33,30 +33,27 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench import classification as classification_bench
 from bench import stages as stages_bench
+from bench.common import PARTITIONS, build_requests, datetime_now
+from bench.gateway import gateway_throughput, raw_produce
 from streams import ids
 from streams.catalog import TopicCatalog, TopicSpec, pipeline_topic_specs
-from streams.models import RawEnvelope
 from streams.settings import Settings
-from streams.simulator import TrafficGenerator
 from streams.supervisor import Supervisor
 from streams.transport.admin import ensure_topics
 from streams.transport.broker import EmbeddedBroker, free_port
 
-PARTITIONS = 4
 FETCH_MAX_WAIT_MS = 50
 
 
@@ -68,34 +65,6 @@ class Result:
     latency_p99_ms: float
     requests: int
     paced_requests: int
-
-
-def build_requests(count: int, run: str) -> list[tuple[str, bytes, bytes]]:
-    """(channel, key, envelope bytes) of valid, distinct requests."""
-    traffic = TrafficGenerator(seed=1, malformed_share=0.0, duplicate_share=0.0)
-    records = []
-    for number in range(count):
-        request = traffic.next_request()
-        key = f"bench-{run}-{number}"
-        payload = dict(request.payload, idempotency_key=key)
-        payload.pop("submitted_at", None)
-        envelope = RawEnvelope(
-            channel=request.channel,
-            received_at=datetime_now(),
-            adapter="bench",
-            idempotency_key=key,
-            request_id=ids.request_id(request.channel, key),
-            ticket_id=ids.ticket_id(request.channel, key),
-            body=json.dumps(payload, ensure_ascii=False),
-        )
-        records.append((request.channel, key.encode(), envelope.model_dump_json().encode()))
-    return records
-
-
-def datetime_now():
-    from datetime import datetime
-
-    return datetime.now(UTC)
 
 
 class OutputReader:
@@ -251,98 +220,6 @@ async def pipeline(settings: Settings, burst, paced, rate: float, log_dir: Path,
     finally:
         supervisor.stop()
     return summarise(name, burst_sent, paced_sent, reader)
-
-
-@dataclass
-class GatewayResult:
-    name: str
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    statuses: dict
-
-
-async def raw_produce(bootstrap: str, count: int, concurrency: int) -> tuple[float, float]:
-    """Raw aiokafka produce rate on one topic: (batched futures, `concurrency` concurrent send_and_wait)."""
-    topic = f"produce-{uuid.uuid4().hex[:6]}"
-    await ensure_topics(bootstrap, [TopicSpec(topic, PARTITIONS)])
-    value = build_requests(1, "p")[0][2]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    await producer.start()
-    try:
-        started = time.perf_counter()
-        futures = [await producer.send(topic, value=value, key=str(number).encode()) for number in range(count)]
-        await asyncio.gather(*futures)
-        batched = count / (time.perf_counter() - started)
-        numbers = iter(range(count))
-
-        async def sender() -> None:
-            for number in numbers:
-                await producer.send_and_wait(topic, value=value, key=str(number).encode())
-
-        started = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(concurrency)))
-        concurrent = count / (time.perf_counter() - started)
-    finally:
-        await producer.stop()
-    return batched, concurrent
-
-
-async def gateway_throughput(broker_url: str, log_dir: Path, count: int, concurrency: int) -> list[GatewayResult]:
-    run = uuid.uuid4().hex[:6]
-    secret = f"bench-secret-{run}-0123456789"
-    settings = Settings(
-        broker_url=broker_url,
-        broker_kind="embedded",
-        topic_prefix=f"gw{run}.",
-        app_id=f"gw-{run}",
-        partitions=PARTITIONS,
-        gateway_port=free_port(),
-        smtp_port=0,
-        worker_port=free_port(),
-        log_level="warning",
-        single_record_batches=False,
-        app_secret=secret,
-        allow_anonymous_writes_insecure=True,
-    )
-    await ensure_topics(settings.bootstrap_servers, pipeline_topic_specs(settings))
-    supervisor = Supervisor(settings, log_dir=log_dir)
-    supervisor.spawn("gateway", "gateway")
-    results = []
-    try:
-        await asyncio.to_thread(supervisor.wait_until, "gateway", supervisor.gateway_ready, 60)
-        base = f"http://{settings.gateway_host}:{settings.gateway_port}"
-        for name, kind, path in (
-            ("gateway, signed app webhook", "webhook", "/v1/channels/app/webhook"),
-            ("gateway, generic JSON request", "generic", "/v1/requests/app"),
-        ):
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bench.gateway_load",
-                base + path,
-                "--requests",
-                str(count),
-                "--concurrency",
-                str(concurrency),
-                "--kind",
-                kind,
-                env={**os.environ, "BENCH_SECRET": secret},
-                stdout=subprocess.PIPE,
-            )
-            output, _ = await asyncio.wait_for(process.communicate(), 600)
-            load = json.loads(output)
-            if load["accepted"] != count:
-                raise RuntimeError(f"{name}: only {load['accepted']} of {count} accepted: {load['statuses']}")
-            results.append(
-                GatewayResult(
-                    name, load["requests_per_second"], load["p50_ms"], load["p99_ms"], count, load["statuses"]
-                )
-            )
-    finally:
-        supervisor.stop()
-    return results
 
 
 def worker_rss_mb(settings: Settings) -> float | None:

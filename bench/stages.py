@@ -10,6 +10,7 @@ import pstats
 import time
 from dataclasses import asdict, dataclass
 
+from bench.common import build_requests
 from streams.catalog import TopicCatalog
 from streams.settings import Settings
 from streams.stages.classify import ClassifyStage
@@ -50,8 +51,6 @@ def build_stages(settings: Settings):  # noqa: ANN201
 
 
 def measure(count: int = 3000, profile: bool = False) -> StageCost:
-    from bench.__main__ import build_requests
-
     settings = Settings()
     settings.load_operator_files()
     normalize, classify, lifecycle = build_stages(settings)
