@@ -86,11 +86,11 @@ class ClassifyStage:
         record = self.customers.get(request.customer_id) if self.customers is not None else None
         today = request.submitted_at.astimezone(self.local_zone).date()
         segment = customers.segment(record, request.customer.tier, today, self.new_customer_days)
-        classification = self.classifier.classify(request.text, request.subject, segment=segment)
+        decision = self.classifier.decide(request.text, request.subject, segment=segment)
+        classification = decision.classification
         if self.customers is not None:
-            # The same text the classifier read, so its segmentation comes from the cache.
-            body = f"{request.subject}\n{request.text}" if request.subject else request.text
-            tokens = customers.significant_tokens(text.tokens(text.normalize(body)))
+            # The text the classifier read; its segmentation comes from the cache.
+            tokens = customers.significant_tokens(text.tokens(decision.normalized))
             submitted_at = request.submitted_at.timestamp()
             facts = dict(
                 ticket_id=request.ticket_id,

@@ -80,7 +80,7 @@ def test_normalize_resolves_the_customer_through_the_contact_index():
 
 def test_an_unexpected_error_goes_to_invalid_instead_of_stopping(monkeypatch, classifier):
     stage = ClassifyStage(CATALOG, classifier)
-    monkeypatch.setattr(stage.classifier, "classify", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(stage.classifier, "decide", lambda *a, **k: 1 / 0)
     (normalized,) = NormalizeStage(CATALOG).process(raw_record(), "app")
     (output,) = stage.process(normalized.value)
     record = orjson.loads(output.value)

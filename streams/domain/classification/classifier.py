@@ -22,6 +22,7 @@ class Decision:
     decided_by: Literal["safety", "rules", "model", "default"]
     type_probabilities: dict[str, float]  # the model's, before rule evidence (empty without a model)
     sentiment_logit: float | None  # model + rules log-odds of positive (None without a model)
+    normalized: str = ""  # the text as read (subject and body, normalized): segment it again for free
 
     @property
     def polarity(self) -> str:
@@ -282,4 +283,5 @@ class Classifier:
             decided_by=decided_by,
             type_probabilities=dict(prediction.probabilities) if prediction else {},
             sentiment_logit=sentiment_logit,
+            normalized=normalized,
         )
