@@ -164,7 +164,7 @@ class FollowupStage:
         if ticket.reopen_count in record.planned_cycles:
             return []
         record.planned_cycles = [*record.planned_cycles, ticket.reopen_count][-fu.feedback.ANSWERS_KEPT :]
-        plan = fu.plan_survey(ticket, self.file)
+        plan = fu.plan_survey(ticket, self.file, language=ticket.language, repeat_of=ticket.repeat_of)
         if isinstance(plan, fu.Skipped):
             metrics.FOLLOWUPS_SKIPPED.labels(plan.reason).inc()
         else:

@@ -54,7 +54,7 @@ class Hop:
         )
         self.care.rebuild({0}, T0)
 
-    def ticket(self, ticket_id="TKT-1", status="resolved", customer="C-1", reopen_count=0, resolved_at=T0):
+    def ticket(self, ticket_id="TKT-1", status="resolved", customer="C-1", reopen_count=0, resolved_at=T0, **fields):
         state = TicketState(
             ticket_id=ticket_id,
             status=status,
@@ -65,6 +65,7 @@ class Hop:
             resolved_at=resolved_at,
             first_response_at=T0 - 60,
             reopen_count=reopen_count,
+            **fields,
         )
         self.tickets.put(0, state)
         return self.followups.on_tickets([(0, ticket_id)])
@@ -115,6 +116,14 @@ def test_a_resolved_ticket_gets_exactly_one_survey_at_its_moment(hop):
     assert event["data"]["channel"] == "phone" and event["data"]["late"] is False
     assert event["id"] == ids.event_id("TKT-1", "followup", "callback", 0, "", "due")
     assert hop.tick(T0 + 10) == []
+
+
+def test_the_survey_speaks_the_requests_language_and_a_repeat_ticket_is_not_surveyed(hop):
+    hop.ticket(language="en")
+    (due,) = hop.tick(T0 + 3.0)
+    assert orjson.loads(due.value)["data"]["language"] == "en"
+    hop.ticket(ticket_id="TKT-2", repeat_of="TKT-1")
+    assert hop.tick(T0 + 20) == []  # the earlier ticket is the one surveyed
 
 
 def test_a_repeated_hand_over_is_sent_once(hop):

@@ -56,6 +56,8 @@ def open_ticket(
         urgency=classification.urgency,
         complaint_grade=classification.complaint_grade,
         segment=classification.segment,
+        language=request.language,
+        repeat_of=classification.repeat_of,
         department=decision.department,
         handling_department=decision.department,
         cc=decision.cc,

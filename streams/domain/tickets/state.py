@@ -79,6 +79,8 @@ class TicketState(BaseModel):
     urgency: str | None = None
     complaint_grade: int | None = None
     segment: str | None = None
+    language: str | None = None  # the request's: the follow-ups' language
+    repeat_of: str | None = None  # the earlier ticket this request repeats (it is surveyed, not this one)
     department: str | None = None  # owner: fixed from routing until the ticket is closed
     handling_department: str | None = None  # who works on it now (changes on transfer)
     cc: tuple[str, ...] = ()
