@@ -81,8 +81,8 @@ def faust_app(settings: Settings) -> TicketflowApp:
         broker_commit_interval=settings.commit_interval,
         producer_acks=-1,
         producer_linger=settings.producer_linger_ms / 1000.0,
-        # One record per batch on the embedded broker keeps table recovery complete
-        # (see Settings.single_record_batches); normal batching on Apache Kafka.
+        # Normal batching on every broker; one record per batch only when asked
+        # (Settings.single_record_batches).
         producer_max_batch_size=1 if settings.uses_single_record_batches else 16384,
         # The in-memory store replays a changelog from the start on every assignment, so a standby
         # copy saves no recovery time; it would only hold other workers' tickets in memory.

@@ -120,9 +120,9 @@ class Settings(BaseSettings):
     single_record_batches: bool | None = Field(
         default=None,
         description=(
-            "Send every record in its own batch. Needed on the embedded broker, whose "
-            "ListOffsets(latest) ignores all but the first record of the last batch and would "
-            "make table recovery stop short. Default: on for the embedded broker, off for Kafka."
+            "Send every record in its own batch (slow). No longer needed on the embedded broker: "
+            "where table recovery stops is read from its last record batch there "
+            "(streams/transport/end_offsets.py). Default: off."
         ),
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -366,9 +366,7 @@ class Settings(BaseSettings):
 
     @property
     def uses_single_record_batches(self) -> bool:
-        if self.single_record_batches is not None:
-            return self.single_record_batches
-        return self.broker_kind == "embedded"
+        return bool(self.single_record_batches)
 
     @cached_property
     def policies(self) -> PolicyFile:

@@ -28,10 +28,10 @@ def test_bad_values_are_refused_naming_the_variable(name, value):
     assert f"TICKETFLOW_{name.upper()}" in describe_settings_error(error.value)
 
 
-def test_single_record_batches_only_on_the_embedded_broker_unless_set():
-    assert Settings(broker_kind="embedded").uses_single_record_batches
+def test_records_are_batched_on_every_broker_unless_single_record_batches_are_asked_for():
+    assert not Settings(broker_kind="embedded").uses_single_record_batches
     assert not Settings(broker_kind="kafka").uses_single_record_batches
-    assert Settings(broker_kind="kafka", single_record_batches=True).uses_single_record_batches
+    assert Settings(broker_kind="embedded", single_record_batches=True).uses_single_record_batches
 
 
 def test_settings_pass_to_child_processes_unchanged(monkeypatch):

@@ -10,6 +10,9 @@ Before faust flushes the producer and commits offsets, the consumer waits for th
 pending changelog writes (`app.pending_writes`, streams/state/pending_writes.py): a ticket's
 state reaches the changelog only after its events, and an offset is committed only after both.
 If an event was refused, the consumer crashes instead of committing past it.
+
+On the embedded broker, where table recovery stops is read from the last record batch
+(streams/transport/end_offsets.py), so the producer can batch normally there too.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
+from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
 from streams.state.pending_writes import PendingWrites, UnacknowledgedEvents
+from streams.transport.end_offsets import true_end_offsets
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -29,6 +34,19 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # Read by AIOKafkaConsumer.start() when it builds its fetcher.
         consumer._fetch_max_wait_ms = int(getattr(self.app, "fetch_max_wait_ms", 500))
         return consumer
+
+    async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
+        """Where table recovery stops: on the embedded broker, read from the last batch
+        (streams/transport/end_offsets.py); elsewhere as the broker says."""
+        reported = await super()._highwaters(partitions)
+        settings = getattr(self.app, "ticketflow", None)
+        if settings is None or settings.broker_kind != "embedded":
+            return reported
+        ends = await true_end_offsets(
+            settings.bootstrap_servers,
+            {TopicPartition(tp.topic, tp.partition): offset for tp, offset in reported.items()},
+        )
+        return {TP(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
 
 async def commit_after_pending_writes(

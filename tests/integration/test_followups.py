@@ -40,9 +40,14 @@ def stack(broker, tmp_path_factory):
     folder = tmp_path_factory.mktemp("followups")
     policy = folder / "policy.yaml"
     policy.write_text(POLICY, encoding="utf-8")
-    settings = stack_settings(
-        broker, policy, followup_file=bundled_file("followups-demo.yaml"), care_file=bundled_file("care-demo.yaml")
+    # The burst below sends one customer's same question 100 times: repeats, which are not
+    # surveyed by default (never_survey.duplicates); here they are, so the contact budget decides.
+    followups = folder / "followups.yaml"
+    followups.write_text(
+        bundled_file("followups-demo.yaml").read_text(encoding="utf-8") + "\nnever_survey: {duplicates: false}\n",
+        encoding="utf-8",
     )
+    settings = stack_settings(broker, policy, followup_file=followups, care_file=bundled_file("care-demo.yaml"))
     supervisor = start_stack(settings, folder)
     catalog = TopicCatalog(settings.topic_prefix)
     tail = TopicTail(broker.bootstrap, [catalog.followups, catalog.tickets_actions, catalog.care])
