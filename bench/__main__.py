@@ -258,8 +258,8 @@ async def main() -> None:
         )
         results = []
         for variant, single_batches in (
-            ("pipeline (embedded: one record per batch)", True),
-            ("pipeline (normal batching, as on Kafka)", False),
+            ("pipeline (one record per batch, on request)", True),
+            ("pipeline (normal batching, the default)", False),
         ):
             run = uuid.uuid4().hex[:6]
             settings = Settings(
