@@ -294,3 +294,11 @@ def test_the_urgency_layer_can_be_turned_off_in_the_rules(rules):
     raw["decision"]["urgent_threshold"] = 0
     with pytest.raises(ValueError, match="urgent_threshold"):
         ClassificationRules.model_validate(raw)
+
+
+def test_a_question_about_cover_if_someone_were_hurt_reports_no_harm(classifier):
+    asked = classifier.decide("如果我的手机被偷了，这个保险能赔吗？")
+    assert asked.classification.type == "inquiry" and asked.classification.urgency != "urgent"
+    assert any("harm set aside" in reason for reason in asked.classification.reasons)
+    happened = classifier.classify("我的手机昨天在你们店里被偷了，保险能赔吗？")
+    assert (happened.type, happened.complaint_grade, happened.urgency) == ("complaint", 1, "urgent")

@@ -72,11 +72,21 @@ class Classifier:
             if not concept.present(set(groups)):
                 continue
             present.append((name, concept))
-            cues = ", ".join(f"{group} «{cue}»" for group, cue in groups.items())
+        set_aside = {other for _, concept in present for other in concept.sets_aside}
+        kept = []
+        for name, concept in present:
+            cues = ", ".join(f"{group} «{cue}»" for group, cue in scan.concept_cues[name].items())
+            if name in set_aside:
+                scan.reasons.append(f"concept {name} set aside: {cues}")
+                continue
+            kept.append((name, concept))
             scan.reasons.append(f"concept {name}: {cues}")
             for type_name, weight in concept.type_evidence.items():
                 scan.type_scores[type_name] = scan.type_scores.get(type_name, 0.0) + weight
-        return present
+        if "harm" in set_aside and scan.safety_terms:  # a hypothetical harm (docs/classification.md)
+            scan.reasons.append(f"safety terms set aside: {', '.join(scan.safety_terms)}")
+            scan.safety_terms.clear()
+        return kept
 
     def _certain_type(self, scan: Scan) -> tuple[str, float, float] | None:
         """(type, score, margin) when the rules alone are certain of the type."""
@@ -109,13 +119,14 @@ class Classifier:
         # Against other evidence — a concept giving another grade, or a type model sure it is no
         # complaint — the harm model needs more confidence.
         other_grade = any(c.means.complaint_grade not in (None, 1) for _, c in concepts)
+        harm_set_aside = any("harm" in c.sets_aside for _, c in concepts)
         sure_not_complaint = prediction is not None and prediction.probabilities.get("complaint", 1.0) < 0.05
         threshold = (
             rules.decision.harm_threshold_over_concept
             if other_grade or sure_not_complaint
             else rules.decision.harm_threshold
         )
-        if forced is None and harm is not None and harm >= threshold:
+        if forced is None and harm is not None and harm >= threshold and not harm_set_aside:
             forced = ("harm", self._harm_concept)
             scan.reasons.append(f"harm model {harm:.2f}: a person harmed or endangered, or property taken")
 
@@ -221,7 +232,11 @@ class Classifier:
                 reasons.append(f"concept {name} raises urgency to {raised}")
         if complaint_grade == 1:
             urgency = "urgent"
-        elif urgent_probability is not None and urgent_probability >= rules.decision.urgent_threshold:
+        elif (
+            urgent_probability is not None
+            and urgent_probability >= rules.decision.urgent_threshold
+            and not harm_set_aside
+        ):
             if urgency != "urgent":
                 reasons.append(f"urgency model {urgent_probability:.2f} raises urgency to urgent")
             urgency = "urgent"

@@ -126,6 +126,9 @@ class Concept(_Strict):
     type_evidence: dict[RequestTypeName, float] = Field(default_factory=dict)
     all_of: list[str] = Field(default_factory=list)
     any_of: list[str] = Field(default_factory=list)
+    # Concepts whose meaning this one sets aside when present ("harm" also sets aside the safety
+    # terms): a question about what a policy covers if someone is hurt reports no harm.
+    sets_aside: list[str] = Field(default_factory=list)
     cues: dict[str, list[str]]
 
     @field_validator("cues")
