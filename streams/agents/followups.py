@@ -12,12 +12,11 @@ followups table for exactly the partitions owned, and dropped for revoked ones.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
 
-from streams import metrics
+from streams.agents.timers import fire_at_due_moments
 from streams.catalog import contact_requests_topic
 from streams.partitioning import partition_of
 from streams.records import Source
@@ -90,15 +89,7 @@ def register(app: TicketflowApp, lifecycle: LifecycleAgents) -> FollowupAgents:
 
     async def fire_followups() -> None:
         """Wakes at the next follow-up due (or every `sla_tick_seconds` at the latest)."""
-        while True:
-            try:
-                followups.fire_due_now()
-            except Exception:  # noqa: BLE001 - the timer must outlive any one bad tick
-                log.exception("follow-up timer: tick failed")
-                metrics.STAGE_ERRORS.labels("timer").inc()
-            next_due = stage.index.next_due()
-            delay = tick if next_due is None else min(tick, next_due - time.time())
-            await asyncio.sleep(max(0.0, delay))
+        await fire_at_due_moments("follow-up timer", followups.fire_due_now, stage.index.next_due, tick)
 
     app.task(fire_followups)
 

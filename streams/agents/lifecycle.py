@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from faust.types import TP
 
 from streams import metrics
+from streams.agents.timers import fire_at_due_moments
 from streams.partitioning import partition_of
 from streams.records import Source
 from streams.stages.lifecycle import LifecycleStage
@@ -144,15 +145,7 @@ def register(app: TicketflowApp) -> LifecycleAgents:
     async def fire_sla_points() -> None:
         """The SLA timer: wakes at the next due point (or every `sla_tick_seconds` at the latest,
         to see points scheduled meanwhile) and fires what is due in the partitions owned."""
-        while True:
-            try:
-                lifecycle.fire_due_now()
-            except Exception:  # noqa: BLE001 - the timer must outlive any one bad tick
-                log.exception("SLA timer: tick failed")
-                metrics.STAGE_ERRORS.labels("timer").inc()
-            next_due = stage.index.next_due()
-            delay = tick if next_due is None else min(tick, next_due - time.time())
-            await asyncio.sleep(max(0.0, delay))
+        await fire_at_due_moments("SLA timer", lifecycle.fire_due_now, stage.index.next_due, tick)
 
     app.task(fire_sla_points)
 

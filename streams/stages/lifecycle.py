@@ -137,18 +137,7 @@ class LifecycleStage:
                 f"transfer to {action.department!r}: not a department of the routing file "
                 f"({sorted(self.routing.departments)})",
             )
-            return [
-                invalid_output(
-                    self.catalog,
-                    stage="lifecycle",
-                    channel=action.channel or "unknown",
-                    rejection=rejection,
-                    raw=raw,
-                    source=source,
-                    request_id=action.action_id,
-                    replay_topic=self.catalog.tickets_actions,
-                )
-            ]
+            return [self._refuse_action(action, rejection, raw, source, replay_topic=self.catalog.tickets_actions)]
         if (wrong := self._wrong_partition(action.ticket_id, partition, raw, source)) is not None:
             return [wrong]
         now = self.clock()
@@ -160,36 +149,15 @@ class LifecycleStage:
                 f"{self.max_awaiting} ticket ids already hold actions for a request not seen yet "
                 f"(TICKETFLOW_MAX_AWAITING_TICKETS); replay this action once its request has arrived",
             )
-            return [
-                invalid_output(
-                    self.catalog,
-                    stage="lifecycle",
-                    channel=action.channel or "unknown",
-                    rejection=rejection,
-                    raw=raw,
-                    source=source,
-                    request_id=action.action_id,
-                    replay_topic=self.catalog.tickets_actions,
-                )
-            ]
+            return [self._refuse_action(action, rejection, raw, source, replay_topic=self.catalog.tickets_actions)]
         was_open = OpenTickets.key(before)  # before apply_action changes the state in place
         outcome = tickets.apply_action(before, action, policies=self.policies, now=now)
         if outcome.duplicate:
             metrics.DUPLICATES.labels("action").inc()
             return []
         if outcome.rejection is not None:
-            return [
-                invalid_output(
-                    self.catalog,
-                    stage="lifecycle",
-                    channel=action.channel or "unknown",
-                    rejection=Rejection(outcome.rejection_code, outcome.rejection),
-                    raw=raw,
-                    source=source,
-                    request_id=action.action_id,
-                    replay_topic=None,
-                )
-            ]
+            rejection = Rejection(outcome.rejection_code, outcome.rejection)
+            return [self._refuse_action(action, rejection, raw, source, replay_topic=None)]
         metrics.ACTIONS.labels(action.type).inc()
         return self._commit(partition, was_open, outcome, None, now, deferred=deferred)
 
@@ -283,6 +251,21 @@ class LifecycleStage:
         self.floor.drop(partitions)
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _refuse_action(
+        self, action: TicketAction, rejection: Rejection, raw: bytes, source: Source | None, *, replay_topic: str | None
+    ) -> Output:
+        """An action kept on requests.invalid under its own id (replayable where `replay_topic` is given)."""
+        return invalid_output(
+            self.catalog,
+            stage="lifecycle",
+            channel=action.channel or "unknown",
+            rejection=rejection,
+            raw=raw,
+            source=source,
+            request_id=action.action_id,
+            replay_topic=replay_topic,
+        )
 
     def _wrong_partition(self, ticket_id: str, partition: int, raw: bytes, source: Source | None) -> Output | None:
         """A record on another partition than its ticket's would be applied by a worker that does
