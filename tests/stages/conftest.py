@@ -5,16 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams.domain.policies import PolicyFile
-from streams.stages.lifecycle import LifecycleStage
-from streams.state.deadlines import DeadlineIndex
-from streams.state.open_tickets import OpenTickets
-from streams.testing import (
-    MemoryTicketStore,
-)
-from tests.stages.helpers import (
-    CATALOG,
-    NOW,
-)
+from tests.stages.helpers import NOW, lifecycle_owning_partition_0
 
 
 @pytest.fixture
@@ -27,17 +18,6 @@ def short_policies():
 @pytest.fixture
 def lifecycle(routing, short_policies):
     clock = {"now": NOW.timestamp()}
-    index, counts = DeadlineIndex(), OpenTickets()
-    index.assign([0])
-    counts.assign([0])
-    stage = LifecycleStage(
-        CATALOG,
-        routing=routing,
-        policies=short_policies,
-        store=MemoryTicketStore(),
-        index=index,
-        open_tickets=counts,
-        clock=lambda: clock["now"],
-    )
+    stage = lifecycle_owning_partition_0(routing, short_policies, clock=lambda: clock["now"])
     stage.test_clock = clock
     return stage

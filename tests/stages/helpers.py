@@ -51,10 +51,11 @@ REPLY_HOLD = 600.0
 
 
 def lifecycle_owning_partition_0(routing, policies, **options) -> LifecycleStage:
-    """A lifecycle stage that owns partition 0, its clock stopped at NOW."""
+    """A lifecycle stage that owns partition 0, its clock stopped at NOW unless `clock` is given."""
     index, counts = DeadlineIndex(), OpenTickets()
     index.assign([0])
     counts.assign([0])
+    options.setdefault("clock", lambda: NOW.timestamp())
     return LifecycleStage(
         CATALOG,
         routing=routing,
@@ -62,7 +63,6 @@ def lifecycle_owning_partition_0(routing, policies, **options) -> LifecycleStage
         store=MemoryTicketStore(),
         index=index,
         open_tickets=counts,
-        clock=lambda: NOW.timestamp(),
         **options,
     )
 

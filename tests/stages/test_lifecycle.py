@@ -19,6 +19,7 @@ from tests.stages.helpers import (
     CATALOG,
     NOW,
     action_record,
+    lifecycle_owning_partition_0,
     raw_record,
     through_classify,
 )
@@ -96,19 +97,7 @@ def _facts_of(outputs):
 
 
 def test_lifecycle_reports_received_responded_and_breached_facts(routing, short_policies, classifier):
-    index, counts = DeadlineIndex(), OpenTickets()
-    index.assign([0])
-    counts.assign([0])
-    stage = LifecycleStage(
-        CATALOG,
-        routing=routing,
-        policies=short_policies,
-        store=MemoryTicketStore(),
-        index=index,
-        open_tickets=counts,
-        facts_topic="t.facts",
-        clock=lambda: NOW.timestamp(),
-    )
+    stage = lifecycle_owning_partition_0(routing, short_policies, facts_topic="t.facts")
     classified = through_classify(classifier, raw_record())
     opened = stage.on_classified(classified.value, 0)
     fired = stage.fire_due(0, NOW.timestamp() + 10)
