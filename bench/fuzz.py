@@ -65,10 +65,8 @@ class Tally:
     bad_refusals: list[tuple[str, int, str]] = field(default_factory=list)
     accepted_requests: set[str] = field(default_factory=set)
     accepted_actions: set[str] = field(default_factory=set)
+    accepted_feedback: set[str] = field(default_factory=set)
     smtp: Counter = field(default_factory=Counter)
-
-
-# -- payloads ------------------------------------------------------------------------------------
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -113,6 +111,8 @@ async def _http(
         tally.accepted_actions.update(answer.get("action_ids", []))
         if "action_id" in answer:
             tally.accepted_actions.add(answer["action_id"])
+        if "feedback_id" in answer:
+            tally.accepted_feedback.add(answer["feedback_id"])
 
 
 def _send_mail(port: int, raw: bytes) -> tuple[int, str]:
@@ -136,7 +136,8 @@ async def fire(base: str, smtp_port: int, payloads: int, seed: int, concurrency:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
 
         async def one(number: int) -> None:
-            kind = rng.choice(["generic", "app", "webchat", "social", "vip", "phone", "wecom", "action", "mail"])
+            kinds = ["generic", "app", "webchat", "social", "vip", "phone", "wecom", "action", "feedback", "mail"]
+            kind = rng.choice(kinds)
             if kind == "generic":
                 document = {
                     "text": rng.choice(TEXTS),
@@ -193,6 +194,16 @@ async def fire(base: str, smtp_port: int, payloads: int, seed: int, concurrency:
                 }
                 ticket = rng.choice([f"TKT-FZ{number}", "bad id with spaces", "x" * 80])
                 await _http(session, tally, kind, f"{base}/v1/tickets/{ticket}/actions", mutate(rng, document), auth)
+            elif kind == "feedback":
+                document = {
+                    "ticket_id": rng.choice([f"TKT-FZ{number}"] * 4 + ["bad id with spaces", "x" * 80]),
+                    "csat": rng.choice([1, 2, 3, 4, 5, 5, 0, 6, "5", None]),
+                    "nps": rng.choice([0, 6, 8, 9, 10, 10, 11, -1, None]),
+                    "comment": rng.choice(TEXTS),
+                    "answered_at": moment(rng),
+                    "idempotency_key": f"fz-f-{number}",
+                }
+                await _http(session, tally, kind, f"{base}/v1/feedback", mutate(rng, document), auth)
             else:
                 async with mail_slots:
                     started = time.perf_counter()
@@ -211,11 +222,12 @@ async def fire(base: str, smtp_port: int, payloads: int, seed: int, concurrency:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-async def topic_counts(bootstrap: str, topics: list[str]) -> tuple[Counter, Counter]:
-    """((request id, idempotency key) on the raw topics, action ids on tickets.actions), with counts."""
+async def topic_counts(bootstrap: str, topics: list[str]) -> tuple[Counter, Counter, Counter]:
+    """((request id, idempotency key) on the raw topics, action ids on tickets.actions, feedback
+    ids on feedback), with counts."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
-    requests, actions = Counter(), Counter()
+    requests, actions, feedback = Counter(), Counter(), Counter()
     try:
         partitions = [TopicPartition(topic, p) for topic in topics for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(partitions)
@@ -229,12 +241,14 @@ async def topic_counts(bootstrap: str, topics: list[str]) -> tuple[Counter, Coun
                     value = json.loads(record.value)
                     if tp.topic.endswith("tickets.actions"):
                         actions[value["action_id"]] += 1
+                    elif tp.topic.endswith("feedback"):
+                        feedback[value["feedback_id"]] += 1
                     elif "request_id" in value and "error_code" not in value:
                         # One record per (request, message): a call's events share its request id.
                         requests[(value["request_id"], value["idempotency_key"])] += 1
     finally:
         await consumer.stop()
-    return requests, actions
+    return requests, actions, feedback
 
 
 def gateway_answers(base: str) -> Counter:
@@ -282,8 +296,8 @@ async def run(payloads: int, seed: int, concurrency: int, log_dir: Path) -> dict
         seconds = time.perf_counter() - started
         answered = gateway_answers(base)
         catalog = TopicCatalog(settings.topic_prefix)
-        requests, actions = await topic_counts(
-            settings.bootstrap_servers, [*catalog.raw_topics, catalog.tickets_actions]
+        requests, actions, feedback = await topic_counts(
+            settings.bootstrap_servers, [*catalog.raw_topics, catalog.tickets_actions, catalog.feedback]
         )
     finally:
         if supervisor is not None:
@@ -294,6 +308,8 @@ async def run(payloads: int, seed: int, concurrency: int, log_dir: Path) -> dict
     doubled = [key for key, count in requests.items() if count > 1]
     missing_actions = [aid for aid in tally.accepted_actions if actions[aid] == 0]
     doubled_actions = [aid for aid, count in actions.items() if count > 1]
+    missing_feedback = [fid for fid in tally.accepted_feedback if feedback[fid] == 0]
+    doubled_feedback = [fid for fid, count in feedback.items() if count > 1]
     checks = {
         "no 5xx (and no SMTP 4xx/5xx but refusals)": not tally.server_errors,
         "no answer slower than 1 s": not tally.slow,
@@ -303,6 +319,7 @@ async def run(payloads: int, seed: int, concurrency: int, log_dir: Path) -> dict
         ),
         "every accepted request on its raw topic exactly once": not missing and not doubled,
         "every accepted action on tickets.actions exactly once": not missing_actions and not doubled_actions,
+        "every accepted answer on feedback exactly once": not missing_feedback and not doubled_feedback,
     }
     return {
         "payloads": payloads,
@@ -311,6 +328,7 @@ async def run(payloads: int, seed: int, concurrency: int, log_dir: Path) -> dict
         "smtp_replies": dict(sorted(tally.smtp.items())),
         "accepted_requests": len(tally.accepted_requests),
         "accepted_actions": len(tally.accepted_actions),
+        "accepted_feedback": len(tally.accepted_feedback),
         "slowest": max((s for _, s in tally.slow), default=None),
         "server_errors": tally.server_errors[:5],
         "bad_refusals": tally.bad_refusals[:5],
