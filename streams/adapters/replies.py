@@ -3,7 +3,7 @@
 A customer's reply whose ticket is not found — an e-mail reply to a mail that never became a
 ticket here, a web chat follow-up whose conversation's opening message never did, or either on
 a closed ticket — is published by the lifecycle to its channel's raw topic as a request (see
-`UnmatchedReply` in streams/models.py and streams/domain/tickets.py). The record's adapter is
+`UnmatchedReply` in streams/models.py and docs/tickets.md). The record's adapter is
 `<channel>-reply/v1` (`email-reply/v1`, `webchat-reply/v1`); its body is the same JSON for every
 channel (`PromotedReply`: the submission, its origin and the sender's channel account), so one
 parser reads them all. Pure.

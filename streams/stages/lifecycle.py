@@ -38,7 +38,7 @@ class LifecycleStage:
     once when the ticket is closed, it is published to raw.<channel> — the intake — and goes
     through normalize and classify like any request (see streams/adapters/email.py for why it
     is decided here and not at the edge). A web chat follow-up whose conversation has no ticket
-    opens the conversation's own ticket that way (streams/domain/tickets.py).
+    opens the conversation's own ticket that way (docs/tickets.md).
     """
 
     def __init__(
