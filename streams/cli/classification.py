@@ -99,14 +99,17 @@ def train(data_dir: Path | None, output: Path | None) -> None:
         raise click.ClickException(str(exc)) from None
 
 
-@click.command(name="import-data")
-@click.option(
+datasets_option = click.option(
     "--datasets",
     "datasets_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     help="The public data sets (default: ../shared/datasets).",
 )
+
+
+@click.command(name="import-data")
+@datasets_option
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -126,13 +129,7 @@ def import_data(datasets_dir: Path | None, data_dir: Path | None) -> None:
 
 
 @click.command(name="eval")
-@click.option(
-    "--datasets",
-    "datasets_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="The public data sets (default: ../shared/datasets).",
-)
+@datasets_option
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path, file_okay=False),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 TYPE_NAMES = {
@@ -93,3 +95,32 @@ def channel_name(channel: str) -> str:
 
 def target_text(row: dict) -> str:
     return f"{BOUND_SIGNS[row['bound']]} {value(row['unit'], row['target'])}"
+
+
+# The compliance table (per department × channel × priority), as both renderings show it.
+COMPLIANCE_COLUMNS = (
+    "department",
+    "channel",
+    "priority",
+    "received",
+    "responded",
+    "FR in time",
+    "resolved",
+    "resolved in time",
+    "breaches",
+)
+
+
+def compliance_cells(row: dict, rate: Callable[[float | None], Any]) -> list[Any]:
+    """One compliance row's cells, the two rates rendered by `rate`."""
+    return [
+        row["department"],
+        channel_name(row["channel"]),
+        row["priority"],
+        f"{row['received']:,}",
+        f"{row['responded']:,}",
+        rate(row["first_response_compliance"]),
+        f"{row['resolved']:,}",
+        rate(row["resolution_compliance"]),
+        f"{row['breached']:,}",
+    ]

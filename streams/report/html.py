@@ -352,31 +352,8 @@ def _rate_cell(value: float | None) -> _Raw:
 
 def _compliance_table(rows: Sequence[dict[str, Any]], zone: str) -> str:
     return _table(
-        [
-            "department",
-            "channel",
-            "priority",
-            "received",
-            "responded",
-            "FR in time",
-            "resolved",
-            "resolved in time",
-            "breaches",
-        ],
-        (
-            [
-                r["department"],
-                fmt.channel_name(r["channel"]),
-                r["priority"],
-                f"{r['received']:,}",
-                f"{r['responded']:,}",
-                _rate_cell(r["first_response_compliance"]),
-                f"{r['resolved']:,}",
-                _rate_cell(r["resolution_compliance"]),
-                f"{r['breached']:,}",
-            ]
-            for r in rows
-        ),
+        list(fmt.COMPLIANCE_COLUMNS),
+        (fmt.compliance_cells(r, _rate_cell) for r in rows),
         numeric={3, 4, 5, 6, 7, 8},
     )
 

@@ -176,33 +176,7 @@ def render(review: Review, title: str = "客户需求复盘 Service review") -> 
 
 
 def _compliance(rows: Sequence[dict[str, Any]]) -> str:
-    return _table(
-        [
-            "department",
-            "channel",
-            "priority",
-            "received",
-            "responded",
-            "FR in time",
-            "resolved",
-            "resolved in time",
-            "breaches",
-        ],
-        (
-            [
-                r["department"],
-                r["channel"],
-                r["priority"],
-                r["received"],
-                r["responded"],
-                fmt.percent(r["first_response_compliance"]),
-                r["resolved"],
-                fmt.percent(r["resolution_compliance"]),
-                r["breached"],
-            ]
-            for r in rows
-        ),
-    )
+    return _table(list(fmt.COMPLIANCE_COLUMNS), (fmt.compliance_cells(r, fmt.percent) for r in rows))
 
 
 def _pareto(rows: Sequence[dict[str, Any]], name: Any) -> str:
